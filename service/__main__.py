@@ -1,0 +1,5 @@
+"""Run the `listen` command as `python -m service`."""
+
+from service.cli import main
+
+main()

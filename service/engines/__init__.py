@@ -1,0 +1,1 @@
+"""How it sounds: the engine protocol, the registry and the worker pool."""

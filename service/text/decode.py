@@ -1,0 +1,131 @@
+"""Turn input bytes into text: honour BOMs and declared charsets, refuse binary data."""
+
+from __future__ import annotations
+
+import codecs
+import re
+
+from service.errors import InputError, UnsupportedMediaError
+
+# Signatures of common binary formats, so the error can name what was sent.
+_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"%PDF-", "a PDF document"),
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"PK\x03\x04", "a ZIP archive (or an Office document)"),
+    (b"\x1f\x8b", "gzip-compressed data"),
+    (b"ID3", "an MP3 file"),
+    (b"OggS", "an Ogg file"),
+    (b"RIFF", "a RIFF (WAV/AVI/WebP) file"),
+    (b"\x7fELF", "an executable"),
+)
+
+_BOMS: tuple[tuple[bytes, str], ...] = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+
+_META_CHARSET = re.compile(
+    rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]{1,40})""", re.I
+)
+_XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]{0,100}?encoding\s*=\s*["']([A-Za-z0-9_.:-]{1,40})""")
+_SNIFF_BYTES = 4096
+# Text has almost no C0 control characters besides tab, newline, carriage return, form feed.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+_MAX_CONTROL_SHARE = 0.01
+_MAX_REPLACEMENT_SHARE = 0.001
+
+
+def sniff_charset(data: bytes) -> str | None:
+    """Return the charset a document declares in its first bytes (``<meta>`` or XML), if any."""
+    head = data[:_SNIFF_BYTES]
+    match = _XML_ENCODING.search(head) or _META_CHARSET.search(head)
+    if match is None:
+        return None
+    return _codec_name(match.group(1).decode("ascii"))
+
+
+def decode_bytes(data: bytes, *, declared_charset: str | None = None) -> str:
+    """Decode ``data`` to text, or raise a named error if it is binary or undecodable.
+
+    A byte order mark wins, then the charset declared by the transport
+    (``declared_charset``) or the document itself, then UTF-8, then a guess
+    by charset-normalizer.
+    """
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            return _checked(_decode(data[len(bom) :], encoding))
+    _refuse_binary(data)
+    for candidate in (_codec_name(declared_charset), sniff_charset(data)):
+        if candidate is None:
+            continue
+        try:
+            return _checked(data.decode(candidate))
+        except UnicodeDecodeError:
+            # A wrong declaration is common (pages saved as UTF-8 that still say latin-1).
+            continue
+    try:
+        return _checked(data.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        utf8_error = error
+    return _checked(_guess(data, utf8_error))
+
+
+def _decode(data: bytes, encoding: str) -> str:
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as error:
+        raise InputError(
+            f"the input is not valid {encoding.upper()} despite its byte order mark"
+        ) from error
+
+
+def _codec_name(charset: str | None) -> str | None:
+    """Return Python's name for ``charset``, or None when Python has no such codec."""
+    if not charset:
+        return None
+    try:
+        name = codecs.lookup(charset.strip().lower()).name
+    except LookupError:
+        return None
+    # Browsers read latin-1 and ascii declarations as windows-1252, a superset.
+    return "cp1252" if name in {"latin-1", "iso8859-1", "ascii"} else name
+
+
+def _refuse_binary(data: bytes) -> None:
+    for magic, what in _MAGIC:
+        if data.startswith(magic):
+            raise UnsupportedMediaError(f"the input is binary data ({what}), not text")
+    # UTF-16 without BOM has many NULs too, but nobody sends it without one.
+    if b"\x00" in data[:_SNIFF_BYTES]:
+        raise UnsupportedMediaError("the input is binary data, not text")
+
+
+def _guess(data: bytes, utf8_error: UnicodeDecodeError) -> str:
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data[: 256 * 1024]).best()
+    if best is not None and best.encoding not in {"utf_8", "ascii"}:
+        try:
+            return data.decode(best.encoding)
+        except UnicodeDecodeError:
+            pass
+    # Mostly UTF-8 with a few broken bytes: keep the text, mark the damage.
+    text = data.decode("utf-8", errors="replace")
+    if text.count("\ufffd") <= max(1, len(text) * _MAX_REPLACEMENT_SHARE):
+        return text
+    raise InputError(
+        f"the input is not valid UTF-8 (byte {utf8_error.start}) and its encoding "
+        "could not be recognised; save it as UTF-8"
+    ) from utf8_error
+
+
+def _checked(text: str) -> str:
+    sample = text[: _SNIFF_BYTES * 4]
+    if sample and len(_CONTROL.findall(sample)) > len(sample) * _MAX_CONTROL_SHARE:
+        raise UnsupportedMediaError("the input is binary data, not text")
+    return text

@@ -17,6 +17,7 @@ from typing import Any
 
 from lxml import etree
 
+from service.text.article import Article
 from service.text.html import RawBlock, element_text, fold, walk_blocks
 
 log = logging.getLogger(__name__)
@@ -297,3 +298,28 @@ def _clean_byline(candidate: str | None) -> str | None:
     if not name or len(name) > _MAX_BYLINE_CHARS or _NOT_A_NAME.search(name):
         return None
     return name
+
+
+def article_from_html(root: etree._Element, *, full_page: bool, url: str | None) -> Article:
+    """Read a parsed page or fragment into an article (language as declared, maybe empty)."""
+    metadata = read_metadata(root)
+    if full_page:
+        blocks = main_content(root, url) or fallback_content(root)
+    else:
+        # A fragment is the article itself: read all of it but its furniture.
+        body = root.find("body")
+        blocks = walk_blocks(body if body is not None else root)
+    blocks = clean_blocks(blocks, metadata.title, metadata.byline)
+    language = metadata.language
+    if not language:
+        declared = root.xpath("(//*[@lang])[1]/@lang")
+        language = str(declared[0]) if declared else None
+    return Article(
+        title=metadata.title,
+        blocks=tuple(block.to_block() for block in blocks),
+        byline=metadata.byline,
+        language=language or "",
+        site_name=metadata.site_name,
+        source_url=url,
+        metadata=dict(metadata.extra),
+    )

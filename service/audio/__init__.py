@@ -1,0 +1,1 @@
+"""Turn engine PCM into finished audio: clips, chunks, containers, timings."""

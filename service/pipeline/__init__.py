@@ -1,0 +1,1 @@
+"""Tie the stages together: plan a narration, render its chunks, assemble the file."""

@@ -1,0 +1,97 @@
+"""Narrate one input straight to files on disk: what ``listen narrate`` does."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from slugify import slugify
+
+from service.config import Settings
+from service.engines.pool import EnginePool
+from service.errors import OutputError
+from service.pipeline.narrate import FORMATS, Narrator, ProgressCallback, audio_object
+from service.pipeline.objects import manifest_object, narration_object
+from service.pipeline.prepare import prepare_plan
+from service.store import Store, open_store
+from service.text.load import load_article
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """Where the narration went."""
+
+    path: Path
+    """The audio file written."""
+    duration_ms: int
+    """Its duration."""
+    narration_id: str
+    """The narration's id in the cache."""
+    cached: bool
+    """True when nothing had to be synthesised."""
+
+
+def default_filename(title: str, fmt: str) -> str:
+    """Return a safe file name from a title (``nato-assures-that....mp3``)."""
+    stem = slugify(title, max_length=80, word_boundary=True) or "narration"
+    return f"{stem}.{fmt}"
+
+
+def copy_atomically(store: Store, key: str, target: Path) -> None:
+    """Copy a stored object to ``target`` through a temp file in the same folder."""
+    folder = target.parent if str(target.parent) else Path(".")
+    try:
+        handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", dir=folder)
+    except OSError as error:
+        raise OutputError(f"cannot write {target}: {error.strerror or error}") from None
+    try:
+        with os.fdopen(handle, "wb") as out:
+            for block in store.open_stream(key):
+                out.write(block)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp, target)
+    except OSError as error:
+        raise OutputError(f"cannot write {target}: {error.strerror or error}") from None
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+
+
+def narrate_to_files(
+    source: str,
+    settings: Settings,
+    *,
+    output: Path | None = None,
+    fmt: str | None = None,
+    timings: Path | None = None,
+    captions: Path | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> ExportResult:
+    """Load ``source``, narrate it through the cache and copy the results out."""
+    suffix = output.suffix.lower().lstrip(".") if output is not None else ""
+    fmt = fmt or (suffix if suffix in FORMATS else settings.audio_format)
+    if fmt not in FORMATS:
+        raise OutputError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    article = load_article(source, settings)
+    plan = prepare_plan(article, settings)
+    target = output or Path(default_filename(plan.title, fmt))
+    if target.is_dir():
+        raise OutputError(f"{target} is a folder; give a file name")
+    if not (target.parent if str(target.parent) else Path(".")).is_dir():
+        raise OutputError(f"cannot write {target}: folder {target.parent} does not exist")
+    store = open_store(settings)
+    workers = max(1, min(settings.worker_count, plan.segments_total))
+    with EnginePool(workers, task_timeout_s=settings.segment_timeout_s) as pool:
+        result = Narrator(settings, store, pool).narrate(
+            plan, formats=(fmt,), on_progress=on_progress
+        )
+    copy_atomically(store, audio_object(plan.narration_id, fmt), target)
+    if timings is not None:
+        copy_atomically(store, manifest_object(plan.narration_id), timings)
+    if captions is not None:
+        copy_atomically(store, narration_object(plan.narration_id, "captions.vtt"), captions)
+    return ExportResult(target, result.duration_ms, plan.narration_id, result.cached)

@@ -1,0 +1,302 @@
+"""Carry out a narration plan: render chunks in workers, in order, and file the result.
+
+This is the one place that knows every stage. It streams: each chunk is
+written to the output as soon as it and all before it are done, so memory
+does not grow with the article and listeners can start early.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import logging
+import os
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from service.audio.captions import webvtt
+from service.audio.container import AudioWriter, Mp3Writer, OggOpusWriter, WavWriter, file_sha256
+from service.audio.mp3 import ENCODER_DELAY_SAMPLES
+from service.config import Settings
+from service.engines.pool import EnginePool
+from service.errors import ListenError
+from service.pipeline.objects import (
+    chunk_audio_object,
+    chunk_meta_object,
+    manifest_object,
+    narration_object,
+    plan_object,
+)
+from service.pipeline.plan import ChunkPlan, NarrationPlan
+from service.pipeline.render import ChunkAudio, chunk_pcm, render_chunk, worker_store
+from service.store import Store
+
+log = logging.getLogger(__name__)
+
+FORMATS = ("mp3", "ogg", "wav")
+OPUS_BITRATE_KBPS = 32
+
+ProgressCallback = Callable[[int, int], None]
+"""Called with (segments done, segments total) after each chunk."""
+
+
+@dataclass(frozen=True)
+class NarrationResult:
+    """A finished narration in the store."""
+
+    narration_id: str
+    """Id of the narration."""
+    manifest: dict[str, Any]
+    """Timings and metadata (the content of ``timings.json``)."""
+    cached: bool
+    """True when nothing had to be made."""
+
+    @property
+    def duration_ms(self) -> int:
+        """Return the audio duration."""
+        return int(self.manifest["duration_ms"])
+
+
+def audio_object(narration_id: str, fmt: str) -> str:
+    """Return the store key of a narration's audio in ``fmt``."""
+    return narration_object(narration_id, f"audio.{fmt}")
+
+
+def read_manifest(store: Store, narration_id: str) -> dict[str, Any] | None:
+    """Return a finished narration's manifest, or None."""
+    raw = store.get(manifest_object(narration_id))
+    return None if raw is None else dict(json.loads(raw))
+
+
+def audio_sha256(store: Store, narration_id: str, fmt: str) -> str | None:
+    """Return the content hash of a narration's audio file, when it exists."""
+    raw = store.get(audio_object(narration_id, fmt) + ".sha256")
+    return None if raw is None else raw.decode()
+
+
+class Narrator:
+    """Make narrations with an engine pool into a store."""
+
+    def __init__(self, settings: Settings, store: Store, pool: EnginePool) -> None:
+        self.settings = settings
+        self.store = store
+        self.pool = pool
+        self.window = max(2, pool.workers * 2)
+
+    # -- chunks ---------------------------------------------------------------------------
+
+    def _cached_chunk(self, chunk: ChunkPlan) -> ChunkAudio | None:
+        meta = self.store.get(chunk_meta_object(chunk.chunk_key))
+        if meta is None:
+            return None
+        data = self.store.get(chunk_audio_object(chunk.chunk_key))
+        return None if data is None else ChunkAudio.from_cache(chunk.chunk_key, data, meta)
+
+    def chunks(self, plan: NarrationPlan) -> Iterator[ChunkAudio]:
+        """Yield the plan's chunks in order, rendering missing ones in the pool."""
+        pending: deque[tuple[ChunkPlan, Future[ChunkAudio] | ChunkAudio]] = deque()
+        upcoming = iter(plan.chunks)
+
+        def refill() -> None:
+            while len(pending) < self.window:
+                chunk = next(upcoming, None)
+                if chunk is None:
+                    return
+                cached = self._cached_chunk(chunk)
+                work: Future[ChunkAudio] | ChunkAudio = cached or self.pool.submit(
+                    render_chunk, chunk, plan.voice, plan.output, self.settings, label=chunk.label
+                )
+                pending.append((chunk, work))
+
+        try:
+            refill()
+            while pending:
+                _chunk, work = pending.popleft()
+                result = work.result() if isinstance(work, Future) else work
+                refill()
+                yield result
+        finally:
+            for _chunk, work in pending:
+                if isinstance(work, Future):
+                    work.cancel()
+
+    # -- the whole narration --------------------------------------------------------------
+
+    def narrate(
+        self,
+        plan: NarrationPlan,
+        *,
+        formats: tuple[str, ...] = ("mp3",),
+        on_progress: ProgressCallback | None = None,
+        on_chunk: Callable[[int, ChunkAudio], None] | None = None,
+    ) -> NarrationResult:
+        """Make (or find) the narration of ``plan`` in every format of ``formats``."""
+        self.store.put(plan_object(plan.narration_id), plan.to_json().encode())
+        with self.store.lock(manifest_object(plan.narration_id)):
+            manifest = read_manifest(self.store, plan.narration_id)
+            cached = manifest is not None
+            if manifest is None:
+                manifest = self._make_mp3(plan, on_progress, on_chunk)
+            for fmt in formats:
+                if fmt != "mp3" and not self.store.exists(audio_object(plan.narration_id, fmt)):
+                    self._make_pcm_format(plan, fmt)
+                    cached = False
+        return NarrationResult(plan.narration_id, manifest, cached)
+
+    def _make_mp3(
+        self,
+        plan: NarrationPlan,
+        on_progress: ProgressCallback | None,
+        on_chunk: Callable[[int, ChunkAudio], None] | None,
+    ) -> dict[str, Any]:
+        sample_rate = plan.output.sample_rate_hz
+        spans: list[tuple[int, int]] = []
+        total = len(plan.chunks)
+        audio_key = audio_object(plan.narration_id, "mp3")
+        with self._temp_output(audio_key) as temp:
+            writer = Mp3Writer(
+                temp, title=plan.title, artist=plan.byline, album=plan.site_name,
+                language=plan.language,
+            )
+            position = 0
+            with _finishing(writer):
+                for done, chunk in enumerate(self.chunks(plan), start=1):
+                    writer.write(chunk.data)
+                    spans += [(position + a, position + b) for a, b in chunk.sentence_spans]
+                    position += chunk.sample_count
+                    if on_chunk is not None:
+                        on_chunk(done - 1, chunk)
+                    if on_progress is not None:
+                        on_progress(done, total)
+            digest = file_sha256(temp)
+            self.store.put(audio_key + ".sha256", digest.encode())
+            self.store.put_file(audio_key, temp)
+        manifest = build_manifest(plan, spans, position, sample_rate)
+        manifest["audio"] = {"mp3": {"sha256": digest}}
+        cues = [
+            (s["start_ms"], s["end_ms"], s["text"]) for b in manifest["blocks"] for s in b["sentences"]
+        ]
+        self.store.put(narration_object(plan.narration_id, "captions.vtt"), webvtt(cues).encode())
+        self.store.put(manifest_object(plan.narration_id), json.dumps(manifest, ensure_ascii=False).encode())
+        return manifest
+
+    def _make_pcm_format(self, plan: NarrationPlan, fmt: str) -> None:
+        """Write WAV or Ogg/Opus with exactly the MP3's timeline (same manifest)."""
+        if fmt not in FORMATS:
+            raise ListenError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+        rate = plan.output.sample_rate_hz
+        key = audio_object(plan.narration_id, fmt)
+        with self._temp_output(key) as temp:
+            writer: AudioWriter
+            if fmt == "wav":
+                writer = WavWriter(temp, sample_rate_hz=rate)
+            else:
+                writer = OggOpusWriter(
+                    temp, sample_rate_hz=rate, bitrate_kbps=OPUS_BITRATE_KBPS, title=plan.title,
+                    artist=plan.byline, album=plan.site_name,
+                )
+            with _finishing(writer):
+                futures = [
+                    self.pool.submit(chunk_pcm_task, chunk, plan, self.settings, label=chunk.label)
+                    for chunk in plan.chunks
+                ]
+                for future in futures:
+                    writer.write(future.result())
+            self.store.put(key + ".sha256", file_sha256(temp).encode())
+            self.store.put_file(key, temp)
+
+    @contextlib.contextmanager
+    def _temp_output(self, key: str) -> Iterator[Path]:
+        temp = self.store.temp_path(key)
+        try:
+            yield temp
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp)
+
+
+@contextlib.contextmanager
+def _finishing(writer: AudioWriter) -> Iterator[AudioWriter]:
+    try:
+        yield writer
+    except BaseException:
+        writer.abort()
+        raise
+    writer.finish()
+
+
+def chunk_pcm_task(chunk: ChunkPlan, plan: NarrationPlan, settings: Settings) -> bytes:
+    """Return a chunk as PCM laid out exactly like its decoded MP3 (runs in a worker)."""
+    store = worker_store(settings)
+    pcm, _spans, _made, _reused = chunk_pcm(store, chunk, plan.voice, plan.output)
+    meta = store.get(chunk_meta_object(chunk.chunk_key))
+    total = ChunkAudio.from_cache(chunk.chunk_key, b"", meta).sample_count if meta else 0
+    laid_out = bytes(2 * ENCODER_DELAY_SAMPLES) + pcm
+    return laid_out + bytes(max(0, 2 * total - len(laid_out)))
+
+
+def build_manifest(
+    plan: NarrationPlan, spans: list[tuple[int, int]], total_samples: int, sample_rate_hz: int
+) -> dict[str, Any]:
+    """Return the timings manifest: every block and sentence with offsets and times."""
+
+    def ms(samples: int) -> int:
+        return round(samples * 1000 / sample_rate_hz)
+
+    by_block: dict[tuple[int, int], tuple[int, int]] = {}
+    index = 0
+    for chunk in plan.chunks:
+        for clip in chunk.clips:
+            by_block[(clip.block_index, clip.sentence_index)] = spans[index]
+            index += 1
+    blocks = []
+    for block in plan.blocks:
+        sentences = []
+        for i, sentence in enumerate(block.sentences):
+            start, end = by_block[(block.index, i)]
+            sentences.append(
+                {
+                    "index": i,
+                    "text": sentence.text,
+                    "spoken": sentence.spoken,
+                    "segment_id": sentence.segment_id,
+                    "start_char": sentence.start_char,
+                    "end_char": sentence.end_char,
+                    "start_ms": ms(start),
+                    "end_ms": ms(end),
+                }
+            )
+        blocks.append(
+            {
+                "index": block.index,
+                "kind": block.kind,
+                "text": block.text,
+                "start_char": block.start_char,
+                "end_char": block.end_char,
+                "start_ms": sentences[0]["start_ms"],
+                "end_ms": sentences[-1]["end_ms"],
+                "sentences": sentences,
+            }
+        )
+    return {
+        "narration_id": plan.narration_id,
+        "title": plan.title,
+        "byline": plan.byline,
+        "site_name": plan.site_name,
+        "language": plan.language,
+        "source_url": plan.source_url,
+        "voice": plan.voice.voice_id,
+        "rate_wpm": plan.voice.rate_wpm,
+        "engine_version": plan.engine_version,
+        "word_count": plan.word_count,
+        "sample_rate_hz": sample_rate_hz,
+        "duration_ms": ms(total_samples),
+        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "text": plan.text,
+        "blocks": blocks,
+    }

@@ -1,0 +1,254 @@
+"""Plan a narration: which sentences, in which chunks, under which cache keys.
+
+A plan is pure data, computed without loading an engine, so any web node can
+compute a narration's id and any worker can carry it out. Keys hash everything
+that changes the sound, so an edited paragraph changes one chunk's key only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from service.config import Settings
+from service.engines.base import VoiceSettings
+from service.text.article import Article
+from service.text.segment import Sentence, SpokenBlock, segment_article
+
+AUDIO_FORMAT_VERSION = 1
+"""Bump when anything changes the audio made from the same inputs."""
+MAX_CHUNK_SENTENCES = 8
+"""A long block is split into chunks of at most this many sentences."""
+HEAD_KINDS = frozenset({"title", "byline", "heading"})
+
+
+def _digest(value: Any) -> str:
+    canonical = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class OutputSettings:
+    """How chunks are shaped and encoded."""
+
+    sample_rate_hz: int = 22050
+    """Sample rate of every chunk and of the finished file."""
+    mp3_bitrate_kbps: int = 48
+    """Constant bitrate of the MP3 chunks."""
+    target_dbfs: float = -20.0
+    """Loudness (RMS) every sentence is brought to."""
+    pause_sentence_ms: int = 250
+    """Silence after a sentence inside a block."""
+    pause_paragraph_ms: int = 650
+    """Silence after a paragraph, quote or list item."""
+    pause_heading_ms: int = 900
+    """Silence after a title, byline or heading."""
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> OutputSettings:
+        """Take the output fields from the service settings."""
+        return cls(
+            mp3_bitrate_kbps=settings.mp3_bitrate_kbps,
+            target_dbfs=settings.target_dbfs,
+            pause_sentence_ms=settings.pause_sentence_ms,
+            pause_paragraph_ms=settings.pause_paragraph_ms,
+            pause_heading_ms=settings.pause_heading_ms,
+        )
+
+    def pause_after_block_ms(self, kind: str) -> int:
+        """Return the silence after a block of ``kind``."""
+        return self.pause_heading_ms if kind in HEAD_KINDS else self.pause_paragraph_ms
+
+
+@dataclass(frozen=True)
+class ClipPlan:
+    """One sentence to synthesise (or find in the cache)."""
+
+    clip_key: str
+    """Cache key of the shaped sentence audio."""
+    spoken: str
+    """Text given to the engine."""
+    pause_after_ms: int
+    """Silence that follows the sentence inside its chunk."""
+    block_index: int
+    """Index of the spoken block the sentence belongs to."""
+    sentence_index: int
+    """Index of the sentence within its block."""
+
+
+@dataclass(frozen=True)
+class ChunkPlan:
+    """A run of sentences of one block, encoded as one piece of audio."""
+
+    chunk_key: str
+    """Cache key of the encoded chunk."""
+    clips: tuple[ClipPlan, ...]
+    """The sentences, in order."""
+
+    @property
+    def label(self) -> str:
+        """Name the chunk for error messages: block number and first words."""
+        first = self.clips[0]
+        words = " ".join(first.spoken.split()[:6])
+        return f"block {first.block_index}, sentence {first.sentence_index + 1} ({words!r})"
+
+
+@dataclass(frozen=True)
+class NarrationPlan:
+    """Everything needed to make, stream and describe one narration."""
+
+    narration_id: str
+    """Stable id: a hash of the chunks and the article's displayed text."""
+    title: str
+    """Article title."""
+    byline: str | None
+    """Author names, when known."""
+    site_name: str | None
+    """Publication, when known."""
+    language: str
+    """Article language."""
+    source_url: str | None
+    """Where the article came from, when it came from a URL."""
+    text: str
+    """The article text that character offsets refer to."""
+    blocks: tuple[SpokenBlock, ...]
+    """Spoken blocks with their sentences and offsets."""
+    voice: VoiceSettings
+    """Voice and its settings."""
+    engine_version: str
+    """Engine identity that went into the keys."""
+    output: OutputSettings
+    """Shaping and encoding settings."""
+    chunks: tuple[ChunkPlan, ...] = field(default=())
+    """The chunks in playing order."""
+
+    @property
+    def segments_total(self) -> int:
+        """Return the number of chunks (the unit of progress)."""
+        return len(self.chunks)
+
+    @property
+    def word_count(self) -> int:
+        """Return the number of words read."""
+        return sum(len(s.spoken.split()) for b in self.blocks for s in b.sentences)
+
+    def to_json(self) -> str:
+        """Serialise the plan (for the store and for job queues)."""
+        return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> NarrationPlan:
+        """Read a plan written by :meth:`to_json`."""
+        data = json.loads(raw)
+        blocks = tuple(
+            SpokenBlock(**{**b, "sentences": tuple(Sentence(**s) for s in b["sentences"])})
+            for b in data["blocks"]
+        )
+        chunks = tuple(
+            ChunkPlan(c["chunk_key"], tuple(ClipPlan(**clip) for clip in c["clips"]))
+            for c in data["chunks"]
+        )
+        return cls(
+            **{
+                **data,
+                "blocks": blocks,
+                "chunks": chunks,
+                "voice": VoiceSettings(**data["voice"]),
+                "output": OutputSettings(**data["output"]),
+            }
+        )
+
+
+def clip_key(spoken: str, voice: VoiceSettings, engine_version: str, output: OutputSettings) -> str:
+    """Return the cache key of one shaped sentence."""
+    return _digest(
+        {
+            "audio_format": AUDIO_FORMAT_VERSION,
+            "spoken": spoken,
+            "engine_version": engine_version,
+            "voice": asdict(voice),
+            "sample_format": "s16le-mono",
+            "target_dbfs": output.target_dbfs,
+        }
+    )
+
+
+def chunk_key(clips: list[ClipPlan], output: OutputSettings) -> str:
+    """Return the cache key of an encoded chunk."""
+    return _digest(
+        {
+            "audio_format": AUDIO_FORMAT_VERSION,
+            "clips": [[c.clip_key, c.pause_after_ms] for c in clips],
+            "sample_rate_hz": output.sample_rate_hz,
+            "mp3_bitrate_kbps": output.mp3_bitrate_kbps,
+        }
+    )
+
+
+def plan_chunks(
+    blocks: tuple[SpokenBlock, ...],
+    voice: VoiceSettings,
+    engine_version: str,
+    output: OutputSettings,
+) -> tuple[ChunkPlan, ...]:
+    """Group each block's sentences into chunks and key them."""
+    chunks: list[ChunkPlan] = []
+    for block in blocks:
+        last = len(block.sentences) - 1
+        clips = [
+            ClipPlan(
+                clip_key=clip_key(sentence.spoken, voice, engine_version, output),
+                spoken=sentence.spoken,
+                pause_after_ms=(
+                    output.pause_after_block_ms(block.kind) if i == last else output.pause_sentence_ms
+                ),
+                block_index=block.index,
+                sentence_index=i,
+            )
+            for i, sentence in enumerate(block.sentences)
+        ]
+        for start in range(0, len(clips), MAX_CHUNK_SENTENCES):
+            part = clips[start : start + MAX_CHUNK_SENTENCES]
+            chunks.append(ChunkPlan(chunk_key(part, output), tuple(part)))
+    return tuple(chunks)
+
+
+def plan_narration(
+    article: Article,
+    voice: VoiceSettings,
+    engine_version: str,
+    output: OutputSettings,
+    *,
+    max_sentence_chars: int = 400,
+) -> NarrationPlan:
+    """Segment ``article`` and key every sentence, chunk and the narration itself."""
+    blocks = segment_article(article, max_sentence_chars=max_sentence_chars)
+    chunks = plan_chunks(blocks, voice, engine_version, output)
+    narration_id = _digest(
+        {
+            "audio_format": AUDIO_FORMAT_VERSION,
+            "chunks": [c.chunk_key for c in chunks],
+            "text": article.text,
+            "kinds": [b.kind for b in blocks],
+            "title": article.title,
+            "byline": article.byline,
+            "site_name": article.site_name,
+            "language": article.language,
+        }
+    )[:32]
+    return NarrationPlan(
+        narration_id=narration_id,
+        title=article.title,
+        byline=article.byline,
+        site_name=article.site_name,
+        language=article.language,
+        source_url=article.source_url,
+        text=article.text,
+        blocks=blocks,
+        voice=voice,
+        engine_version=engine_version,
+        output=output,
+        chunks=chunks,
+    )

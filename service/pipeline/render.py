@@ -1,0 +1,147 @@
+"""Render one chunk inside an engine worker: synthesise or reuse clips, shape, encode.
+
+These functions run in the worker processes, so they take plain data and
+return plain data; the store is opened once per process.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import wave
+from dataclasses import dataclass
+
+from pydub import AudioSegment
+
+from service.audio.clip import shape_clip, silence
+from service.audio.mp3 import ENCODER_DELAY_SAMPLES, encode_frames, frame_info
+from service.config import Settings
+from service.engines.base import Pcm, VoiceSettings
+from service.engines.pool import synthesize
+from service.pipeline.objects import chunk_audio_object, chunk_meta_object, clip_object
+from service.pipeline.plan import ChunkPlan, ClipPlan, OutputSettings
+from service.store import Store, open_store
+
+log = logging.getLogger(__name__)
+
+_stores: dict[str, Store] = {}
+
+
+@dataclass(frozen=True)
+class ChunkAudio:
+    """An encoded chunk and where its sentences sit in it."""
+
+    chunk_key: str
+    """Cache key of the chunk."""
+    data: bytes
+    """MP3 frames."""
+    sample_count: int
+    """Samples a decoder outputs for the chunk (frames x samples per frame)."""
+    sentence_spans: tuple[tuple[int, int], ...]
+    """Start and end sample of each sentence within the decoded chunk."""
+    clips_synthesized: int = 0
+    """Clips made by the engine for this chunk (cache misses)."""
+    clips_cached: int = 0
+    """Clips found in the cache."""
+
+    def meta_json(self) -> bytes:
+        """Return the sidecar that lets a cached chunk be reused without decoding."""
+        meta = {"sample_count": self.sample_count, "sentence_spans": self.sentence_spans}
+        return json.dumps(meta).encode()
+
+    @classmethod
+    def from_cache(cls, chunk_key: str, data: bytes, meta: bytes) -> ChunkAudio:
+        """Rebuild a chunk from its cached frames and sidecar."""
+        parsed = json.loads(meta)
+        spans = tuple((int(a), int(b)) for a, b in parsed["sentence_spans"])
+        return cls(chunk_key, data, int(parsed["sample_count"]), spans)
+
+
+def worker_store(settings: Settings) -> Store:
+    """Return this process's store for ``settings`` (opened once)."""
+    name = settings.store_url or str(settings.cache_dir)
+    if name not in _stores:
+        _stores[name] = open_store(settings)
+    return _stores[name]
+
+
+def _read_wav(data: bytes) -> Pcm:
+    with wave.open(io.BytesIO(data)) as reader:
+        return Pcm(reader.readframes(reader.getnframes()), reader.getframerate(),
+                   reader.getsampwidth(), reader.getnchannels())
+
+
+def _wav_bytes(pcm: Pcm) -> bytes:
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as writer:
+        writer.setnchannels(pcm.channels)
+        writer.setsampwidth(pcm.sample_width_bytes)
+        writer.setframerate(pcm.sample_rate_hz)
+        writer.writeframes(pcm.data)
+    return buffer.getvalue()
+
+
+def _to_rate(pcm: Pcm, sample_rate_hz: int) -> bytes:
+    if pcm.sample_rate_hz == sample_rate_hz and pcm.channels == 1 and pcm.sample_width_bytes == 2:
+        return pcm.data
+    audio = AudioSegment(data=pcm.data, sample_width=pcm.sample_width_bytes,
+                         frame_rate=pcm.sample_rate_hz, channels=pcm.channels)
+    audio = audio.set_channels(1).set_sample_width(2).set_frame_rate(sample_rate_hz)
+    return bytes(audio.raw_data)
+
+
+def clip_pcm(store: Store, clip: ClipPlan, voice: VoiceSettings, output: OutputSettings) -> tuple[Pcm, bool]:
+    """Return a sentence's shaped PCM and whether it came from the cache."""
+    key = clip_object(clip.clip_key)
+    cached = store.get(key)
+    if cached is not None:
+        store.touch(key)
+        return _read_wav(cached), True
+    shaped = shape_clip(synthesize(clip.spoken, voice), target_dbfs=output.target_dbfs)
+    store.put(key, _wav_bytes(shaped))
+    return shaped, False
+
+
+def chunk_pcm(
+    store: Store, chunk: ChunkPlan, voice: VoiceSettings, output: OutputSettings
+) -> tuple[bytes, tuple[tuple[int, int], ...], int, int]:
+    """Join a chunk's clips and pauses into PCM at the output rate.
+
+    Return the PCM, each sentence's sample span, and the clips synthesised and reused.
+    """
+    pieces: list[bytes] = []
+    spans: list[tuple[int, int]] = []
+    position = made = reused = 0
+    for clip in chunk.clips:
+        pcm, was_cached = clip_pcm(store, clip, voice, output)
+        reused += was_cached
+        made += not was_cached
+        samples = _to_rate(pcm, output.sample_rate_hz)
+        spans.append((position, position + len(samples) // 2))
+        pause = silence(clip.pause_after_ms, sample_rate_hz=output.sample_rate_hz)
+        pieces += [samples, pause]
+        position += (len(samples) + len(pause)) // 2
+    return b"".join(pieces), tuple(spans), made, reused
+
+
+def render_chunk(
+    chunk: ChunkPlan, voice: VoiceSettings, output: OutputSettings, settings: Settings
+) -> ChunkAudio:
+    """Make a chunk's MP3 frames (or reuse them) and leave them in the store."""
+    store = worker_store(settings)
+    audio_key, meta_key = chunk_audio_object(chunk.chunk_key), chunk_meta_object(chunk.chunk_key)
+    with store.lock(audio_key):
+        meta = store.get(meta_key)
+        data = store.get(audio_key) if meta is not None else None
+        if meta is not None and data is not None:
+            return ChunkAudio.from_cache(chunk.chunk_key, data, meta)
+        pcm, spans, made, reused = chunk_pcm(store, chunk, voice, output)
+        frames = encode_frames(
+            pcm, sample_rate_hz=output.sample_rate_hz, bitrate_kbps=output.mp3_bitrate_kbps
+        )
+        delayed = tuple((start + ENCODER_DELAY_SAMPLES, end + ENCODER_DELAY_SAMPLES) for start, end in spans)
+        result = ChunkAudio(chunk.chunk_key, frames, frame_info(frames).sample_count, delayed, made, reused)
+        store.put(audio_key, frames)
+        store.put(meta_key, result.meta_json())
+        return result

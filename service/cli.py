@@ -97,3 +97,171 @@ def extract(settings: Settings, inputs: tuple[str, ...], as_json: bool) -> None:
         click.echo()
     if failed:
         sys.exit(2)
+
+
+def _progress(enabled: bool) -> Any:
+    """Return a progress callback drawing a bar on stderr when it is a terminal."""
+    if not enabled:
+        return None
+    state: dict[str, Any] = {}
+
+    def update(done: int, total: int) -> None:
+        bar = state.get("bar")
+        if bar is None:
+            bar = click.progressbar(
+                length=total, label="narrating", file=sys.stderr, show_eta=True, show_pos=True
+            )
+            bar.__enter__()
+            state["bar"] = bar
+        bar.update(done - bar.pos)
+        if done >= total:
+            bar.__exit__(None, None, None)
+
+    return update
+
+
+@main.command()
+@click.argument("source")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Audio file to write.")
+@click.option("--format", "fmt", type=click.Choice(["mp3", "ogg", "wav"]), help="Audio format.")
+@click.option("--voice", help="Voice id (see `listen voices`); default: one for the language.")
+@click.option("--rate", "rate_wpm", type=int, help="Words per minute.")
+@click.option("--pitch", type=int, help="Pitch, 0 to 100.")
+@click.option("--volume", type=float, help="Volume, 0.0 to 1.0.")
+@click.option("--cache-dir", type=click.Path(file_okay=False), help="Cache folder.")
+@click.option("--no-cache", is_flag=True, help="Use a throw-away cache.")
+@click.option("--timings", type=click.Path(dir_okay=False), help="Write the timings JSON here.")
+@click.option("--captions", type=click.Path(dir_okay=False), help="Write WebVTT captions here.")
+@click.pass_obj
+@reports_errors
+def narrate(
+    settings: Settings,
+    source: str,
+    output: str | None,
+    fmt: str | None,
+    voice: str | None,
+    rate_wpm: int | None,
+    pitch: int | None,
+    volume: float | None,
+    cache_dir: str | None,
+    no_cache: bool,
+    timings: str | None,
+    captions: str | None,
+) -> None:
+    """Narrate SOURCE (file, '-' for stdin, or URL) into one audio file."""
+    import tempfile
+    from pathlib import Path
+
+    from service.pipeline.export import narrate_to_files
+
+    settings = settings.replace(
+        cache_dir=Path(cache_dir) if cache_dir else None, voice=voice, rate_wpm=rate_wpm,
+        pitch=pitch, volume=volume,
+    )
+    with tempfile.TemporaryDirectory(prefix="listen-") as scratch:
+        if no_cache:
+            settings = settings.replace(cache_dir=Path(scratch), store_url="")
+        result = narrate_to_files(
+            source,
+            settings,
+            output=Path(output) if output else None,
+            fmt=fmt,
+            timings=Path(timings) if timings else None,
+            captions=Path(captions) if captions else None,
+            on_progress=_progress(sys.stderr.isatty()),
+        )
+    seconds = result.duration_ms / 1000
+    click.echo(f"{result.path}\t{int(seconds // 60)}:{seconds % 60:04.1f}")
+
+
+@main.command()
+@click.option("--language", help="Only voices speaking this language (en, pt-br...).")
+@click.option("--engine", help="Only voices of this engine (pyttsx3, piper).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per voice, per line.")
+@reports_errors
+def voices(language: str | None, engine: str | None, as_json: bool) -> None:
+    """List the voices narrations can use."""
+    from service.engines.voices import list_voices
+
+    found = list_voices(engine=engine, language=language)
+    for voice in found:
+        if as_json:
+            record = {"id": voice.voice_id, "name": voice.name,
+                      "languages": list(voice.languages), "gender": voice.gender}
+            click.echo(json.dumps(record, ensure_ascii=False))
+        else:
+            gender = voice.gender or "-"
+            click.echo(f"{voice.voice_id:32} {voice.name:32} {','.join(voice.languages):16} {gender}")
+    if not found:
+        raise ListenError(f"no voice for language {language!r}" if language else "no voices found")
+
+
+@main.group()
+def cache() -> None:
+    """Look after the audio cache."""
+
+
+def _cache_store(settings: Settings, cache_dir: str | None) -> Any:
+    from pathlib import Path
+
+    from service.store import open_store
+
+    return open_store(settings.replace(cache_dir=Path(cache_dir) if cache_dir else None))
+
+
+_cache_dir_option = click.option("--cache-dir", type=click.Path(file_okay=False), help="Cache folder.")
+
+
+@cache.command("stats")
+@_cache_dir_option
+@click.pass_obj
+@reports_errors
+def cache_stats(settings: Settings, cache_dir: str | None) -> None:
+    """Show what the cache holds."""
+    stats = _cache_store(settings, cache_dir).stats()
+    click.echo(f"objects\t{stats.objects}")
+    click.echo(f"bytes\t{stats.bytes}")
+    for kind, (objects, size) in sorted(stats.by_kind.items()):
+        click.echo(f"{kind}\t{objects} objects\t{size} bytes")
+
+
+@cache.command("prune")
+@_cache_dir_option
+@click.option("--max-mb", type=int, help="Target size; default: LISTEN_CACHE_MAX_MB.")
+@click.pass_obj
+@reports_errors
+def cache_prune(settings: Settings, cache_dir: str | None, max_mb: int | None) -> None:
+    """Evict least recently used entries until the cache fits."""
+    limit = (max_mb if max_mb is not None else settings.cache_max_mb) * 1024 * 1024
+    result = _cache_store(settings, cache_dir).prune(limit)
+    click.echo(f"removed {result.removed} objects, {result.freed_bytes} bytes")
+
+
+@cache.command("clear")
+@_cache_dir_option
+@click.option("--yes", is_flag=True, help="Do not ask.")
+@click.pass_obj
+@reports_errors
+def cache_clear(settings: Settings, cache_dir: str | None, yes: bool) -> None:
+    """Remove everything from the cache."""
+    if not yes and sys.stdin.isatty():
+        click.confirm("Remove every cached narration and segment?", abort=True)
+    _cache_store(settings, cache_dir).clear()
+    click.echo("cache cleared")
+
+
+@main.command()
+@click.option("--host", help="Address to bind (default 127.0.0.1).")
+@click.option("--port", type=int, help="Port to bind (default 8000).")
+@click.option("--workers", type=int, default=1, show_default=True, help="Web processes.")
+@click.option("--seed", "seeds", multiple=True, help="Narrate these files or folders at start.")
+@click.pass_obj
+@reports_errors
+def serve(settings: Settings, host: str | None, port: int | None, workers: int,
+          seeds: tuple[str, ...]) -> None:
+    """Run the web service (API, player and embed) with a production server."""
+    from service.web.server import serve as run_server
+
+    if workers < 1:
+        raise ListenError("--workers must be at least 1")
+    run_server(settings.replace(host=host, port=port), workers=workers, seeds=seeds)

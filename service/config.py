@@ -55,6 +55,8 @@ class Settings:
     """Pitch, 0 to 100."""
     volume: float = 1.0
     """Volume, 0.0 to 1.0."""
+    openai_voices: str = ""
+    """OpenAI voice names mapped to ours, ``alloy=piper:en_US-joe-medium,nova=pyttsx3:gmw/en-us``."""
     piper_voices_dir: str = ""
     """Folder with extra Piper voices (``.onnx`` + ``.onnx.json``)."""
 

@@ -1,0 +1,1 @@
+"""Who runs narrations: an in-process runner by default, RQ on Redis to scale out."""

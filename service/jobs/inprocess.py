@@ -1,0 +1,104 @@
+"""Run narrations on threads of this process, with one shared engine pool."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from service.config import Settings
+from service.engines.pool import EnginePool
+from service.errors import ListenError
+from service.jobs.base import JobState, QueueFullError
+from service.pipeline.narrate import Narrator
+from service.pipeline.plan import NarrationPlan
+from service.store import Store
+
+log = logging.getLogger(__name__)
+
+CONCURRENT_JOBS = 2
+"""Narrations rendered at once; they share the engine pool."""
+
+
+class InProcessRunner:
+    """The default runner: no external service, jobs on threads, engines in worker processes."""
+
+    def __init__(self, settings: Settings, store: Store, pool: EnginePool | None = None) -> None:
+        self.settings = settings
+        self.store = store
+        self.pool = pool or EnginePool(settings.worker_count, task_timeout_s=settings.segment_timeout_s)
+        self._owns_pool = pool is None
+        self._threads = ThreadPoolExecutor(CONCURRENT_JOBS, thread_name_prefix="narration")
+        self._states: dict[str, JobState] = {}
+        self._changed = threading.Condition()
+        self._started = False
+        self.jobs_started = 0
+        """Narration jobs this runner has started (for metrics and tests)."""
+
+    def start(self) -> None:
+        """Start the engine workers (not at import or app creation time)."""
+        if not self._started:
+            self.pool.start()
+            self._started = True
+
+    def _set(self, state: JobState) -> None:
+        with self._changed:
+            self._states[state.narration_id] = state
+            self._changed.notify_all()
+
+    def submit(self, plan: NarrationPlan, formats: tuple[str, ...]) -> JobState:
+        """Start the job for ``plan`` unless one is queued, running or done."""
+        self.start()
+        with self._changed:
+            current = self._states.get(plan.narration_id)
+            if current is not None and current.status in ("queued", "running"):
+                return current
+            active = sum(s.status in ("queued", "running") for s in self._states.values())
+            if active >= self.settings.queue_max:
+                raise QueueFullError(f"{active} narrations are in progress; try again shortly")
+            state = JobState(plan.narration_id, "queued", 0, plan.segments_total)
+            self._states[plan.narration_id] = state
+            self.jobs_started += 1
+        self._threads.submit(self._run, plan, formats)
+        return state
+
+    def _run(self, plan: NarrationPlan, formats: tuple[str, ...]) -> None:
+        total = plan.segments_total
+        narration_id = plan.narration_id
+        self._set(JobState(narration_id, "running", 0, total))
+
+        def progress(done: int, _total: int) -> None:
+            self._set(JobState(narration_id, "running", done, total))
+
+        try:
+            Narrator(self.settings, self.store, self.pool).narrate(
+                plan, formats=formats, on_progress=progress
+            )
+        except ListenError as error:
+            log.warning("narration %s failed: %s", narration_id, error)
+            self._set(JobState(narration_id, "failed", 0, total, str(error)))
+        except Exception as error:  # a bug must not kill the runner thread silently
+            log.exception("narration %s failed unexpectedly", narration_id)
+            self._set(JobState(narration_id, "failed", 0, total, f"internal error: {error}"))
+        else:
+            self._set(JobState(narration_id, "done", total, total))
+
+    def state(self, narration_id: str) -> JobState | None:
+        """Return the job's state, or None when this process ran no such job."""
+        with self._changed:
+            return self._states.get(narration_id)
+
+    def wait(self, narration_id: str, timeout_s: float) -> None:
+        """Block until any job changes or ``timeout_s`` passes."""
+        with self._changed:
+            self._changed.wait(timeout_s)
+
+    def healthy(self) -> bool:
+        """Return True when the engine workers are alive."""
+        return not self._started or self.pool.alive()
+
+    def close(self) -> None:
+        """Finish running jobs, then stop the workers."""
+        self._threads.shutdown(wait=True, cancel_futures=True)
+        if self._owns_pool and self._started:
+            self.pool.close()

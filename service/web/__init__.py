@@ -1,0 +1,61 @@
+"""The web service: API, player pages and the embed, built by :func:`create_app`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from flask_cors import CORS
+
+from service.config import Settings
+from service.jobs.base import JobRunner
+from service.store import open_store
+from service.web.context import EXTENSION, AppState
+from service.web.narrations import Narrations
+
+
+def make_runner(settings: Settings, store: Any) -> JobRunner:
+    """Return the job runner the settings ask for: RQ when Redis is set, else in-process."""
+    if settings.redis_url:
+        from service.jobs.rq import RQRunner
+
+        return RQRunner(settings)
+    from service.jobs.inprocess import InProcessRunner
+
+    return InProcessRunner(settings, store)
+
+
+def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
+    """Build the app from settings (``LISTEN_*`` variables, then ``config`` overrides)."""
+    if isinstance(config, Settings):
+        settings = config
+    else:
+        settings = Settings.from_env(**(config or {}))
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    store = open_store(settings)
+    runner = make_runner(settings, store)
+    app.extensions[EXTENSION] = AppState(settings, store, runner, Narrations(settings, store, runner))
+
+    from service.web.access import init_access
+    from service.web.api import api
+    from service.web.meta import meta
+    from service.web.player import player
+    from service.web.problems import register_problem_handlers
+    from service.web.speech import speech
+
+    for blueprint in (api, speech, meta, player):
+        app.register_blueprint(blueprint)
+    origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()] or "*"
+    CORS(app, resources={r"/api/*": {"origins": origins}, r"/v1/*": {"origins": origins}},
+         expose_headers=["Location", "Retry-After", "Content-Range", "Content-Length", "ETag"])
+    init_access(app, [api, speech])
+    register_problem_handlers(app)
+    return app
+
+
+def close_app(app: Flask) -> None:
+    """Stop the app's job runner and its workers."""
+    state: AppState = app.extensions[EXTENSION]
+    state.runner.close()

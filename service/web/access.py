@@ -1,0 +1,71 @@
+"""Guard creation: optional API keys and a per-client rate limit."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import Blueprint, Flask, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+
+from service.errors import ListenError
+from service.web.context import settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class MissingKeyError(ListenError):
+    """Creating narrations needs an API key and none was given."""
+
+    http_status = 401
+    slug = "missing-key"
+    title = "API key required"
+
+
+class WrongKeyError(ListenError):
+    """The API key given is not one of ours."""
+
+    http_status = 403
+    slug = "wrong-key"
+    title = "API key refused"
+
+
+def creation_limit() -> str:
+    """Return the per-client limit on creating narrations."""
+    return f"{settings().rate_limit_per_minute}/minute"
+
+
+def require_key(view: F) -> F:
+    """Refuse the request unless it carries one of the configured API keys (when any)."""
+
+    @wraps(view)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        keys = settings().api_key_list
+        if keys:
+            header = request.headers.get("Authorization", "")
+            scheme, _, given = header.partition(" ")
+            if scheme.lower() != "bearer" or not given.strip():
+                raise MissingKeyError("send 'Authorization: Bearer <key>' to create narrations")
+            if not any(hmac.compare_digest(given.strip(), key) for key in keys):
+                raise WrongKeyError("that API key is not accepted")
+        return view(*args, **kwargs)
+
+    return guarded  # type: ignore[return-value]
+
+
+def init_access(app: Flask, creating: list[Blueprint]) -> Limiter:
+    """Limit POSTs to the ``creating`` blueprints per client (in memory, or in Redis)."""
+    redis_url = app.extensions["listen"].settings.redis_url
+    limiter = Limiter(
+        get_remote_address,
+        app=app,
+        storage_uri=redis_url or "memory://",
+        headers_enabled=True,
+        swallow_errors=True,
+    )
+    for blueprint in creating:
+        limiter.limit(creation_limit, methods=["POST"])(blueprint)
+    return limiter

@@ -1,0 +1,162 @@
+"""The narration API: create, poll, and fetch audio, stream, captions and timings."""
+
+from __future__ import annotations
+
+import re
+from flask import Blueprint, Response, current_app, request, send_file, stream_with_context, url_for
+from slugify import slugify
+
+from service.pipeline.narrate import audio_object, audio_sha256
+from service.pipeline.objects import manifest_object, narration_object
+from service.web.access import require_key
+from service.web.context import narrations, settings, store
+from service.web.intake import read_request
+from service.web.narrations import NarrationView, UnknownNarrationError
+from service.web.problems import problem
+
+api = Blueprint("api", __name__, url_prefix="/api")
+
+NARRATION_ID = re.compile(r"^[0-9a-f]{32}$")
+MIMETYPES = {"mp3": "audio/mpeg", "ogg": "audio/ogg", "wav": "audio/wav"}
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+def checked_id(narration_id: str) -> str:
+    """Refuse anything that is not one of our ids before it reaches the store."""
+    if not NARRATION_ID.match(narration_id):
+        raise UnknownNarrationError(f"no narration with id {narration_id[:80]!r}")
+    return narration_id
+
+
+def urls_for(narration_id: str, fmt: str = "mp3") -> dict[str, str]:
+    """Return the URLs of a narration's resources."""
+    return {
+        "status_url": url_for("api.status", narration_id=narration_id),
+        "audio_url": url_for("api.audio", narration_id=narration_id, fmt=fmt),
+        "stream_url": url_for("api.stream", narration_id=narration_id),
+        "captions_url": url_for("api.captions", narration_id=narration_id),
+        "timings_url": url_for("api.timings", narration_id=narration_id),
+        "player_url": url_for("player.listen", narration_id=narration_id),
+    }
+
+
+def narration_response(view: NarrationView, fmt: str = "mp3", created: bool = False) -> Response:
+    """Answer with the narration object: 200 when done, 202 while work remains."""
+    body = narrations().describe(view, urls_for(view.plan.narration_id, fmt))
+    response = current_app.json.response(body)
+    response.status_code = 200 if view.state.status in ("done", "failed") else 202
+    if created or response.status_code == 202:
+        response.headers["Location"] = body["status_url"]
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@api.post("/narrations")
+@require_key
+def create() -> Response:
+    """Create (or find) the narration of an article."""
+    wanted = read_request(request, settings())
+    view = narrations().create(wanted.article, voice=wanted.voice, rate_wpm=wanted.rate_wpm,
+                               fmt=wanted.fmt)
+    return narration_response(view, wanted.fmt, created=True)
+
+
+@api.get("/narrations/<narration_id>")
+def status(narration_id: str) -> Response:
+    """Report a narration's status and progress."""
+    return narration_response(narrations().view(checked_id(narration_id)))
+
+
+def _not_ready(narration_id: str) -> Response:
+    view = narrations().view(narration_id)
+    if view.state.status == "failed":
+        return problem(422, "Narration failed", view.state.error or "synthesis failed",
+                       slug="narration-failed", status_detail=view.state.status)
+    return problem(
+        409, "Not finished", f"the narration is {view.state.status}; listen to the stream meanwhile",
+        slug="not-finished", narration_status=view.state.status,
+        segments_done=view.state.segments_done, segments_total=view.state.segments_total,
+        stream_url=url_for("api.stream", narration_id=narration_id), retry_after_s=2,
+    )
+
+
+def _send_stored(key: str, narration_id: str, fmt: str, *, download: bool) -> Response:
+    """Send a finished file with Range, ETag = content hash, 304 and immutable caching."""
+    path = store().local_path(key)
+    etag = audio_sha256(store(), narration_id, fmt)
+    name = None
+    if download:
+        name = f"{slugify(narrations().plan(narration_id).title, max_length=80) or 'narration'}.{fmt}"
+    if path is None:
+        return stored_object_response(key, MIMETYPES[fmt], etag, download_name=name)
+    response = send_file(
+        path, mimetype=MIMETYPES[fmt], conditional=True, etag=etag or True, max_age=31536000,
+        as_attachment=download, download_name=name, last_modified=None,
+    )
+    response.headers["Cache-Control"] = IMMUTABLE
+    response.headers["Accept-Ranges"] = "bytes"
+    return response
+
+
+def stored_object_response(key: str, mimetype: str, etag: str | None, *,
+                           download_name: str | None) -> Response:
+    """Serve an object from a non-local store (S3): redirect or stream with Range."""
+    from service.web.remote import remote_object_response
+
+    return remote_object_response(store(), key, mimetype, etag, download_name=download_name)
+
+
+@api.get("/narrations/<narration_id>/audio.<fmt>")
+def audio(narration_id: str, fmt: str) -> Response:
+    """Serve the finished audio file (409 with the status while it is being made)."""
+    checked_id(narration_id)
+    if fmt not in MIMETYPES:
+        raise UnknownNarrationError(f"no {fmt[:10]!r} audio; formats are mp3, ogg and wav")
+    plan = narrations().plan(narration_id)
+    if store().exists(audio_object(plan.narration_id, fmt)):
+        return _send_stored(audio_object(narration_id, fmt), narration_id, fmt,
+                            download=request.args.get("download") == "1")
+    if fmt != "mp3" and store().exists(manifest_object(narration_id)):
+        raise UnknownNarrationError(f"no {fmt} audio was made; create the narration with format={fmt}")
+    return _not_ready(narration_id)
+
+
+@api.get("/narrations/<narration_id>/stream.mp3")
+def stream(narration_id: str) -> Response:
+    """Stream MP3 as it is made; the finished file once it exists (with Range)."""
+    checked_id(narration_id)
+    narrations().plan(narration_id)
+    if store().exists(audio_object(narration_id, "mp3")):
+        return _send_stored(audio_object(narration_id, "mp3"), narration_id, "mp3", download=False)
+    view = narrations().view(narration_id)
+    if view.state.status == "failed":
+        return _not_ready(narration_id)
+    chunks = narrations().chunk_stream(narration_id)
+    response = Response(stream_with_context(chunks), mimetype="audio/mpeg")
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Accel-Buffering"] = "no"
+    return response
+
+
+def _stored_text(narration_id: str, name: str, mimetype: str) -> Response:
+    checked_id(narration_id)
+    narrations().plan(narration_id)
+    data = store().get(narration_object(narration_id, name))
+    if data is None:
+        return _not_ready(narration_id)
+    response = Response(data, mimetype=mimetype)
+    response.headers["Cache-Control"] = IMMUTABLE
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@api.get("/narrations/<narration_id>/captions.vtt")
+def captions(narration_id: str) -> Response:
+    """Serve WebVTT captions, one cue per sentence."""
+    return _stored_text(narration_id, "captions.vtt", "text/vtt")
+
+
+@api.get("/narrations/<narration_id>/timings.json")
+def timings(narration_id: str) -> Response:
+    """Serve the timings manifest."""
+    return _stored_text(narration_id, "timings.json", "application/json")

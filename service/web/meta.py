@@ -1,0 +1,46 @@
+"""Voices, health and the OpenAPI document."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, request
+
+from service.engines.voices import list_voices
+from service.web.context import state
+from service.web.openapi import openapi_document
+
+meta = Blueprint("meta", __name__)
+
+
+@meta.get("/api/voices")
+def voices() -> Response:
+    """List the voices of every installed engine, optionally for one language."""
+    language = request.args.get("language") or None
+    found = list_voices(language=language)
+    body = {
+        "voices": [
+            {"id": v.voice_id, "engine": v.engine, "name": v.name, "languages": list(v.languages),
+             "gender": v.gender}
+            for v in found
+        ]
+    }
+    return current_app.json.response(body)
+
+
+@meta.get("/healthz")
+def healthz() -> Response:
+    """Say whether jobs can run and the store can be written."""
+    app_state = state()
+    workers_ok = app_state.runner.healthy()
+    store_ok = app_state.store.writable()
+    ok = workers_ok and store_ok
+    body = {"status": "ok" if ok else "degraded", "workers": workers_ok, "store": store_ok}
+    response = current_app.json.response(body)
+    response.status_code = 200 if ok else 503
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@meta.get("/openapi.json")
+def openapi() -> Response:
+    """Serve the OpenAPI 3.1 description of the API."""
+    return current_app.json.response(openapi_document())

@@ -1,0 +1,156 @@
+"""Create narrations and report on them: the web layer's one door to the pipeline."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from service.config import Settings
+from service.errors import ListenError
+from service.jobs.base import JobRunner, JobState
+from service.pipeline.narrate import audio_object, read_manifest
+from service.pipeline.objects import chunk_audio_object, chunk_meta_object, plan_object
+from service.pipeline.plan import NarrationPlan
+from service.pipeline.prepare import prepare_plan
+from service.store import Store
+from service.text.article import Article
+
+PLAN_CACHE_SIZE = 256
+STREAM_POLL_S = 0.2
+STREAM_STALL_S = 120.0
+"""A stream gives up when no chunk arrives for this long."""
+
+
+class UnknownNarrationError(ListenError):
+    """No narration has this id."""
+
+    http_status = 404
+    slug = "not-found"
+    title = "Not Found"
+
+
+@dataclass(frozen=True)
+class NarrationView:
+    """What the API says about one narration."""
+
+    plan: NarrationPlan
+    """The narration's plan."""
+    state: JobState
+    """Its job state."""
+    duration_ms: int | None
+    """Audio duration, once known."""
+    formats: tuple[str, ...]
+    """Audio formats already produced."""
+
+
+class Narrations:
+    """Plan, start and look up narrations, through a store and a job runner."""
+
+    def __init__(self, settings: Settings, store: Store, runner: JobRunner) -> None:
+        self.settings = settings
+        self.store = store
+        self.runner = runner
+        self._plans: OrderedDict[str, NarrationPlan] = OrderedDict()
+        self._lock = threading.Lock()
+        self.seeds: dict[str, str] = {}
+        """Sample article file name -> narration id, for the index page."""
+
+    def remember_seed(self, name: str, narration_id: str) -> None:
+        """List a prepared sample article on the index page."""
+        with self._lock:
+            self.seeds[name] = narration_id
+
+    def _remember(self, plan: NarrationPlan) -> None:
+        with self._lock:
+            self._plans[plan.narration_id] = plan
+            self._plans.move_to_end(plan.narration_id)
+            while len(self._plans) > PLAN_CACHE_SIZE:
+                self._plans.popitem(last=False)
+
+    def plan(self, narration_id: str) -> NarrationPlan:
+        """Return a narration's plan, from memory or the store."""
+        with self._lock:
+            cached = self._plans.get(narration_id)
+        if cached is not None:
+            return cached
+        raw = self.store.get(plan_object(narration_id))
+        if raw is None:
+            raise UnknownNarrationError(f"no narration with id {narration_id!r}")
+        plan = NarrationPlan.from_json(raw)
+        self._remember(plan)
+        return plan
+
+    def create(self, article: Article, *, voice: str | None, rate_wpm: int | None,
+               fmt: str) -> NarrationView:
+        """Plan the narration of ``article`` and start it unless it is already made."""
+        settings = self.settings.replace(rate_wpm=rate_wpm)
+        plan = prepare_plan(article, settings, voice=voice)
+        self._remember(plan)
+        self.store.put(plan_object(plan.narration_id), plan.to_json().encode())
+        return self._view(plan, want_format=fmt)
+
+    def view(self, narration_id: str) -> NarrationView:
+        """Return a narration's current state; re-run it if a restart interrupted it."""
+        return self._view(self.plan(narration_id), want_format="mp3")
+
+    def _view(self, plan: NarrationPlan, *, want_format: str) -> NarrationView:
+        narration_id = plan.narration_id
+        manifest = read_manifest(self.store, narration_id)
+        formats = tuple(
+            fmt for fmt in ("mp3", "ogg", "wav") if self.store.exists(audio_object(narration_id, fmt))
+        )
+        total = plan.segments_total
+        if manifest is not None and want_format in formats:
+            state = JobState(narration_id, "done", total, total)
+            return NarrationView(plan, state, int(manifest["duration_ms"]), formats)
+        state_now = self.runner.state(narration_id)
+        if state_now is None or (state_now.status == "done" and want_format not in formats):
+            state_now = self.runner.submit(plan, (want_format,))
+        duration = int(manifest["duration_ms"]) if manifest is not None else None
+        return NarrationView(plan, state_now, duration, formats)
+
+    def chunk_stream(self, narration_id: str) -> Iterator[bytes]:
+        """Yield the narration's MP3 chunks in order as they are made (any node, any worker)."""
+        plan = self.plan(narration_id)
+        for chunk in plan.chunks:
+            waited_since = time.monotonic()
+            while True:
+                if self.store.exists(chunk_meta_object(chunk.chunk_key)):
+                    data = self.store.get(chunk_audio_object(chunk.chunk_key))
+                    if data is not None:
+                        yield data
+                        break
+                state = self.runner.state(narration_id)
+                if state is not None and state.status == "failed":
+                    return
+                if state is None and read_manifest(self.store, narration_id) is None:
+                    state = self.runner.submit(plan, ("mp3",))
+                if time.monotonic() - waited_since > STREAM_STALL_S:
+                    return
+                self.runner.wait(narration_id, STREAM_POLL_S)
+
+    def describe(self, view: NarrationView, urls: dict[str, str]) -> dict[str, Any]:
+        """Return the API object for a narration."""
+        plan, state = view.plan, view.state
+        body: dict[str, Any] = {
+            "id": plan.narration_id,
+            "status": state.status,
+            "title": plan.title,
+            "byline": plan.byline,
+            "language": plan.language,
+            "voice": plan.voice.voice_id,
+            "rate_wpm": plan.voice.rate_wpm,
+            "word_count": plan.word_count,
+            "duration_ms": view.duration_ms,
+            "segments_total": state.segments_total or plan.segments_total,
+            "segments_done": state.segments_done,
+            "formats": list(view.formats),
+            **urls,
+        }
+        if state.status == "failed":
+            body["error"] = state.error
+        return body

@@ -1,0 +1,307 @@
+"""The narration API, through Flask's test client and through the real server."""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import json
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from bench.corpus import article_text
+from service.web import close_app, create_app
+from tests.audio_tools import decode
+from tests.conftest import SEED_ARTICLE, SEEDS
+from tests.webserver import running_server
+
+SEED_TEXT = SEED_ARTICLE.read_text(encoding="utf-8")
+
+
+def make_app(tmp_path: Path, **overrides: Any) -> Iterator[Flask]:
+    app = create_app({"cache_dir": tmp_path / "cache", "workers": 2, **overrides})
+    app.testing = True
+    yield app
+    close_app(app)
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Iterator[Flask]:
+    yield from make_app(tmp_path)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def wait_done(client: FlaskClient, narration_id: str, timeout_s: float = 60) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        body = client.get(f"/api/narrations/{narration_id}").get_json()
+        if body["status"] in ("done", "failed"):
+            return dict(body)
+        time.sleep(0.05)
+    raise AssertionError("narration did not finish")
+
+
+def test_create_from_text_then_poll_to_done(client: FlaskClient) -> None:
+    answer = client.post("/api/narrations", json={"text": SEED_TEXT})
+    assert answer.status_code == 202
+    body = answer.get_json()
+    for field in ("id", "status", "title", "language", "voice", "duration_ms", "segments_total",
+                  "segments_done", "status_url", "audio_url", "stream_url", "captions_url",
+                  "timings_url", "player_url"):
+        assert field in body
+    assert body["title"].startswith("NATO assures")
+    assert body["language"] == "en"
+    done = wait_done(client, body["id"])
+    assert done["status"] == "done"
+    assert done["segments_done"] == done["segments_total"] > 10
+    assert done["duration_ms"] > 60_000
+    again = client.post("/api/narrations", json={"text": SEED_TEXT})
+    assert again.status_code == 200
+    assert again.get_json()["id"] == body["id"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "title"),
+    [
+        ({"json": {"html": (SEEDS / "newsroom-page.html").read_text()}}, None),
+        ({"data": (SEEDS / "markdown-post.md").read_text(), "content_type": "text/markdown"}, None),
+        ({"data": (SEEDS / "short-note.txt").read_text(), "content_type": "text/plain"}, None),
+        ({"data": {"text": "A form post.\n\nIt has two paragraphs.", "title": "Form"}}, "Form"),
+    ],
+    ids=["html-json", "markdown-raw", "text-raw", "form"],
+)
+def test_create_from_each_input_kind(client: FlaskClient, kwargs: dict[str, Any], title: str | None) -> None:
+    answer = client.post("/api/narrations", **kwargs)
+    assert answer.status_code in (200, 202), answer.get_json()
+    body = wait_done(client, answer.get_json()["id"])
+    assert body["status"] == "done"
+    if title:
+        assert body["title"] == title
+    timings = client.get(body["timings_url"]).get_json()
+    assert timings["blocks"][-1]["end_ms"] <= timings["duration_ms"]
+
+
+def test_create_from_url_of_a_local_page(tmp_path: Path) -> None:
+    page = (SEEDS / "newsroom-page.html").read_bytes()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/story"
+    try:
+        for app in make_app(tmp_path, allow_private_urls=True):
+            answer = app.test_client().post("/api/narrations", json={"url": url})
+            assert answer.status_code == 202, answer.get_json()
+        for app in make_app(tmp_path / "strict"):
+            refused = app.test_client().post("/api/narrations", json={"url": url})
+            assert refused.status_code == 422
+            assert refused.mimetype == "application/problem+json"
+    finally:
+        server.shutdown()
+
+
+def test_audio_range_etag_and_download(client: FlaskClient) -> None:
+    created = client.post("/api/narrations", json={"text": SEED_TEXT}).get_json()
+    wait_done(client, created["id"])
+    audio = client.get(created["audio_url"])
+    assert audio.status_code == 200
+    assert audio.mimetype == "audio/mpeg"
+    assert "immutable" in audio.headers["Cache-Control"]
+    etag = audio.headers["ETag"].strip('"')
+    assert etag == hashlib.sha256(audio.data).hexdigest()
+    probe = client.get(created["audio_url"], headers={"Range": "bytes=0-1"})
+    assert probe.status_code == 206
+    assert probe.headers["Content-Range"] == f"bytes 0-1/{len(audio.data)}"
+    assert probe.data == audio.data[:2]
+    middle = client.get(created["audio_url"], headers={"Range": "bytes=1000-66535"})
+    assert middle.status_code == 206 and middle.data == audio.data[1000:66536]
+    assert client.get(created["audio_url"], headers={"Range": f"bytes={len(audio.data) + 10}-"}).status_code == 416
+    assert client.get(created["audio_url"], headers={"If-None-Match": f'"{etag}"'}).status_code == 304
+    download = client.get(created["audio_url"] + "?download=1")
+    disposition = download.headers["Content-Disposition"]
+    assert disposition.startswith("attachment")
+    assert "nato-assures-that-they-will-not-stop" in disposition and disposition.endswith('.mp3')
+    captions = client.get(created["captions_url"])
+    assert captions.mimetype == "text/vtt" and captions.data.startswith(b"WEBVTT")
+
+
+def test_audio_before_done_answers_409_with_status(client: FlaskClient) -> None:
+    created = client.post("/api/narrations", json={"text": article_text(6000)}).get_json()
+    early = client.get(created["audio_url"])
+    assert early.status_code == 409
+    problem = early.get_json()
+    assert problem["narration_status"] in ("queued", "running")
+    assert problem["stream_url"] == created["stream_url"]
+    assert client.get(created["timings_url"]).status_code == 409
+    wait_done(client, created["id"], timeout_s=120)
+
+
+def test_stream_plays_before_synthesis_ends_on_real_server(tmp_path: Path) -> None:
+    with running_server(tmp_path / "cache") as base:
+        request = urllib.request.Request(
+            base + "/api/narrations", data=json.dumps({"text": article_text(3500)}).encode(),
+            headers={"Content-Type": "application/json"}, method="POST",
+        )
+        with urllib.request.urlopen(request) as answer:
+            created = json.load(answer)
+        started = time.monotonic()
+        with urllib.request.urlopen(base + created["stream_url"]) as stream:
+            first = stream.read(1024)
+            first_byte_s = time.monotonic() - started
+            with urllib.request.urlopen(base + created["status_url"]) as status_answer:
+                status_then = json.load(status_answer)["status"]
+            rest = stream.read()
+        assert first[:2] == b"\xff\xf3"  # an MPEG-2 Layer III frame, playable as it comes
+        assert status_then in ("queued", "running"), "stream should start before the job ends"
+        assert first_byte_s < 5
+        streamed = tmp_path / "streamed.mp3"
+        streamed.write_bytes(first + rest)
+        with urllib.request.urlopen(base + created["timings_url"]) as answer:
+            manifest = json.load(answer)
+        decoded_ms = len(decode(streamed)) * 1000 / 22050
+        assert abs(decoded_ms - manifest["duration_ms"]) < 50
+        with urllib.request.urlopen(base + created["audio_url"]) as answer:
+            finished = answer.read()
+        assert finished.endswith(first + rest)
+
+
+def test_openai_speech_with_the_official_client(tmp_path: Path) -> None:
+    from openai import OpenAI
+
+    with running_server(tmp_path / "cache") as base:
+        client = OpenAI(base_url=base + "/v1", api_key="unused", max_retries=0)
+        out = tmp_path / "speech.mp3"
+        with client.audio.speech.with_streaming_response.create(
+            model="tts-1", voice="alloy", input="Hello from an OpenAI client. It works offline.",
+        ) as response:
+            response.stream_to_file(out)
+        assert len(decode(out)) > 22050
+        wav = client.audio.speech.create(model="tts-1", voice="nova", input="Short one.",
+                                         response_format="wav", speed=1.25)
+        assert wav.content[:4] == b"RIFF"
+
+
+def test_openapi_document_is_valid_and_lists_every_route(app: Flask) -> None:
+    from openapi_spec_validator import validate
+
+    document = app.test_client().get("/openapi.json").get_json()
+    validate(document)
+    documented = set(document["paths"])
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static" or rule.endpoint.startswith("player."):
+            continue
+        path = rule.rule.replace("<", "{").replace(">", "}")
+        assert path in documented, path
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "status"),
+    [
+        ({"data": "not json", "content_type": "application/json"}, 400),
+        ({"json": {"text": "a", "url": "http://example.com"}}, 400),
+        ({"json": {"text": "Hello.", "rate": "fast"}}, 400),
+        ({"json": {"text": "Hello.", "format": "flac"}}, 400),
+        ({"json": {"url": "ftp://example.com/x"}}, 400),
+        ({"data": b"<x/>", "content_type": "application/xml"}, 415),
+        ({"json": {"html": "<html><body><nav>Menu</nav></body></html>"}}, 422),
+        ({"json": {"text": "Hello.", "voice": "no-such-voice"}}, 400),
+    ],
+    ids=["bad-json", "two-sources", "bad-rate", "bad-format", "ftp-url", "xml", "nothing", "voice"],
+)
+def test_create_errors_are_problem_details(client: FlaskClient, kwargs: dict[str, Any], status: int) -> None:
+    answer = client.post("/api/narrations", **kwargs)
+    assert answer.status_code == status, answer.get_json()
+    assert answer.mimetype == "application/problem+json"
+    body = answer.get_json()
+    assert set(body) >= {"type", "title", "status", "detail"}
+    assert body["status"] == status
+
+
+def test_unknown_and_hostile_ids_are_404(client: FlaskClient) -> None:
+    for narration_id in ("0" * 32, "..%2F..%2Fetc%2Fpasswd", "x" * 500, "%C3%A9t%C3%A9"):
+        answer = client.get(f"/api/narrations/{narration_id}")
+        assert answer.status_code == 404
+        assert answer.mimetype == "application/problem+json"
+        assert client.get(f"/api/narrations/{narration_id}/audio.mp3").status_code == 404
+
+
+def test_body_over_the_limit_is_413(tmp_path: Path) -> None:
+    for app in make_app(tmp_path, max_body_bytes=1000):
+        answer = app.test_client().post("/api/narrations", data="x" * 5000, content_type="text/plain")
+        assert answer.status_code == 413
+        assert answer.mimetype == "application/problem+json"
+
+
+def test_api_keys_guard_creation_only(tmp_path: Path) -> None:
+    for app in make_app(tmp_path, api_keys="k1,k2"):
+        client = app.test_client()
+        assert client.post("/api/narrations", json={"text": "Hi."}).status_code == 401
+        wrong = client.post("/api/narrations", json={"text": "Hi."}, headers={"Authorization": "Bearer nope"})
+        assert wrong.status_code == 403
+        right = client.post("/api/narrations", json={"text": "Hi there."}, headers={"Authorization": "Bearer k2"})
+        assert right.status_code == 202
+        body = wait_done(client, right.get_json()["id"])
+        assert client.get(body["audio_url"]).status_code == 200
+
+
+def test_rate_limit_answers_429_with_retry_after(tmp_path: Path) -> None:
+    for app in make_app(tmp_path, rate_limit_per_minute=2):
+        client = app.test_client()
+        codes = [client.post("/api/narrations", json={"text": f"Note {i}."}).status_code for i in range(3)]
+        assert codes[:2] == [202, 202] and codes[2] == 429
+        limited = client.post("/api/narrations", json={"text": "Again."})
+        assert int(limited.headers["Retry-After"]) > 0
+        assert limited.mimetype == "application/problem+json"
+
+
+def test_full_queue_answers_503_with_retry_after(tmp_path: Path) -> None:
+    for app in make_app(tmp_path, queue_max=1):
+        client = app.test_client()
+        first = client.post("/api/narrations", json={"text": article_text(3000)})
+        assert first.status_code == 202
+        second = client.post("/api/narrations", json={"text": "Another article."})
+        assert second.status_code == 503
+        assert int(second.headers["Retry-After"]) > 0
+        wait_done(client, first.get_json()["id"], timeout_s=120)
+
+
+def test_twenty_identical_posts_make_one_synthesis(app: Flask) -> None:
+    client = app.test_client()
+    text = article_text(800)
+    with ThreadPoolExecutor(20) as threads:
+        answers = list(threads.map(lambda _: client.post("/api/narrations", json={"text": text}), range(20)))
+    ids = {a.get_json()["id"] for a in answers}
+    assert len(ids) == 1
+    wait_done(client, ids.pop())
+    assert app.extensions["listen"].runner.jobs_started == 1
+
+
+def test_voices_and_health(client: FlaskClient) -> None:
+    voices = client.get("/api/voices?language=en").get_json()["voices"]
+    assert any(v["id"].startswith("pyttsx3:") for v in voices)
+    assert all(any(lang.startswith("en") for lang in v["languages"]) for v in voices)
+    health = client.get("/healthz")
+    assert health.status_code == 200
+    assert health.get_json()["store"] is True

@@ -1,0 +1,249 @@
+"""Narration end to end with the real engine and the real ffmpeg."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from bench.corpus import write_article
+from service.config import Settings
+from service.engines.pool import EnginePool
+from service.pipeline.narrate import Narrator, audio_object, read_manifest
+from service.pipeline.objects import manifest_object
+from service.pipeline.prepare import prepare_plan
+from service.pipeline.render import ChunkAudio
+from service.store import open_store
+from service.text.load import load_article, load_article_from_text
+from tests.audio_tools import decode, onsets_ms, reported_duration_ms, rms
+from tests.conftest import SEED_ARTICLE
+
+LISTEN = [sys.executable, "-m", "service"]
+
+
+def _narrate(settings: Settings, pool: EnginePool, source: str | Path, **kwargs: object):
+    article = load_article(str(source), settings)
+    plan = prepare_plan(article, settings)
+    made: list[ChunkAudio] = []
+    result = Narrator(settings, open_store(settings), pool).narrate(
+        plan, on_chunk=lambda _i, chunk: made.append(chunk), **kwargs  # type: ignore[arg-type]
+    )
+    return plan, result, made
+
+
+def test_narrate_seed_article_mp3_matches_its_manifest(settings: Settings, engine_pool: EnginePool) -> None:
+    plan, result, _ = _narrate(settings, engine_pool, SEED_ARTICLE)
+    store = open_store(settings)
+    path = store.local_path(audio_object(plan.narration_id, "mp3"))
+    assert path is not None
+    manifest = result.manifest
+    samples = decode(path)
+    decoded_ms = len(samples) * 1000 / 22050
+    assert abs(decoded_ms - manifest["duration_ms"]) < 50
+    assert abs(reported_duration_ms(path) - manifest["duration_ms"]) < 50
+    kinds = [b["kind"] for b in manifest["blocks"]]
+    assert kinds[:2] == ["title", "byline"]
+    assert kinds.count("title") == 1
+    texts = [b["text"] for b in manifest["blocks"]]
+    assert sum(t == plan.title for t in texts) == 1
+    assert "Listen to this story" not in manifest["text"]
+    # every paragraph boundary is a pause in the decoded audio, and speech follows it
+    for before, after in zip(manifest["blocks"], manifest["blocks"][1:], strict=False):
+        gap_start, gap_end = before["end_ms"] + 60, after["start_ms"] - 60
+        assert gap_end - gap_start >= 300
+        assert rms(samples, gap_start, gap_end) < 50, (before["text"][:40], after["text"][:40])
+        assert rms(samples, after["start_ms"], after["start_ms"] + 400) > 300
+
+
+def test_narrate_cache_hit_synthesises_nothing(settings: Settings, engine_pool: EnginePool) -> None:
+    _, first, made_first = _narrate(settings, engine_pool, SEED_ARTICLE)
+    assert not first.cached
+    assert sum(c.clips_synthesized for c in made_first) > 10
+    plan, second, made_second = _narrate(settings, engine_pool, SEED_ARTICLE)
+    assert second.cached
+    assert made_second == []
+    assert second.manifest["duration_ms"] == first.manifest["duration_ms"]
+    assert read_manifest(open_store(settings), plan.narration_id) is not None
+
+
+def test_narrate_edit_one_paragraph_resynthesises_only_it(
+    settings: Settings, engine_pool: EnginePool, tmp_path: Path
+) -> None:
+    text = SEED_ARTICLE.read_text(encoding="utf-8")
+    _narrate(settings, engine_pool, SEED_ARTICLE)
+    edited = tmp_path / "edited.txt"
+    edited.write_text(text.replace("crucial days", "decisive days"), encoding="utf-8")
+    plan, result, made = _narrate(settings, engine_pool, edited)
+    assert not result.cached
+    synthesized = [c for c in made if c.clips_synthesized]
+    assert len(synthesized) == 1
+    assert sum(c.clips_synthesized for c in made) == 1  # one sentence of that paragraph
+    assert len(made) == 1  # the other chunks were found in the cache by the parent
+    assert plan.narration_id != prepare_plan(load_article(str(SEED_ARTICLE), settings), settings).narration_id
+
+
+def test_narrate_timings_match_decoded_audio_of_long_article(
+    settings: Settings, engine_pool: EnginePool, tmp_path: Path
+) -> None:
+    source = write_article(tmp_path, 3500)
+    plan, result, _ = _narrate(settings, engine_pool, source)
+    manifest = result.manifest
+    assert manifest["word_count"] >= 3400
+    path = open_store(settings).local_path(audio_object(plan.narration_id, "mp3"))
+    assert path is not None
+    samples = decode(path)
+    assert abs(len(samples) * 1000 / 22050 - manifest["duration_ms"]) < 50
+    last = manifest["blocks"][-1]["sentences"][-1]
+    onsets = onsets_ms(samples, min_gap_ms=200)
+    nearest = min(onsets, key=lambda t: abs(t - last["start_ms"]))
+    assert abs(nearest - last["start_ms"]) <= 50, (nearest, last["start_ms"])
+
+
+@pytest.mark.parametrize("fmt", ["mp3", "ogg", "wav"])
+def test_cli_narrate_writes_each_format(settings: Settings, tmp_path: Path, fmt: str) -> None:
+    out = tmp_path / f"story.{fmt}"
+    timings = tmp_path / "timings.json"
+    captions = tmp_path / "captions.vtt"
+    done = subprocess.run(
+        [*LISTEN, "narrate", str(SEED_ARTICLE), "-o", str(out), "--cache-dir", str(tmp_path / "c"),
+         "--timings", str(timings), "--captions", str(captions)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(str(out))
+    assert out.stat().st_size > 10_000
+    import json
+
+    manifest = json.loads(timings.read_text())
+    assert abs(reported_duration_ms(out) - manifest["duration_ms"]) < 60
+    assert abs(len(decode(out)) * 1000 / 22050 - manifest["duration_ms"]) < 60
+    assert captions.read_text().startswith("WEBVTT")
+    assert captions.read_text().count(" --> ") == sum(len(b["sentences"]) for b in manifest["blocks"])
+
+
+def test_cli_narrate_default_name_from_title_and_tags(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [*LISTEN, "narrate", str(SEED_ARTICLE), "--cache-dir", str(tmp_path / "c")],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    out = tmp_path / "nato-assures-that-they-will-not-stop-their-expansion-at-the-request-of-russia.mp3"
+    assert out.exists(), list(tmp_path.iterdir())
+    from mutagen.id3 import ID3
+
+    tags = ID3(out)
+    assert str(tags["TIT2"]) == "NATO assures that they will not stop their expansion at the request of Russia"
+    assert str(tags["TPE1"]) == "Cesar Romero"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--voice", "klingon-warrior"], "voice"),
+        (["--rate", "5000"], "rate"),
+        (["-o", "/nonexistent-folder/x.mp3"], "folder"),
+    ],
+)
+def test_cli_narrate_bad_options_fail_in_one_line(tmp_path: Path, args: list[str], message: str) -> None:
+    done = subprocess.run(
+        [*LISTEN, "narrate", str(SEED_ARTICLE), "--cache-dir", str(tmp_path / "c"), *args],
+        capture_output=True, text=True, timeout=60, cwd=tmp_path,
+    )
+    assert done.returncode != 0
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert message in done.stderr.lower()
+    assert "Traceback" not in done.stderr
+
+
+def test_cli_narrate_empty_article_fails_cleanly(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.txt"
+    empty.write_text("   \n\n  ")
+    done = subprocess.run([*LISTEN, "narrate", str(empty), "--cache-dir", str(tmp_path / "c")],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_cli_narrate_cache_dir_that_is_a_file(tmp_path: Path) -> None:
+    not_a_folder = tmp_path / "cache"
+    not_a_folder.write_text("x")
+    done = subprocess.run([*LISTEN, "narrate", str(SEED_ARTICLE), "--cache-dir", str(not_a_folder)],
+                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert done.returncode != 0
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def _narrate_in_child(cache_dir: str, source: str, results: "multiprocessing.Queue[bool]") -> None:
+    settings = Settings.from_env({}, cache_dir=Path(cache_dir), workers=1)
+    with EnginePool(1, task_timeout_s=60) as pool:
+        article = load_article(source, settings)
+        result = Narrator(settings, open_store(settings), pool).narrate(prepare_plan(article, settings))
+    results.put(result.cached)
+
+
+def test_narrate_same_key_in_two_processes_synthesises_once(settings: Settings, tmp_path: Path) -> None:
+    source = write_article(tmp_path, 600)
+    context = multiprocessing.get_context("spawn")
+    results: multiprocessing.Queue[bool] = context.Queue()
+    children = [
+        context.Process(target=_narrate_in_child, args=(str(settings.cache_dir), str(source), results))
+        for _ in range(2)
+    ]
+    for child in children:
+        child.start()
+    for child in children:
+        child.join(120)
+    cached = sorted(results.get(timeout=5) for _ in children)
+    assert cached == [False, True]
+
+
+def test_narrate_survives_a_worker_killed_mid_job(settings: Settings, tmp_path: Path) -> None:
+    source = write_article(tmp_path, 4000)
+    article = load_article(str(source), settings)
+    plan = prepare_plan(article, settings)
+    with EnginePool(2, task_timeout_s=60) as pool:
+        pool.start()
+        victims = pool.worker_pids()
+        killer = threading.Timer(0.3, lambda: os.kill(victims[0], signal.SIGKILL))
+        killer.start()
+        result = Narrator(settings, open_store(settings), pool).narrate(plan)
+        killer.join()
+        assert result.manifest["duration_ms"] > 60_000
+        assert victims[0] not in pool.worker_pids()
+        again = load_article_from_text("A short note after the crash.", settings)
+        assert Narrator(settings, open_store(settings), pool).narrate(prepare_plan(again, settings))
+
+
+def test_narrate_killed_mid_write_leaves_nothing_half_done(settings: Settings, tmp_path: Path) -> None:
+    source = write_article(tmp_path, 6000)
+    command = [*LISTEN, "narrate", str(source), "-o", str(tmp_path / "out.mp3"),
+               "--cache-dir", str(settings.cache_dir)]
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             start_new_session=True)
+    store = open_store(settings)
+    article = load_article(str(source), settings)
+    plan = prepare_plan(article, settings)
+    deadline = time.monotonic() + 60
+    chunks_dir = settings.cache_dir / "chunks"
+    while time.monotonic() < deadline and not (chunks_dir.exists() and len(list(chunks_dir.rglob("*.json"))) > 5):
+        time.sleep(0.02)
+    os.killpg(child.pid, signal.SIGKILL)
+    child.wait()
+    assert not store.exists(manifest_object(plan.narration_id))
+    assert not store.exists(audio_object(plan.narration_id, "mp3"))
+    assert not (tmp_path / "out.mp3").exists()
+    # a new run finishes the job, reusing what the killed one left complete
+    done = subprocess.run(command, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    manifest = read_manifest(store, plan.narration_id)
+    assert manifest is not None
+    assert abs(reported_duration_ms(tmp_path / "out.mp3") - manifest["duration_ms"]) < 60
+

@@ -1,0 +1,59 @@
+"""Start the real server (``listen serve``) on a free loopback port for tests."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def free_port() -> int:
+    """Return a TCP port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_until_up(url: str, timeout_s: float = 30.0, process: subprocess.Popen[bytes] | None = None) -> None:
+    """Poll ``url`` until it answers."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"{url} did not answer in {timeout_s} s")
+
+
+@contextmanager
+def running_server(cache_dir: Path, *, env: dict[str, str] | None = None,
+                   args: tuple[str, ...] = ()) -> Iterator[str]:
+    """Run ``listen serve`` until the block ends; yield its base URL."""
+    port = free_port()
+    environment = {**os.environ, "LISTEN_CACHE_DIR": str(cache_dir), **(env or {})}
+    log = open(cache_dir.parent / f"server-{port}.log", "wb")  # noqa: SIM115
+    process = subprocess.Popen(
+        [sys.executable, "-m", "service", "serve", "--host", "127.0.0.1", "--port", str(port), *args],
+        env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(base + "/healthz", process=process)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()

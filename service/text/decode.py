@@ -106,6 +106,12 @@ def _refuse_binary(data: bytes) -> None:
 
 
 def _guess(data: bytes, utf8_error: UnicodeDecodeError) -> str:
+    # Mostly UTF-8 with a few broken bytes: keep the text, mark the damage.
+    text = data.decode("utf-8", errors="replace")
+    damaged = text.count("\ufffd")
+    has_multibyte = any(ord(char) > 127 and char != "\ufffd" for char in text)
+    if has_multibyte and damaged <= max(1, len(text) * _MAX_REPLACEMENT_SHARE):
+        return text
     from charset_normalizer import from_bytes
 
     best = from_bytes(data[: 256 * 1024]).best()
@@ -114,10 +120,6 @@ def _guess(data: bytes, utf8_error: UnicodeDecodeError) -> str:
             return data.decode(best.encoding)
         except UnicodeDecodeError:
             pass
-    # Mostly UTF-8 with a few broken bytes: keep the text, mark the damage.
-    text = data.decode("utf-8", errors="replace")
-    if text.count("\ufffd") <= max(1, len(text) * _MAX_REPLACEMENT_SHARE):
-        return text
     raise InputError(
         f"the input is not valid UTF-8 (byte {utf8_error.start}) and its encoding "
         "could not be recognised; save it as UTF-8"

@@ -56,8 +56,10 @@ def load_article(source: str, settings: Settings) -> Article:
     path = Path(source)
     try:
         size = path.stat().st_size
+        if path.is_dir():
+            raise InputError(f"{source} is a folder, not a file")
         if not path.is_file():
-            raise InputError(f"{source} is not a file")
+            raise InputError(f"{source} is not a regular file")
         if size > settings.max_input_bytes:
             raise TooLargeError(_too_large(source, size, settings.max_input_bytes))
         with path.open("rb") as stream:

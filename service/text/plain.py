@@ -58,6 +58,7 @@ _HEADING_MAX_WORDS = 12
 _HEADING_MAX_CHARS = 100
 _BYLINE_MAX_CHARS = 60
 _WRAP_MIN_WIDTH = 40
+_WRAP_MAX_WIDTH = 100
 _WRAP_SHARE = 0.7
 
 
@@ -169,11 +170,14 @@ def _is_hard_wrapped(lines: list[str]) -> bool:
 
 
 def _continues(previous: str, line: str) -> bool:
-    """Tell whether ``line`` carries on the sentence of ``previous``."""
+    """Tell whether ``line`` carries on the paragraph of ``previous`` (a hard wrap)."""
     first = line[0]
-    return (
-        first.islower() or previous.endswith(_CONTINUES) or (first.isdigit() and len(previous) > 60)
-    )
+    if first.islower() or previous.endswith(_CONTINUES):
+        return True
+    # Wrapped lines are of a typical width; a longer line is a paragraph of its own,
+    # and a line ending without punctuation before a capital is a title or a caption.
+    wrapped_width = _WRAP_MIN_WIDTH <= len(previous) <= _WRAP_MAX_WIDTH
+    return wrapped_width and previous.endswith(_END_PUNCTUATION)
 
 
 def _join(lines: list[str]) -> str:

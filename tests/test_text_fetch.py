@@ -1,0 +1,157 @@
+"""URLs are fetched within limits from a real local server; private addresses are refused."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from service.config import Settings
+from service.errors import FetchError, TooLargeError, UnsupportedMediaError
+from service.text.fetch import fetch_url, is_public_address
+from service.text.load import load_article
+
+PAGE = (
+    b"<!DOCTYPE html><html lang='en'><head><title>Local story | Test Site</title>"
+    b"<meta charset='utf-8'></head><body><article><h1>Local story</h1>"
+    b"<p>A paragraph that is long enough to count as the body of a short local story.</p>"
+    b"<p>A second paragraph, so that the extractor sees a real article here.</p>"
+    b"</article></body></html>"
+)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        route = self.path.split("?", 1)[0]
+        if route == "/article":
+            self._send(200, PAGE, "text/html; charset=utf-8")
+        elif route == "/moved":
+            self._redirect("/article")
+        elif route == "/loop":
+            self._redirect("/loop")
+        elif route == "/missing":
+            self._send(404, b"not here", "text/plain")
+        elif route == "/pdf":
+            self._send(200, b"%PDF-1.4", "application/pdf")
+        elif route == "/slow":
+            time.sleep(3)
+            self._send(200, PAGE, "text/html")
+        elif route == "/huge-declared":
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(1 << 30))
+            self.end_headers()
+        elif route == "/endless":
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.end_headers()
+            chunk = b"x" * 65536
+            try:
+                for _ in range(1 << 14):  # up to 1 GiB, until the client hangs up
+                    self.wfile.write(chunk)
+            except OSError:
+                pass
+
+    def _send(self, status: int, body: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        with contextlib.suppress(OSError):  # the client gave up (the timeout test)
+            self.wfile.write(body)
+
+    def _redirect(self, location: str) -> None:
+        self.send_response(302)
+        self.send_header("Location", location)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+@pytest.fixture(scope="module")
+def server_url() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+LOCAL = Settings(allow_private_urls=True, fetch_timeout_s=1.0, max_input_bytes=1 << 20)
+
+
+def test_fetch_local_article_through_redirect(server_url: str) -> None:
+    article = load_article(f"{server_url}/moved", LOCAL)
+    assert article.title == "Local story"
+    assert article.source_url == f"{server_url}/article"
+    assert len(article.blocks) == 2
+
+
+@pytest.mark.parametrize(
+    ("route", "error", "message"),
+    [
+        ("/loop", FetchError, "redirects more than"),
+        ("/missing", FetchError, "404"),
+        ("/pdf", UnsupportedMediaError, "application/pdf"),
+        ("/slow", FetchError, "timed out|timeout"),
+        ("/huge-declared", TooLargeError, "limit"),
+        ("/endless", TooLargeError, "limit"),
+    ],
+)
+def test_fetch_failures_are_named_errors(
+    server_url: str, route: str, error: type[Exception], message: str
+) -> None:
+    started = time.perf_counter()
+    with pytest.raises(error, match=message):
+        fetch_url(f"{server_url}{route}", LOCAL)
+    assert time.perf_counter() - started < 2.5
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:9/",
+        "http://localhost:9/",
+        "http://10.1.2.3/",
+        "http://192.168.0.1/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://0.0.0.0/",
+        "http://240.0.0.1/",
+    ],
+)
+def test_fetch_refuses_non_public_addresses_by_default(url: str) -> None:
+    with pytest.raises(FetchError, match="non-public"):
+        fetch_url(url, Settings())
+
+
+def test_fetch_refuses_redirect_to_a_private_address(server_url: str) -> None:
+    # The local server itself is private, so the first hop is already refused.
+    with pytest.raises(FetchError, match="non-public"):
+        fetch_url(f"{server_url}/moved", Settings())
+
+
+@pytest.mark.parametrize("url", ["ftp://example.org/a", "file:///etc/passwd", "http:///nohost"])
+def test_fetch_refuses_other_schemes_and_bad_urls(url: str) -> None:
+    with pytest.raises(FetchError):
+        fetch_url(url, Settings())
+
+
+@pytest.mark.parametrize(
+    ("address", "public"),
+    [("93.184.216.34", True), ("2606:4700::1111", True), ("::ffff:10.0.0.1", False),
+     ("2002:7f00:1::", False), ("fe80::1", False), ("100.64.0.1", False)],
+)  # fmt: skip
+def test_fetch_public_address_rules(address: str, public: bool) -> None:
+    import ipaddress
+
+    assert is_public_address(ipaddress.ip_address(address)) is public

@@ -1,0 +1,343 @@
+"""Run synthesis (or any module-level task) in spawned worker processes, one engine each.
+
+Built on pebble's ProcessPool, which kills a task's worker when the task runs
+past its timeout and replaces workers that die. On top of it this module adds
+what pebble leaves out: a task that timed out or lost its worker is retried
+once in a fresh worker before its future fails with
+:class:`~service.errors.SynthesisError`; a pebble pool that broke for good
+(pebble gives up when a worker dies while no task is running) is replaced on
+the next submit; results stream back in input order with a bounded window.
+
+Workers are always started with ``spawn``: eSpeak NG must never be forked, and
+the calling process never loads an engine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing
+import os
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import CancelledError, Future, InvalidStateError
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, TypeVar
+
+from pebble import ProcessExpired, ProcessPool
+
+from service.config import Settings
+from service.engines.base import Pcm, VoiceSettings
+from service.engines.registry import DEFAULT_ENGINE, resolve_engine
+from service.errors import SynthesisError
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+_SPAWN = multiprocessing.get_context("spawn")
+_READY_HOLD_S = 0.02
+"""How long a readiness probe keeps its worker busy, so probes spread over workers."""
+
+
+def synthesize(text: str, settings: VoiceSettings) -> Pcm:
+    """Turn one segment into PCM with this process's engine (a task for pool workers)."""
+    return resolve_engine(settings.engine).synthesize(text, settings)
+
+
+def _initialize_worker(warm_engines: tuple[str, ...]) -> None:
+    """Prepare a fresh worker: keep stdout clean, then load the engines it will use."""
+    # Anything written to fd 1 here (engines print) would land in the parent's
+    # stdout, which may be carrying an MP3; send it to stderr instead.
+    sys.stdout.flush()
+    os.dup2(2, 1)
+    for name in warm_engines:
+        try:
+            engine = resolve_engine(name)
+            warm_up = getattr(engine, "warm_up", None)
+            if callable(warm_up):
+                warm_up()
+        except Exception:
+            # A failing initializer would make pebble drop the whole pool; the
+            # same error is raised again, with a message, by the first real task.
+            logger.exception("could not warm up the %s engine in worker %d", name, os.getpid())
+
+
+def _worker_ready(hold_s: float) -> int:
+    """Return this worker's pid once its initializer has run."""
+    time.sleep(hold_s)
+    return os.getpid()
+
+
+@dataclass(eq=False)
+class _Task:
+    """One submitted call and the future its caller holds."""
+
+    fn: Callable[..., Any]
+    args: tuple[Any, ...]
+    label: str
+    future: Future[Any]
+    attempts: int = 0
+    inner: Future[Any] | None = field(default=None, repr=False)
+
+
+class EnginePool:
+    """Spawned worker processes, one engine each, with a per-task timeout and one retry."""
+
+    def __init__(
+        self,
+        workers: int,
+        *,
+        task_timeout_s: float,
+        warm_engines: Sequence[str] = (DEFAULT_ENGINE,),
+        start_timeout_s: float = 120.0,
+    ) -> None:
+        if workers < 1:
+            raise ValueError(f"an engine pool needs at least one worker, not {workers}")
+        self.workers = workers
+        self.task_timeout_s = task_timeout_s
+        self._warm_engines = tuple(warm_engines)
+        self._start_timeout_s = start_timeout_s
+        self._lock = threading.RLock()
+        self._pool: ProcessPool | None = None
+        self._closed = False
+        self._tasks: set[_Task] = set()
+        self._reapers: list[threading.Thread] = []
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> EnginePool:
+        """Return a pool sized and timed by ``settings`` (not started)."""
+        return cls(settings.worker_count, task_timeout_s=settings.segment_timeout_s)
+
+    def __enter__(self) -> EnginePool:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def start(self) -> EnginePool:
+        """Start the workers and return once each has loaded its engines."""
+        pool = self._current_pool()
+        deadline = time.monotonic() + self._start_timeout_s
+        ready: set[int] = set()
+        while time.monotonic() < deadline:
+            expected = set(self.worker_pids())
+            if expected and expected <= ready:
+                break
+            probes = [
+                pool.schedule(_worker_ready, args=(_READY_HOLD_S,))
+                for _ in range(max(1, len(expected - ready)))
+            ]
+            try:
+                for probe in probes:
+                    ready.add(probe.result(timeout=max(0.1, deadline - time.monotonic())))
+            except (TimeoutError, ProcessExpired, BrokenProcessPool, RuntimeError) as error:
+                raise SynthesisError(f"engine workers did not start: {error}") from error
+        else:
+            raise SynthesisError(f"engine workers did not start within {self._start_timeout_s} s")
+        return self
+
+    def submit(self, fn: Callable[..., T], *args: Any, label: str | None = None) -> Future[T]:
+        """Run ``fn(*args)`` in a worker; retry once on timeout or a dead worker.
+
+        ``fn`` must be importable by module and name (``spawn`` pickles by
+        reference). ``label`` names the task in the error raised when both
+        attempts fail, for example the segment id and its first words.
+        """
+        future: Future[T] = Future()
+        task = _Task(fn, args, label or str(getattr(fn, "__name__", fn)), future)
+        future.add_done_callback(lambda _: self._forward_cancel(task))
+        with self._lock:
+            self._tasks.add(task)
+        self._schedule(task)
+        return future
+
+    def map_ordered(
+        self,
+        fn: Callable[..., T],
+        iterable_of_args: Iterable[Sequence[Any]],
+        *,
+        labels: Iterable[str] | None = None,
+    ) -> Iterator[T]:
+        """Yield ``fn(*args)`` for each item in input order, keeping ``workers * 2`` in flight.
+
+        The first result arrives as soon as the first task is done. Closing the
+        iterator early cancels the tasks not yet started.
+        """
+        window = self.workers * 2
+        args_iter = iter(iterable_of_args)
+        labels_iter = iter(labels) if labels is not None else None
+        in_flight: deque[Future[T]] = deque()
+
+        def fill() -> None:
+            while len(in_flight) < window:
+                try:
+                    args = next(args_iter)
+                except StopIteration:
+                    return
+                label = next(labels_iter, None) if labels_iter is not None else None
+                in_flight.append(self.submit(fn, *args, label=label))
+
+        try:
+            fill()
+            while in_flight:
+                result = in_flight.popleft().result()
+                fill()
+                yield result
+        finally:
+            for future in in_flight:
+                future.cancel()
+
+    def alive(self) -> bool:
+        """Return True when the pool runs with all its workers alive."""
+        with self._lock:
+            pool = self._pool
+            if self._closed or pool is None or not pool.active:
+                return False
+        return len(self.worker_pids()) == self.workers
+
+    def worker_pids(self) -> list[int]:
+        """Return the pids of the live worker processes."""
+        with self._lock:
+            pool = self._pool
+        if pool is None:
+            return []
+        # pebble keeps its workers in a dict keyed by pid, and offers no public view.
+        workers = getattr(getattr(pool, "_pool_manager", None), "worker_manager", None)
+        processes = getattr(workers, "workers", {})
+        for _ in range(10):
+            try:
+                return sorted(pid for pid, process in processes.items() if process.is_alive())
+            except RuntimeError:  # changed while we looked
+                continue
+        return []
+
+    def close(self) -> None:
+        """Stop the workers; tasks still running or waiting fail with SynthesisError."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            pool, self._pool = self._pool, None
+            unfinished = list(self._tasks)
+            self._tasks.clear()
+        if pool is not None:
+            pool.stop()  # type: ignore[no-untyped-call]
+            pool.join()
+        for task in unfinished:
+            _fail(task.future, SynthesisError(f"{task.label}: the engine pool was closed"))
+        for reaper in self._reapers:
+            reaper.join(timeout=10)
+
+    def _current_pool(self) -> ProcessPool:
+        """Return the running pebble pool, replacing one that broke."""
+        with self._lock:
+            if self._closed:
+                raise SynthesisError("the engine pool is closed")
+            if self._pool is not None and not self._pool.active:
+                logger.warning("engine worker pool broke; starting a new one")
+                self._retire(self._pool)
+                self._pool = None
+            if self._pool is None:
+                self._pool = ProcessPool(
+                    max_workers=self.workers,
+                    initializer=_initialize_worker,
+                    initargs=(self._warm_engines,),
+                    context=_SPAWN,
+                )
+            return self._pool
+
+    def _retire(self, pool: ProcessPool) -> None:
+        """Join a broken pebble pool in the background (this may be one of its threads)."""
+        reaper = threading.Thread(target=pool.join, name="engine-pool-reaper", daemon=True)
+        reaper.start()
+        self._reapers = [thread for thread in self._reapers if thread.is_alive()]
+        self._reapers.append(reaper)
+
+    def _schedule(self, task: _Task) -> None:
+        """Send one attempt of ``task`` to a worker."""
+        if task.future.done():
+            return
+        task.attempts += 1
+        for _ in range(2):
+            try:
+                pool = self._current_pool()
+            except SynthesisError as error:
+                self._finish(task, error)
+                return
+            try:
+                inner = pool.schedule(task.fn, args=task.args, timeout=self.task_timeout_s)
+                break
+            except RuntimeError:  # the pool broke between the check and the call
+                continue
+        else:
+            self._finish(task, SynthesisError(f"{task.label}: no engine worker could be started"))
+            return
+        task.inner = inner
+        inner.add_done_callback(lambda done: self._on_attempt_done(task, done))
+
+    def _on_attempt_done(self, task: _Task, inner: Future[Any]) -> None:
+        """Pass on the result, or retry a timed-out or crashed attempt once."""
+        if inner.cancelled() or task.future.done():
+            self._finish(task, None)
+            return
+        error = inner.exception()
+        if error is None:
+            self._finish(task, None, inner.result())
+            return
+        problem = _worker_problem(error, self.task_timeout_s)
+        if problem is None:
+            self._finish(task, error)
+        elif task.attempts < 2:
+            logger.warning("retrying %s in a fresh worker: %s", task.label, problem)
+            self._schedule(task)
+        else:
+            self._finish(task, SynthesisError(f"{task.label}: {problem}, twice; giving up"))
+
+    def _finish(self, task: _Task, error: BaseException | None, result: Any = None) -> None:
+        with self._lock:
+            self._tasks.discard(task)
+        if error is not None:
+            _fail(task.future, error)
+        elif not task.future.done():
+            with contextlib.suppress(InvalidStateError):  # cancelled meanwhile
+                task.future.set_result(result)
+
+    def _forward_cancel(self, task: _Task) -> None:
+        """Cancel a cancelled task's attempt unless it runs already (that would kill its worker)."""
+        if task.future.cancelled():
+            with self._lock:
+                self._tasks.discard(task)
+            if task.inner is not None and not task.inner.running():
+                task.inner.cancel()
+
+
+def _worker_problem(error: BaseException, timeout_s: float) -> str | None:
+    """Describe a timeout or lost worker; None for an error raised by the task itself."""
+    if hasattr(error, "traceback"):  # pebble's mark on an exception raised in the worker
+        return None
+    if isinstance(error, TimeoutError):
+        return f"timed out after {timeout_s:g} s"
+    if isinstance(error, ProcessExpired):
+        return f"its worker died (exit code {error.exitcode})"
+    if isinstance(error, BrokenProcessPool):
+        return "the worker pool broke"
+    if isinstance(error, CancelledError):
+        return "its worker was stopped"
+    return None
+
+
+def _fail(future: Future[Any], error: BaseException) -> None:
+    if not future.done():
+        with contextlib.suppress(InvalidStateError):
+            future.set_exception(error)

@@ -1,0 +1,370 @@
+"""Speak with pyttsx3 on eSpeak NG, preferring the library bundled in ``espeakng-loader``.
+
+eSpeak NG keeps global state: it initialises once per process, keeps one
+callback, and is not thread-safe. So this engine is built to live alone in a
+worker process started with ``spawn``. Constructing it, listing its voices and
+asking its version never load the library into the calling process (the web
+server's master must stay free of it); only :meth:`Pyttsx3Engine.synthesize`
+and :meth:`Pyttsx3Engine.warm_up` do.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import io
+import logging
+import os
+import subprocess
+import sys
+import threading
+import time
+import wave
+from dataclasses import dataclass
+from functools import cache
+from importlib import metadata
+from importlib.util import find_spec
+from pathlib import Path
+from typing import Any
+
+from service.engines.base import Pcm, Voice, VoiceSettings
+from service.errors import EngineUnavailableError, SynthesisError, VoiceError
+
+logger = logging.getLogger(__name__)
+
+SAMPLE_RATE_HZ = 22_050
+"""What eSpeak NG produces: mono, 16-bit."""
+WAV_HEADER_BYTES = 44
+"""Size of the header the driver writes before the samples."""
+INSTALL_HINT = "pip install pyttsx3 espeakng-loader"
+
+_ESPEAK_DEFAULT_GENDER = "male"
+"""What eSpeak reports for a voice file without a ``gender`` line."""
+_GENDERS = {"male": "male", "female": "female", "m": "male", "f": "female"}
+
+# Run in a fresh interpreter so the library never enters the asking process.
+_PROBE_CODE = """
+import ctypes, sys
+lib = ctypes.CDLL(sys.argv[1])
+lib.espeak_Initialize.restype = ctypes.c_int
+lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
+lib.espeak_Info.restype = ctypes.c_char_p
+lib.espeak_Info.argtypes = [ctypes.POINTER(ctypes.c_char_p)]
+# AUDIO_OUTPUT_SYNCHRONOUS, no buffer, default path, espeakINITIALIZE_DONT_EXIT
+lib.espeak_Initialize(2, 0, None, 0x8000)
+data_path = ctypes.c_char_p()
+version = lib.espeak_Info(ctypes.byref(data_path))
+print(version.decode("utf-8", "replace"))
+print((data_path.value or b"").decode("utf-8", "replace"))
+"""
+
+
+@dataclass(frozen=True)
+class EspeakLibrary:
+    """Which libespeak-ng this engine loads, and where its voice data lives."""
+
+    path: str
+    """File (or soname, for a system library) handed to ``dlopen``."""
+    data_dir: Path | None
+    """The ``espeak-ng-data`` folder; None until a system library has been probed."""
+    source: str
+    """``espeakng-loader 0.2.4`` for the bundled library, ``system <path>`` otherwise."""
+
+    @property
+    def bundled(self) -> bool:
+        """Return True for the library shipped in the ``espeakng-loader`` wheel."""
+        return self.source.startswith("espeakng-loader")
+
+
+def find_espeak_library() -> EspeakLibrary:
+    """Locate libespeak-ng without loading it: the bundled wheel first, then the system's."""
+    if find_spec("espeakng_loader") is not None:
+        import espeakng_loader
+
+        library_path = Path(espeakng_loader.get_library_path())
+        data_dir = Path(espeakng_loader.__file__).parent / "espeak-ng-data"
+        if library_path.is_file() and data_dir.is_dir():
+            version = metadata.version("espeakng-loader")
+            return EspeakLibrary(str(library_path), data_dir, f"espeakng-loader {version}")
+        logger.warning("espeakng-loader is installed but has no library at %s", library_path)
+    system_name = ctypes.util.find_library("espeak-ng")
+    if system_name is None:
+        raise EngineUnavailableError(
+            f"the pyttsx3 engine needs eSpeak NG, which is not installed: {INSTALL_HINT}"
+        )
+    return EspeakLibrary(system_name, None, f"system {system_name}")
+
+
+@cache
+def probe_espeak(library_path: str, data_dir: str | None) -> tuple[str, str]:
+    """Return eSpeak NG's own version and data folder, asked in a short-lived subprocess."""
+    env = dict(os.environ)
+    if data_dir is not None:
+        env["ESPEAK_DATA_PATH"] = data_dir
+    try:
+        completed = subprocess.run(
+            [sys.executable, "-I", "-c", _PROBE_CODE, library_path],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env=env,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError) as error:
+        raise EngineUnavailableError(
+            f"eSpeak NG at {library_path} cannot be loaded ({error}): {INSTALL_HINT}"
+        ) from error
+    lines = completed.stdout.splitlines()
+    version = lines[0].strip() if lines else ""
+    probed_data_dir = lines[1].strip() if len(lines) > 1 else ""
+    if not version:
+        raise EngineUnavailableError(f"eSpeak NG at {library_path} did not report its version")
+    return version, probed_data_dir
+
+
+def read_espeak_voices(data_dir: Path) -> list[Voice]:
+    """Read eSpeak NG's voices from its ``lang`` folder, as ``espeak_ListVoices(NULL)`` does.
+
+    Reading about 140 small text files takes a few milliseconds and loads no
+    library, so the web server can list voices without touching eSpeak.
+    """
+    lang_dir = data_dir / "lang"
+    voices = []
+    for voice_file in sorted(lang_dir.rglob("*")):
+        if not voice_file.is_file():
+            continue
+        identifier = voice_file.relative_to(lang_dir).as_posix().lower()
+        voices.append(_parse_voice_file(identifier, voice_file.read_bytes()))
+    return voices
+
+
+def _parse_voice_file(identifier: str, content: bytes) -> Voice:
+    """Turn one eSpeak voice file into a :class:`Voice` (name, languages, gender)."""
+    name = identifier
+    languages: list[str] = []
+    gender = _ESPEAK_DEFAULT_GENDER
+    for raw_line in content.decode("utf-8", errors="replace").splitlines():
+        line = raw_line.split("//", 1)[0].strip()
+        keyword, _, rest = line.partition(" ")
+        rest = rest.strip()
+        if keyword == "name" and rest:
+            name = rest
+        elif keyword == "language" and rest:
+            tag = rest.split()[0].lower()
+            if tag not in languages:
+                languages.append(tag)
+        elif keyword == "gender" and rest:
+            gender = _GENDERS.get(rest.split()[0].lower(), gender)
+    return Voice(
+        voice_id=f"{Pyttsx3Engine.name}:{identifier}",
+        name=name,
+        languages=tuple(languages),
+        gender=gender,
+    )
+
+
+def mapped_espeak_libraries() -> set[str]:
+    """Return the libespeak files mapped into this process (empty where /proc is missing)."""
+    try:
+        with open("/proc/self/maps", encoding="utf-8", errors="replace") as maps:
+            return {
+                line.split(maxsplit=5)[5].strip()
+                for line in maps
+                if "libespeak" in line and len(line.split(maxsplit=5)) == 6
+            }
+    except OSError:
+        return set()
+
+
+class Pyttsx3Engine:
+    """Speak with pyttsx3's eSpeak NG driver; one instance per process."""
+
+    name = "pyttsx3"
+
+    def __init__(self) -> None:
+        if find_spec("pyttsx3") is None:
+            raise EngineUnavailableError(
+                f"the pyttsx3 engine needs pyttsx3, which is not installed: {INSTALL_HINT}"
+            )
+        self._library = find_espeak_library()
+        self._lock = threading.Lock()
+        self._driver: Any = None
+        self._handle: ctypes.CDLL | None = None
+        self._loaded_pid: int | None = None
+        self._loaded_version: str | None = None
+        self._version: str | None = None
+        self._voices: list[Voice] | None = None
+        self._finished = threading.Event()
+        self._completed = False
+        self._errors: list[BaseException] = []
+
+    @property
+    def library(self) -> EspeakLibrary:
+        """Return which libespeak-ng this engine uses."""
+        return self._library
+
+    def version(self) -> str:
+        """Return pyttsx3's version, eSpeak NG's and which library it is, for cache keys."""
+        if self._version is None:
+            if self._loaded_version is not None:
+                espeak_version = self._loaded_version
+            else:
+                espeak_version, _ = probe_espeak(self._library.path, self._data_dir_or_none())
+            self._version = (
+                f"pyttsx3 {metadata.version('pyttsx3')}; "
+                f"espeak-ng {espeak_version}; {self._library.source}"
+            )
+        return self._version
+
+    def voices(self) -> list[Voice]:
+        """Return eSpeak NG's voices, read from its data files (loads no library)."""
+        if self._voices is None:
+            self._voices = read_espeak_voices(self._data_dir())
+        return list(self._voices)
+
+    def warm_up(self) -> None:
+        """Load eSpeak NG and speak one word, so the first real segment starts fast."""
+        voice_ids = {voice.voice_id for voice in self.voices()}
+        warm_voice = "pyttsx3:gmw/en-us" if "pyttsx3:gmw/en-us" in voice_ids else min(voice_ids)
+        self.synthesize("Ready.", VoiceSettings(voice_id=warm_voice))
+
+    def synthesize(self, text: str, settings: VoiceSettings) -> Pcm:
+        """Turn one sentence into 22,050 Hz mono 16-bit PCM."""
+        from service.engines.voices import check_voice_settings
+
+        check_voice_settings(settings)
+        if settings.engine != self.name:
+            raise VoiceError(f"voice {settings.voice_id!r} is not a {self.name} voice")
+        voice = settings.engine_voice.lower()
+        if f"{self.name}:{voice}" not in {v.voice_id for v in self.voices()}:
+            raise VoiceError(f"unknown {self.name} voice {settings.engine_voice!r}")
+        if not text.strip():
+            return Pcm(b"", SAMPLE_RATE_HZ)
+        with self._lock:
+            driver = self._load()
+            wav_bytes = self._speak_to_wav(driver, text, settings, voice)
+        return _read_wav(wav_bytes, text)
+
+    def _speak_to_wav(self, driver: Any, text: str, settings: VoiceSettings, voice: str) -> bytes:
+        """Queue the properties and one ``save_to_file``, run, and wait for the WAV."""
+        # runAndWait() calls the driver's stop(), which cancels whatever eSpeak
+        # still plays, so the previous utterance must be over first.
+        self._wait_until_quiet()
+        self._finished.clear()
+        self._errors.clear()
+        self._completed = False
+        # Setting the voice resets the rate, so the voice goes first.
+        driver.setProperty("voice", voice)
+        driver.setProperty("rate", settings.rate_wpm)
+        driver.setProperty("pitch", settings.pitch)
+        driver.setProperty("volume", settings.volume)
+        wav_file = io.BytesIO()
+        # The driver announces "Audio saved to ..." with print(); keep stdout for
+        # the program's own output. Only the last save_to_file queued before
+        # runAndWait() is kept, so queue exactly one.
+        with contextlib.redirect_stdout(io.StringIO()):
+            driver.save_to_file(text, wav_file)
+            # The properties went to eSpeak's command queue; runAndWait() cancels
+            # the utterance it starts when that queue is still busy.
+            self._wait_until_quiet()
+            driver.runAndWait()
+            # runAndWait() can return before eSpeak's own thread has finished the
+            # utterance; the WAV exists once "finished-utterance" has been sent.
+            finished = self._finished.wait(timeout=30.0 + 0.05 * len(text))
+            self._wait_until_quiet()
+        if self._errors:
+            raise SynthesisError(f"eSpeak NG failed on {_preview(text)}: {self._errors[0]}")
+        if not finished or not self._completed:
+            raise SynthesisError(f"eSpeak NG did not finish {_preview(text)}")
+        return wav_file.getvalue()
+
+    def _load(self) -> Any:
+        """Load eSpeak NG and pyttsx3's driver into this process, once."""
+        if self._driver is not None:
+            if self._loaded_pid != os.getpid():
+                raise SynthesisError("eSpeak NG was loaded before a fork; start workers with spawn")
+            return self._driver
+        library = self._library
+        handle = ctypes.CDLL(library.path, mode=ctypes.RTLD_GLOBAL)
+        if library.data_dir is not None:
+            os.environ["ESPEAK_DATA_PATH"] = str(library.data_dir)
+        import pyttsx3
+
+        driver = pyttsx3.init("espeak")
+        driver.connect("finished-utterance", self._on_finished)
+        driver.connect("error", self._on_error)
+        if library.bundled:
+            mapped = mapped_espeak_libraries()
+            strays = {path for path in mapped if not _same_file(path, library.path)}
+            if strays:
+                raise EngineUnavailableError(
+                    f"pyttsx3 loaded {', '.join(sorted(strays))} besides the bundled eSpeak NG"
+                )
+        handle.espeak_Info.restype = ctypes.c_char_p
+        handle.espeak_Info.argtypes = [ctypes.POINTER(ctypes.c_char_p)]
+        info = handle.espeak_Info(None)
+        self._loaded_version = (info or b"").decode("utf-8", "replace")
+        # pyttsx3 keeps engines in a WeakValueDictionary: hold it, or the next
+        # init() would initialise eSpeak a second time.
+        self._driver = driver
+        self._handle = handle
+        self._loaded_pid = os.getpid()
+        logger.debug("loaded eSpeak NG %s from %s", self._loaded_version, library.path)
+        return driver
+
+    def _wait_until_quiet(self, timeout_s: float = 5.0) -> None:
+        """Wait until eSpeak's synthesis thread has nothing left to do."""
+        if self._handle is None:
+            return
+        deadline = time.monotonic() + timeout_s
+        while self._handle.espeak_IsPlaying() and time.monotonic() < deadline:
+            time.sleep(0.001)
+
+    def _on_finished(self, name: str | None = None, completed: bool = True) -> None:
+        self._completed = completed
+        self._finished.set()
+
+    def _on_error(self, name: str | None = None, exception: BaseException | None = None) -> None:
+        self._errors.append(exception or RuntimeError("unknown eSpeak NG error"))
+
+    def _data_dir(self) -> Path:
+        """Return the voice data folder, probing a system library once if needed."""
+        if self._library.data_dir is not None:
+            return self._library.data_dir
+        _, data_dir = probe_espeak(self._library.path, None)
+        if not data_dir:
+            raise EngineUnavailableError(f"eSpeak NG at {self._library.path} has no voice data")
+        self._library = EspeakLibrary(self._library.path, Path(data_dir), self._library.source)
+        return self._library.data_dir or Path(data_dir)
+
+    def _data_dir_or_none(self) -> str | None:
+        return None if self._library.data_dir is None else str(self._library.data_dir)
+
+
+def _read_wav(wav_bytes: bytes, text: str) -> Pcm:
+    """Check the driver's WAV and return its samples."""
+    if len(wav_bytes) <= WAV_HEADER_BYTES:
+        raise SynthesisError(f"eSpeak NG wrote no audio for {_preview(text)}")
+    with wave.open(io.BytesIO(wav_bytes), "rb") as wav:
+        if (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) != (SAMPLE_RATE_HZ, 1, 2):
+            raise SynthesisError(
+                f"eSpeak NG wrote {wav.getframerate()} Hz, {wav.getnchannels()} channels,"
+                f" {8 * wav.getsampwidth()}-bit audio; expected {SAMPLE_RATE_HZ} Hz mono 16-bit"
+            )
+        samples = wav.readframes(wav.getnframes())
+    return Pcm(samples, SAMPLE_RATE_HZ)
+
+
+def _same_file(first: str, second: str) -> bool:
+    try:
+        return os.path.samefile(first, second)
+    except OSError:
+        return False
+
+
+def _preview(text: str, words: int = 6) -> str:
+    """Return the first few words of a segment, for error messages."""
+    head = text.split()
+    shown = " ".join(head[:words])
+    return repr(shown + (" ..." if len(head) > words else ""))

@@ -1,0 +1,216 @@
+"""List voices, pick one for an article's language, and check voice settings.
+
+Listing asks each installed engine for its voices; engines read them from
+their data files, so nothing here loads a speech library into the calling
+process.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+from collections.abc import Iterable
+
+from service.config import Settings
+from service.engines.base import Voice, VoiceSettings
+from service.engines.registry import engine_names, resolve_engine
+from service.errors import EngineUnavailableError, VoiceError
+
+logger = logging.getLogger(__name__)
+
+RATE_WPM_MIN = 80
+"""Slowest speaking rate accepted, in words per minute (eSpeak NG's own floor)."""
+RATE_WPM_MAX = 450
+"""Fastest speaking rate accepted, in words per minute (eSpeak NG's own ceiling)."""
+PITCH_MIN = 0
+PITCH_MAX = 100
+DEFAULT_LANGUAGE = "en"
+"""Language assumed when an article's language is unknown."""
+
+BUILTIN_DEFAULT_VOICES: dict[str, str] = {
+    "en": "pyttsx3:gmw/en-us",
+}
+"""Voices preferred over the engine's own ranking, by language tag."""
+
+REGION_FALLBACKS: dict[str, str] = {
+    "en-au": "en-gb",
+    "en-nz": "en-gb",
+    "en-ie": "en-gb",
+    "en-za": "en-gb",
+    "en-in": "en-gb",
+    "en-ca": "en-us",
+    "pt-ao": "pt-pt",
+    "pt-mz": "pt-pt",
+    "es-mx": "es-419",
+    "es-ar": "es-419",
+    "es-co": "es-419",
+    "es-cl": "es-419",
+    "es-us": "es-419",
+    "fr-ca": "fr-fr",
+}
+"""Closest voice region for regions without a voice of their own, before the bare language."""
+
+
+def check_voice_settings(settings: VoiceSettings) -> None:
+    """Raise :class:`VoiceError` when the rate, pitch or volume is out of range."""
+    if not RATE_WPM_MIN <= settings.rate_wpm <= RATE_WPM_MAX:
+        raise VoiceError(
+            f"rate {settings.rate_wpm} words per minute is out of range "
+            f"({RATE_WPM_MIN} to {RATE_WPM_MAX})"
+        )
+    if not PITCH_MIN <= settings.pitch <= PITCH_MAX:
+        raise VoiceError(f"pitch {settings.pitch} is out of range ({PITCH_MIN} to {PITCH_MAX})")
+    if not 0.0 <= settings.volume <= 1.0:
+        raise VoiceError(f"volume {settings.volume} is out of range (0.0 to 1.0)")
+
+
+def voice_settings(voice_id: str, settings: Settings) -> VoiceSettings:
+    """Return checked :class:`VoiceSettings` for ``voice_id`` with the configured rate and pitch."""
+    chosen = VoiceSettings(
+        voice_id=voice_id, rate_wpm=settings.rate_wpm, pitch=settings.pitch, volume=settings.volume
+    )
+    check_voice_settings(chosen)
+    return chosen
+
+
+def normalize_language(tag: str) -> str:
+    """Return a language tag in the form voices use: lower case, ``-`` between subtags."""
+    return tag.strip().replace("_", "-").lower()
+
+
+def list_voices(engine: str | None = None, language: str | None = None) -> list[Voice]:
+    """Return the voices of one engine, or of every installed one, optionally for one language.
+
+    ``language`` matches a voice language and its regions: ``en`` lists
+    ``en-us`` and ``en-gb-scotland`` too; ``en-us`` lists ``en-us-nyc``.
+    Asking for a named engine that is not installed raises
+    :class:`EngineUnavailableError`; without a name, missing engines are skipped.
+    """
+    names = [engine] if engine is not None else engine_names()
+    voices: list[Voice] = []
+    for name in names:
+        try:
+            voices.extend(resolve_engine(name).voices())
+        except EngineUnavailableError as error:
+            if engine is not None:
+                raise
+            logger.debug("skipping engine %s: %s", name, error)
+    if language is not None:
+        tag = normalize_language(language)
+        voices = [voice for voice in voices if _speaks(voice, tag)]
+    return voices
+
+
+def find_voice(requested: str, voices: Iterable[Voice] | None = None) -> Voice:
+    """Return the voice ``requested`` names, loosely; raise :class:`VoiceError` with close matches.
+
+    Accepted, case-insensitive: the full id (``pyttsx3:gmw/en-us``), the id
+    without its engine (``gmw/en-us``), the last part of it (``en-us``), the
+    voice's name (``English (America)``) or its main language (``en-gb``).
+    """
+    query = requested.strip().lower()
+    engine, separator, rest = query.partition(":")
+    if not separator:
+        engine, rest = "", query
+    if voices is None:
+        voices = list_voices(engine or None)
+    candidates = [voice for voice in voices if not engine or voice.engine == engine]
+    order = {name: index for index, name in enumerate(engine_names())}
+    candidates.sort(key=lambda voice: order.get(voice.engine, len(order)))
+    for matches in (
+        lambda voice: _short_id(voice) == rest,
+        lambda voice: _short_id(voice).rsplit("/", 1)[-1] == rest,
+        lambda voice: voice.name.lower() == rest,
+        lambda voice: bool(voice.languages) and voice.languages[0] == rest,
+    ):
+        found = [voice for voice in candidates if matches(voice)]
+        if found:
+            return found[0]
+    raise VoiceError(_unknown_voice_message(requested, candidates))
+
+
+def resolve_voice(requested: str | None, language: str, settings: Settings) -> str:
+    """Return the full id of the voice to use: the one requested, or one for ``language``.
+
+    ``requested`` falls back to ``settings.voice``; when both are empty, the
+    voice follows the article's language: ``settings.default_voices`` first,
+    then the built-in choices (American English for ``en``), then the voice
+    that names the language first, trying the region, a nearby region
+    (``en-au`` -> ``en-gb``) and the bare language in turn.
+    """
+    wanted = (requested or "").strip() or settings.voice.strip()
+    if wanted:
+        return find_voice(wanted).voice_id
+    voices = list_voices()
+    tags = _fallback_tags(normalize_language(language) or DEFAULT_LANGUAGE)
+    configured = parse_default_voices(settings.default_voices)
+    for tag in tags:
+        if tag in configured:
+            try:
+                return find_voice(configured[tag], voices).voice_id
+            except (VoiceError, EngineUnavailableError) as error:
+                logger.warning("ignoring default voice for %s: %s", tag, error)
+    for tag in tags:
+        builtin = BUILTIN_DEFAULT_VOICES.get(tag)
+        if builtin is not None and any(voice.voice_id == builtin for voice in voices):
+            return builtin
+        speakers = [voice for voice in voices if tag in voice.languages]
+        if speakers:
+            order = {name: index for index, name in enumerate(engine_names())}
+            best = min(
+                speakers,
+                key=lambda voice: (
+                    order.get(voice.engine, len(order)),
+                    voice.languages.index(tag),
+                    voice.voice_id,
+                ),
+            )
+            return best.voice_id
+    raise VoiceError(f"no voice speaks {language!r}; choose one with a voice id")
+
+
+def parse_default_voices(mapping: str) -> dict[str, str]:
+    """Parse ``en=pyttsx3:gmw/en-us,de=pyttsx3:gmw/de`` into ``{language: voice}``."""
+    parsed: dict[str, str] = {}
+    for item in mapping.split(","):
+        if not item.strip():
+            continue
+        tag, separator, voice = item.partition("=")
+        if not separator or not tag.strip() or not voice.strip():
+            raise VoiceError(f"default voice {item.strip()!r} is not of the form language=voice")
+        parsed[normalize_language(tag)] = voice.strip()
+    return parsed
+
+
+def _speaks(voice: Voice, tag: str) -> bool:
+    return any(lang == tag or lang.startswith(tag + "-") for lang in voice.languages)
+
+
+def _short_id(voice: Voice) -> str:
+    return voice.voice_id.split(":", 1)[-1].lower()
+
+
+def _fallback_tags(tag: str) -> list[str]:
+    """Return ``tag``, a nearby region, then ever shorter prefixes (``zh-hans-cn`` ... ``zh``)."""
+    tags = [tag]
+    if tag in REGION_FALLBACKS:
+        tags.append(REGION_FALLBACKS[tag])
+    parts = tag.split("-")
+    tags.extend("-".join(parts[:length]) for length in range(len(parts) - 1, 0, -1))
+    return list(dict.fromkeys(tags))
+
+
+def _unknown_voice_message(requested: str, candidates: list[Voice]) -> str:
+    """Say a voice is unknown and suggest the closest ids."""
+    keys: dict[str, list[str]] = {}
+    for voice in candidates:
+        name = voice.name.lower()
+        # "English (America)" also answers to "english", so a misspelt language finds it.
+        for key in (voice.voice_id.lower(), _short_id(voice), name, name.split(" (")[0]):
+            keys.setdefault(key, []).append(voice.voice_id)
+    query = requested.strip().lower()
+    close = difflib.get_close_matches(query, keys, n=8, cutoff=0.6)
+    suggestions = list(dict.fromkeys(voice_id for key in close for voice_id in keys[key]))[:5]
+    if suggestions:
+        return f"unknown voice {requested!r}; did you mean {', '.join(suggestions)}?"
+    return f"unknown voice {requested!r}; list the voices to see what is installed"

@@ -1,0 +1,148 @@
+"""The engine pool: ordered streaming, timeouts, crashed workers, recovery, spawn only."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from service.engines.base import VoiceSettings
+from service.engines.pool import EnginePool, synthesize
+from service.errors import SynthesisError, VoiceError
+from tests import pool_tasks
+
+TIMEOUT_S = 1.0
+
+
+@pytest.fixture(scope="module")
+def pool() -> Iterator[EnginePool]:
+    """Two workers without engines and a short task timeout."""
+    with EnginePool(2, task_timeout_s=TIMEOUT_S, warm_engines=()) as started:
+        yield started
+
+
+def wait_until_alive(pool: EnginePool, timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not pool.alive():
+        assert time.monotonic() < deadline, "the pool did not get all its workers back"
+        time.sleep(0.05)
+
+
+def test_pool_starts_its_workers(pool: EnginePool) -> None:
+    assert pool.alive()
+    assert len(pool.worker_pids()) == 2
+    assert os.getpid() not in pool.worker_pids()
+
+
+def test_pool_workers_are_spawned_not_forked(pool: EnginePool) -> None:
+    assert pool.submit(pool_tasks.has_pytest_loaded).result() is False
+
+
+def test_pool_map_ordered_yields_in_input_order(pool: EnginePool) -> None:
+    # Later items finish first, yet come out in input order.
+    delays = [0.3, 0.2, 0.1, 0.0, 0.0, 0.1]
+    items = [(delay, index) for index, delay in enumerate(delays)]
+    assert list(pool.map_ordered(pool_tasks.sleep_then_return, items)) == list(range(len(items)))
+
+
+def test_pool_map_ordered_keeps_a_bounded_window(pool: EnginePool) -> None:
+    consumed = 0
+
+    def items() -> Iterator[tuple[int]]:
+        nonlocal consumed
+        for number in range(100):
+            consumed += 1
+            yield (number,)
+
+    results = pool.map_ordered(pool_tasks.square, items())
+    assert next(results) == 0
+    assert consumed <= 2 * pool.workers + 1
+    assert list(results) == [number * number for number in range(1, 100)]
+
+
+def test_pool_hanging_task_is_retried_once_then_fails_naming_it(
+    pool: EnginePool, tmp_path: Path
+) -> None:
+    label = "segment 3f2a9c The sentence that hangs"
+    future = pool.submit(pool_tasks.hang, str(tmp_path), label=label)
+    with pytest.raises(SynthesisError) as raised:
+        future.result(timeout=30)
+    assert label in str(raised.value)
+    assert "timed out" in str(raised.value)
+    attempt_pids = {path.name for path in tmp_path.iterdir()}
+    assert len(attempt_pids) == 2, "one attempt and exactly one retry, each in its own worker"
+    assert pool.submit(pool_tasks.square, 7).result(timeout=30) == 49
+    wait_until_alive(pool)
+
+
+def test_pool_worker_killed_mid_task_is_retried_in_a_fresh_worker(
+    pool: EnginePool, tmp_path: Path
+) -> None:
+    marker = tmp_path / "killed-once"
+    pid = pool.submit(pool_tasks.die_once, str(marker), label="dies once").result(timeout=30)
+    killed_pid = int(marker.read_text())
+    assert pid != killed_pid
+    wait_until_alive(pool)
+    assert killed_pid not in pool.worker_pids()
+    assert pool.submit(pool_tasks.square, 3).result(timeout=30) == 9
+
+
+def test_pool_recovers_when_an_idle_worker_is_killed(pool: EnginePool) -> None:
+    # pebble gives up its whole pool when a worker dies with no task running.
+    victim = pool.worker_pids()[0]
+    os.kill(victim, signal.SIGKILL)
+    time.sleep(0.3)
+    assert pool.submit(pool_tasks.square, 5).result(timeout=30) == 25
+    wait_until_alive(pool)
+    assert victim not in pool.worker_pids()
+
+
+def test_pool_task_errors_reach_the_caller_without_retry(pool: EnginePool, tmp_path: Path) -> None:
+    future = pool.submit(pool_tasks.fail_with_voice_error, str(tmp_path))
+    with pytest.raises(VoiceError, match="no such voice"):
+        future.result(timeout=30)
+    assert len(list(tmp_path.iterdir())) == 1
+
+
+def test_pool_submit_after_close_fails() -> None:
+    closed = EnginePool(1, task_timeout_s=TIMEOUT_S, warm_engines=())
+    closed.close()
+    assert not closed.alive()
+    with pytest.raises(SynthesisError, match="closed"):
+        closed.submit(pool_tasks.square, 2).result(timeout=5)
+
+
+def test_pool_rejects_zero_workers() -> None:
+    with pytest.raises(ValueError, match="at least one worker"):
+        EnginePool(0, task_timeout_s=TIMEOUT_S)
+
+
+def test_pool_synthesis_leaves_the_parent_free_of_espeak(engine_pool: EnginePool) -> None:
+    pcm = engine_pool.submit(
+        synthesize, "The parent never loads eSpeak.", VoiceSettings("pyttsx3:gmw/en-us")
+    ).result(timeout=30)
+    assert pcm.frame_count > 0
+    with open("/proc/self/maps", encoding="utf-8") as maps:
+        assert "libespeak" not in maps.read()
+
+
+def test_pool_keeps_stdout_clean() -> None:
+    # The driver prints "Audio saved to ..."; nothing of it may reach the parent's stdout.
+    script = (
+        "from service.engines.base import VoiceSettings\n"
+        "from service.engines.pool import EnginePool, synthesize\n"
+        "if __name__ == '__main__':\n"
+        "    with EnginePool(1, task_timeout_s=30) as pool:\n"
+        "        pool.submit(synthesize, 'Quiet please.', VoiceSettings('pyttsx3:gmw/en-us'))"
+        ".result()\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert completed.stdout == ""

@@ -1,0 +1,93 @@
+// The index page: list the voices, and create a narration through the JSON API.
+// Without this script the form posts to the server, which redirects to the player.
+"use strict";
+
+(() => {
+  const form = document.getElementById("narrate-form");
+  if (!form) return;
+  const voice = document.getElementById("voice");
+  const errorLine = document.getElementById("form-error");
+  const submit = document.getElementById("narrate-button");
+
+  async function listVoices() {
+    let body;
+    try {
+      const response = await fetch(voice.dataset.voicesUrl);
+      if (!response.ok) return;
+      body = await response.json();
+    } catch {
+      return;
+    }
+    const chosen = voice.value;
+    const voices = body.voices.slice().sort((a, b) => a.name.localeCompare(b.name));
+    for (const item of voices) {
+      const option = document.createElement("option");
+      option.value = item.id;
+      const languages = item.languages.length ? ` (${item.languages[0]})` : "";
+      option.textContent = `${item.name}${languages} · ${item.engine}`;
+      voice.append(option);
+    }
+    voice.value = chosen;
+  }
+
+  // Pick the API field for pasted content when the reader left "detected automatically".
+  function detectKind(content) {
+    const head = content.slice(0, 4000);
+    if (/^\s*</.test(head) && /<\/?[a-z][a-z0-9]*[\s>]/i.test(head)) return "html";
+    if (/^(#{1,6}\s|[-*+]\s|\d+\.\s|>\s)|\[[^\]]+\]\([^)]+\)|\*\*[^*]+\*\*/m.test(head)) return "markdown";
+    return "text";
+  }
+
+  function showError(message) {
+    errorLine.textContent = message;
+    errorLine.hidden = false;
+  }
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    errorLine.hidden = true;
+    const fields = new FormData(form);
+    const content = String(fields.get("content") || "").trim();
+    const url = String(fields.get("url") || "").trim();
+    if (Boolean(content) === Boolean(url)) {
+      showError("Paste an article or give its address (one of the two).");
+      return;
+    }
+    const request = {};
+    if (url) {
+      request.url = url;
+    } else {
+      const kind = String(fields.get("kind") || "auto");
+      request[kind === "auto" ? detectKind(content) : kind] = content;
+    }
+    for (const name of ["title", "voice"]) {
+      const value = String(fields.get(name) || "").trim();
+      if (value) request[name] = value;
+    }
+    const rate = Number(fields.get("rate"));
+    if (rate) request.rate = rate;
+
+    submit.disabled = true;
+    submit.textContent = "Preparing…";
+    try {
+      const response = await fetch(form.dataset.apiUrl || "/api/narrations", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        body: JSON.stringify(request),
+      });
+      const body = await response.json().catch(() => ({}));
+      if (!response.ok) {
+        showError(body.detail || body.title || `The server answered ${response.status}.`);
+        return;
+      }
+      window.location.assign(body.player_url);
+    } catch (error) {
+      showError(`The server could not be reached: ${error.message}`);
+    } finally {
+      submit.disabled = false;
+      submit.textContent = "Narrate and listen";
+    }
+  });
+
+  listVoices();
+})();

@@ -1,0 +1,500 @@
+// The player page: custom controls over the page's own <audio>, text highlighting,
+// click-to-seek, resume, keyboard and lock-screen controls. The page works without it.
+"use strict";
+
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const dataElement = $("narration-data");
+  if (!dataElement) return;
+  const data = JSON.parse(dataElement.textContent);
+
+  const audio = $("audio");
+  const controls = $("controls");
+  const play = $("play");
+  const playLabel = $("play-label");
+  const seek = $("seek");
+  const elapsed = $("elapsed");
+  const total = $("total");
+  const speed = $("speed");
+  const download = $("download");
+  const statusLine = $("status");
+  const resume = $("resume");
+  const storyBody = $("story-body");
+
+  const SKIP_S = 15;
+  const ARROW_S = 5;
+  const POLL_MS = 1000;
+  const positionKey = `listen:position:${data.id}`;
+  const speedKey = "listen:speed";
+  const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+
+  let status = data.status;
+  let durationS = data.duration_ms ? data.duration_ms / 1000 : null;
+  let usingFile = status === "done";
+  let timings = null;
+  let readingBlock = null;
+  let readingSentence = null;
+  let dragging = false;
+  let lastSavedS = -1;
+  let lastUserScrollMs = 0;
+  let resumeAfterSwitch = false;
+
+  document.documentElement.classList.add("js");
+  audio.controls = false;
+  controls.hidden = false;
+
+  // --- time ---------------------------------------------------------------
+
+  function clock(seconds) {
+    const s = Math.max(0, Math.floor(seconds || 0));
+    const h = Math.floor(s / 3600);
+    const m = Math.floor((s % 3600) / 60);
+    const rest = String(s % 60).padStart(2, "0");
+    return h ? `${h}:${String(m).padStart(2, "0")}:${rest}` : `${m}:${rest}`;
+  }
+
+  function estimatedS() {
+    return (data.word_count / Math.max(data.rate_wpm, 1)) * 60;
+  }
+
+  function totalS() {
+    if (durationS) return durationS;
+    if (usingFile && Number.isFinite(audio.duration)) return audio.duration;
+    return estimatedS();
+  }
+
+  function minutesLabel() {
+    return `${Math.max(1, Math.round(totalS() / 60))} min`;
+  }
+
+  // --- rendering ----------------------------------------------------------
+
+  function renderPlay() {
+    let state = "paused";
+    let label;
+    if (!audio.paused && !audio.ended) {
+      state = audio.readyState < 3 ? "loading" : "playing";
+      label = "Pause";
+    } else if (audio.currentTime > 1 && !audio.ended) {
+      label = `Resume · ${clock(totalS() - audio.currentTime)} left`;
+    } else {
+      label = `Listen · ${minutesLabel()}`;
+    }
+    play.dataset.state = state;
+    playLabel.textContent = label;
+  }
+
+  function renderTime() {
+    const whole = totalS();
+    const now = audio.currentTime || 0;
+    const exact = Boolean(durationS) || (usingFile && Number.isFinite(audio.duration));
+    seek.max = String(Math.max(whole, now));
+    if (!dragging) seek.value = String(now);
+    elapsed.textContent = clock(dragging ? Number(seek.value) : now);
+    total.textContent = exact ? clock(whole) : `~${clock(whole)}`;
+    seek.setAttribute(
+      "aria-valuetext",
+      `${clock(dragging ? Number(seek.value) : now)} of ${exact ? "" : "about "}${clock(whole)}`,
+    );
+  }
+
+  function say(message, kind) {
+    statusLine.textContent = message;
+    if (kind) statusLine.dataset.kind = kind;
+    else delete statusLine.dataset.kind;
+    statusLine.setAttribute("role", kind === "error" ? "alert" : "status");
+  }
+
+  function renderProgress(body) {
+    if (status === "failed") {
+      say(`The narration failed: ${body.error || "the speech engine stopped"}.`, "error");
+    } else if (status !== "done") {
+      say(
+        `Preparing the audio: ${body.segments_done} of ${body.segments_total} parts ready. ` +
+          "It plays while the rest is made.",
+      );
+    } else {
+      say("");
+    }
+  }
+
+  // --- playback -----------------------------------------------------------
+
+  async function start() {
+    resume.hidden = true;
+    try {
+      await audio.play();
+    } catch (error) {
+      if (error.name !== "AbortError") say(`The audio could not start: ${error.message}`, "error");
+    }
+  }
+
+  function toggle() {
+    if (audio.paused || audio.ended) start();
+    else audio.pause();
+  }
+
+  function seekableEndS() {
+    if (usingFile) return totalS();
+    const ranges = audio.seekable;
+    return ranges.length ? ranges.end(ranges.length - 1) : 0;
+  }
+
+  function seekTo(seconds) {
+    const target = Math.max(0, Math.min(seconds, seekableEndS()));
+    if (Number.isFinite(target)) audio.currentTime = target;
+    renderTime();
+    highlight();
+  }
+
+  function seekBy(seconds) {
+    seekTo((audio.currentTime || 0) + seconds);
+  }
+
+  function switchToFile() {
+    if (usingFile) return;
+    usingFile = true;
+    const position = audio.currentTime || 0;
+    const wasPlaying = (!audio.paused && !audio.ended) || resumeAfterSwitch;
+    const started = audio.played.length > 0 || position > 0;
+    audio.src = data.audio_url;
+    audio.preload = "metadata";
+    if (!started) return;
+    audio.addEventListener(
+      "loadedmetadata",
+      () => {
+        audio.currentTime = position;
+        if (wasPlaying) start();
+      },
+      { once: true },
+    );
+    audio.load();
+  }
+
+  // --- status and timings ---------------------------------------------------
+
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  async function poll() {
+    while (status !== "done" && status !== "failed") {
+      await sleep(POLL_MS);
+      let body;
+      try {
+        const response = await fetch(data.status_url, { cache: "no-store" });
+        body = await response.json();
+      } catch {
+        continue;
+      }
+      status = body.status;
+      renderProgress(body);
+      if (status === "done") {
+        durationS = body.duration_ms ? body.duration_ms / 1000 : durationS;
+        finished();
+      } else if (status === "failed" && audio.paused) {
+        play.disabled = true;
+      }
+    }
+  }
+
+  function finished() {
+    download.removeAttribute("aria-disabled");
+    loadTimings();
+    switchToFile();
+    renderTime();
+    renderPlay();
+    offerResume();
+  }
+
+  async function loadTimings() {
+    let manifest;
+    try {
+      const response = await fetch(data.timings_url);
+      if (!response.ok) return;
+      manifest = await response.json();
+    } catch {
+      return;
+    }
+    durationS = manifest.duration_ms / 1000 || durationS;
+    timings = manifest.blocks
+      .map((block) => {
+        const element = storyBody.querySelector(`[data-block="${block.index}"]`);
+        return {
+          startS: block.start_ms / 1000,
+          endS: block.end_ms / 1000,
+          element,
+          sentences: block.sentences.map((sentence) => ({
+            startS: sentence.start_ms / 1000,
+            element: element && element.querySelector(`[data-sentence="${sentence.index}"]`),
+          })),
+        };
+      })
+      .filter((block) => block.element)
+      .sort((a, b) => a.startS - b.startS);
+    storyBody.classList.add("has-timings");
+    renderTime();
+    highlight();
+  }
+
+  // The last item whose start is at or before `seconds` (items sorted by start).
+  function lastStartedBy(items, seconds) {
+    let low = 0;
+    let high = items.length - 1;
+    let found = -1;
+    while (low <= high) {
+      const middle = (low + high) >> 1;
+      if (items[middle].startS <= seconds + 0.01) {
+        found = middle;
+        low = middle + 1;
+      } else {
+        high = middle - 1;
+      }
+    }
+    return found < 0 ? null : items[found];
+  }
+
+  function highlight() {
+    if (!timings) return;
+    const now = audio.currentTime || 0;
+    const started = now > 0 || !audio.paused;
+    const block = started ? lastStartedBy(timings, now) : null;
+    const sentence = block ? lastStartedBy(block.sentences, now) : null;
+    if (block !== readingBlock) {
+      if (readingBlock) {
+        readingBlock.element.classList.remove("is-reading");
+        readingBlock.element.removeAttribute("aria-current");
+      }
+      readingBlock = block;
+      if (block) {
+        block.element.classList.add("is-reading");
+        block.element.setAttribute("aria-current", "true");
+        follow(block.element);
+      }
+    }
+    const sentenceElement = sentence && sentence.element;
+    if (sentenceElement !== readingSentence) {
+      if (readingSentence) readingSentence.classList.remove("is-reading");
+      readingSentence = sentenceElement;
+      if (sentenceElement) sentenceElement.classList.add("is-reading");
+    }
+  }
+
+  function follow(element) {
+    if (audio.paused || Date.now() - lastUserScrollMs < 4000) return;
+    const box = element.getBoundingClientRect();
+    const playerBottom = controls.closest(".player").getBoundingClientRect().bottom;
+    const top = Math.max(0, playerBottom);
+    if (box.top >= top && box.bottom <= window.innerHeight) return;
+    element.scrollIntoView({ block: "center", behavior: reducedMotion ? "auto" : "smooth" });
+  }
+
+  // --- remembered position ------------------------------------------------
+
+  function savePosition(force) {
+    const now = audio.currentTime || 0;
+    if (!usingFile || (!force && Math.abs(now - lastSavedS) < 5)) return;
+    lastSavedS = now;
+    try {
+      if (now < 5 || audio.ended) localStorage.removeItem(positionKey);
+      else localStorage.setItem(positionKey, JSON.stringify({ t: now, savedAt: Date.now() }));
+    } catch {
+      // Storage may be full or forbidden; the position is a convenience.
+    }
+  }
+
+  function offerResume() {
+    if (!usingFile || !audio.paused || audio.currentTime > 0) return;
+    let saved = null;
+    try {
+      saved = JSON.parse(localStorage.getItem(positionKey) || "null");
+    } catch {
+      saved = null;
+    }
+    if (!saved || !(saved.t > 5) || saved.t > totalS() - 5) return;
+    $("resume-at").textContent = clock(saved.t);
+    resume.hidden = false;
+    $("resume-yes").onclick = () => {
+      seekTo(saved.t);
+      start();
+    };
+    $("resume-no").onclick = () => {
+      resume.hidden = true;
+      try {
+        localStorage.removeItem(positionKey);
+      } catch {
+        // Nothing to forget.
+      }
+      play.focus();
+    };
+  }
+
+  // --- lock screen and headset ----------------------------------------------
+
+  function setUpMediaSession() {
+    if (!("mediaSession" in navigator)) return;
+    const session = navigator.mediaSession;
+    try {
+      session.metadata = new MediaMetadata({
+        title: data.title,
+        artist: data.byline || data.site_name || "",
+        album: data.site_name || "Listen",
+        artwork: [
+          { src: new URL(data.artwork_url, location.href).href, sizes: "512x512", type: "image/png" },
+        ],
+      });
+    } catch {
+      // Older browsers lack MediaMetadata; the buttons still work.
+    }
+    const handlers = {
+      play: () => start(),
+      pause: () => audio.pause(),
+      stop: () => audio.pause(),
+      seekbackward: (details) => seekBy(-(details.seekOffset || SKIP_S)),
+      seekforward: (details) => seekBy(details.seekOffset || SKIP_S),
+      seekto: (details) => {
+        if (details.fastSeek && "fastSeek" in audio) audio.fastSeek(details.seekTime);
+        else seekTo(details.seekTime);
+      },
+    };
+    for (const [action, handler] of Object.entries(handlers)) {
+      try {
+        session.setActionHandler(action, handler);
+      } catch {
+        // An action this browser does not know.
+      }
+    }
+  }
+
+  function updatePositionState() {
+    if (!("mediaSession" in navigator) || !navigator.mediaSession.setPositionState) return;
+    const duration = usingFile ? totalS() : NaN;
+    if (!Number.isFinite(duration) || duration <= 0) return;
+    try {
+      navigator.mediaSession.setPositionState({
+        duration,
+        playbackRate: audio.playbackRate,
+        position: Math.min(audio.currentTime || 0, duration),
+      });
+    } catch {
+      // A position past the end while the source switches.
+    }
+  }
+
+  // --- wiring -------------------------------------------------------------
+
+  play.addEventListener("click", toggle);
+  $("back").addEventListener("click", () => seekBy(-SKIP_S));
+  $("forward").addEventListener("click", () => seekBy(SKIP_S));
+
+  seek.addEventListener("input", () => {
+    dragging = true;
+    renderTime();
+  });
+  seek.addEventListener("change", () => {
+    dragging = false;
+    seekTo(Number(seek.value));
+  });
+  seek.addEventListener("keydown", (event) => {
+    const steps = { ArrowLeft: -ARROW_S, ArrowDown: -ARROW_S, ArrowRight: ARROW_S, ArrowUp: ARROW_S, PageDown: -30, PageUp: 30 };
+    if (event.key in steps) seekBy(steps[event.key]);
+    else if (event.key === "Home") seekTo(0);
+    else if (event.key === "End") seekTo(totalS() - 1);
+    else return;
+    event.preventDefault();
+  });
+
+  speed.addEventListener("change", () => {
+    const rate = Number(speed.value) || 1;
+    audio.playbackRate = rate;
+    audio.defaultPlaybackRate = rate;
+    try {
+      localStorage.setItem(speedKey, String(rate));
+    } catch {
+      // Not remembered; still applied.
+    }
+  });
+  try {
+    const remembered = localStorage.getItem(speedKey);
+    if (remembered && [...speed.options].some((option) => option.value === remembered)) {
+      speed.value = remembered;
+      audio.playbackRate = audio.defaultPlaybackRate = Number(remembered);
+    }
+  } catch {
+    // No storage: default speed.
+  }
+
+  download.addEventListener("click", (event) => {
+    if (download.getAttribute("aria-disabled") === "true") event.preventDefault();
+  });
+
+  storyBody.addEventListener("click", (event) => {
+    if (!timings || event.target.closest("a")) return;
+    if (String(window.getSelection && window.getSelection()).trim()) return;
+    const element = event.target.closest("[data-block]");
+    const block = element && timings.find((item) => item.element === element);
+    if (!block) return;
+    seekTo(block.startS);
+    if (audio.paused) start();
+  });
+
+  document.addEventListener("keydown", (event) => {
+    if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
+    const target = event.target;
+    const tag = target.tagName;
+    const typing =
+      target.isContentEditable ||
+      tag === "TEXTAREA" ||
+      tag === "SELECT" ||
+      (tag === "INPUT" && target.type !== "range");
+    if (typing) return;
+    if (event.key === " " || event.key === "k") {
+      if (tag === "BUTTON" || tag === "A" || tag === "SUMMARY") return;
+      event.preventDefault();
+      toggle();
+    } else if (event.key === "ArrowLeft" || event.key === "ArrowRight") {
+      event.preventDefault();
+      seekBy(event.key === "ArrowLeft" ? -ARROW_S : ARROW_S);
+    }
+  });
+
+  for (const name of ["wheel", "touchmove"]) {
+    window.addEventListener(name, () => (lastUserScrollMs = Date.now()), { passive: true });
+  }
+
+  audio.addEventListener("timeupdate", () => {
+    renderTime();
+    highlight();
+    savePosition(false);
+  });
+  for (const name of ["play", "playing", "pause", "waiting", "canplay", "ended", "loadedmetadata", "durationchange", "seeked"]) {
+    audio.addEventListener(name, () => {
+      renderPlay();
+      renderTime();
+      updatePositionState();
+    });
+  }
+  audio.addEventListener("play", () => (resume.hidden = true));
+  audio.addEventListener("pause", () => savePosition(true));
+  audio.addEventListener("ratechange", updatePositionState);
+  audio.addEventListener("ended", () => {
+    if (!usingFile) resumeAfterSwitch = true;
+    else savePosition(true);
+  });
+  audio.addEventListener("error", () => {
+    if (status === "failed") return;
+    const code = audio.error ? audio.error.code : 0;
+    say(`The audio could not be played (media error ${code}). Try reloading the page.`, "error");
+  });
+  window.addEventListener("pagehide", () => savePosition(true));
+
+  setUpMediaSession();
+  renderProgress(data);
+  renderTime();
+  renderPlay();
+  if (status === "failed") play.disabled = true;
+  if (status === "done") {
+    loadTimings();
+    offerResume();
+  } else if (status !== "failed") {
+    poll();
+  }
+})();

@@ -1,0 +1,75 @@
+"""Keep narrated audio under content-addressed keys: a local folder or S3.
+
+``open_store(settings)`` picks the backend from ``settings.store_url``::
+
+    ""                      settings.cache_dir (the default, ``audio_cache/``)
+    "/srv/cache", "cache"   that folder
+    "file:///srv/cache"     that folder
+    "s3://bucket/prefix"    S3-compatible storage at ``settings.s3_endpoint_url``
+                            (credentials from the standard AWS environment)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from service.config import Settings
+from service.errors import StoreError
+from service.store.base import (
+    MissingObjectError,
+    ObjectStream,
+    PruneResult,
+    Store,
+    StoreLockTimeoutError,
+    StoreStats,
+)
+from service.store.keys import InvalidKeyError, key_kind, validate_key
+from service.store.local import LocalStore
+
+__all__ = [
+    "InvalidKeyError",
+    "LocalStore",
+    "MissingObjectError",
+    "ObjectStream",
+    "PruneResult",
+    "Store",
+    "StoreLockTimeoutError",
+    "StoreStats",
+    "key_kind",
+    "open_store",
+    "validate_key",
+]
+
+BYTES_PER_MB = 1024 * 1024
+
+
+def open_store(settings: Settings) -> Store:
+    """Open the store ``settings`` name and check that it can be used."""
+    url = settings.store_url.strip()
+    parts = urlsplit(url)
+    if parts.scheme == "s3":
+        from service.store.s3 import S3Store
+
+        if not parts.netloc:
+            raise StoreError(f"store URL {url!r} names no bucket: use s3://bucket/prefix")
+        s3_store = S3Store(
+            parts.netloc,
+            parts.path,
+            temp_dir=Path(settings.cache_dir) / "tmp",
+            endpoint_url=settings.s3_endpoint_url or None,
+        )
+        s3_store.check()
+        return s3_store
+    if parts.scheme == "file":
+        if parts.netloc not in {"", "localhost"}:
+            raise StoreError(f"store URL {url!r} names a remote host; use a local path")
+        root = Path(unquote(parts.path))
+    elif "://" in url:
+        raise StoreError(f"store URL {url!r} is neither a folder, file:// nor s3://")
+    else:
+        root = Path(url) if url else Path(settings.cache_dir)
+    max_bytes = settings.cache_max_mb * BYTES_PER_MB if settings.cache_max_mb > 0 else None
+    local_store = LocalStore(root, max_bytes=max_bytes)
+    local_store.check()
+    return local_store

@@ -1,0 +1,446 @@
+"""Keep audio objects in a local folder: the default store.
+
+Layout under the root folder::
+
+    objects/<key>   the objects, one file each, named by their key
+    tmp/            files being written; renamed into objects/ when complete
+    locks/          lock files (producer locks and pins), never deleted
+
+Writes go to ``tmp/`` first and are fsynced, then hard-linked into place, so a
+reader sees a whole object or none, and the first writer of a key wins. The
+file's mtime is its last use: reads refresh it (at most once a minute), and
+eviction removes the oldest first. Nothing else is kept, so there is no index
+that a crash could leave out of step with the files.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import shutil
+import threading
+import time
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+
+from service.errors import StoreError
+from service.store import tempfiles
+from service.store.base import (
+    DEFAULT_CHUNK_BYTES,
+    MissingObjectError,
+    ObjectStream,
+    PruneResult,
+    StoreStats,
+    check_range,
+)
+from service.store.keys import validate_key
+from service.store.locks import KeyLocks
+
+logger = logging.getLogger(__name__)
+
+TOUCH_EVERY_S = 60.0
+"""A read refreshes an object's last-use time when it is older than this."""
+RESCAN_EVERY_S = 300.0
+"""The running size estimate is replaced by a real count this often."""
+PRUNE_TO_FRACTION = 0.9
+"""Automatic eviction goes down to this share of the cap, so it runs seldom."""
+
+_REASONS = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is used up",
+    errno.EROFS: "the file system is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+    errno.ENOTDIR: "part of the path is a file, not a folder",
+    errno.EEXIST: "a file is in the way of a folder",
+}
+_NO_HARD_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK}
+_MISSING = (FileNotFoundError, IsADirectoryError, NotADirectoryError)
+
+
+@dataclass(frozen=True)
+class _Entry:
+    key: str
+    size_bytes: int
+    used_at: float
+    """Last use (the file's mtime), seconds since the epoch."""
+
+
+class LocalStore:
+    """Store objects as files under ``root``; see the module docstring."""
+
+    def __init__(self, root: Path, max_bytes: int | None = None) -> None:
+        self.root = Path(root)
+        """The store's folder."""
+        self.max_bytes = max_bytes
+        """Size cap for automatic eviction; ``None`` turns it off."""
+        self.objects_dir = self.root / "objects"
+        self.temp_dir = self.root / "tmp"
+        self._locks = KeyLocks(self.root / "locks")
+        self._size_lock = threading.Lock()
+        self._bytes_estimate: int | None = None
+        self._scanned_at = 0.0
+        self._maintenance: threading.Thread | None = None
+
+    def __repr__(self) -> str:
+        return f"LocalStore({str(self.root)!r})"
+
+    # --- setup ---
+
+    def writable(self) -> bool:
+        try:
+            self.check()
+        except StoreError as error:
+            logger.warning("%s", error)
+            return False
+        return True
+
+    def check(self) -> None:
+        """Create the folders and prove a file can be written; raise StoreError if not."""
+        try:
+            for folder in (self.objects_dir, self.temp_dir, self._locks.folder):
+                folder.mkdir(parents=True, exist_ok=True)
+            probe = self.temp_path("probe")
+            try:
+                with open(probe, "xb") as file:
+                    file.write(b"probe\n")
+                    file.flush()
+                    os.fsync(file.fileno())
+            finally:
+                probe.unlink(missing_ok=True)
+        except OSError as error:
+            raise self._error(error, "use") from None
+
+    # --- reading ---
+
+    def get(self, key: str) -> bytes | None:
+        path = self._path(key)
+        try:
+            with open(path, "rb") as file:
+                self._touch_if_stale(path, os.fstat(file.fileno()).st_mtime)
+                return file.read()
+        except _MISSING:
+            return None
+        except OSError as error:
+            raise self._error(error, "read from") from None
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def size(self, key: str) -> int | None:
+        path = self._path(key)
+        try:
+            status = path.stat()
+        except _MISSING:
+            return None
+        return status.st_size if path.is_file() else None
+
+    def read_range(self, key: str, start: int, end: int | None = None) -> bytes:
+        check_range(start, end)
+        path = self._path(key)
+        try:
+            with open(path, "rb") as file:
+                self._touch_if_stale(path, os.fstat(file.fileno()).st_mtime)
+                file.seek(start)
+                return file.read() if end is None else file.read(end - start)
+        except _MISSING:
+            raise MissingObjectError(f"{key} is not in the audio store") from None
+        except OSError as error:
+            raise self._error(error, "read from") from None
+
+    def open_stream(self, key: str, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> ObjectStream:
+        path = self._path(key)
+        try:
+            file = open(path, "rb")  # noqa: SIM115 - closed by the ObjectStream
+        except _MISSING:
+            raise MissingObjectError(f"{key} is not in the audio store") from None
+        except OSError as error:
+            raise self._error(error, "read from") from None
+        status = os.fstat(file.fileno())
+        self._touch_if_stale(path, status.st_mtime)
+        chunks = iter(lambda: file.read(chunk_bytes), b"")
+        return ObjectStream(chunks, status.st_size, file.close)
+
+    def local_path(self, key: str) -> Path | None:
+        path = self._path(key)
+        try:
+            status = path.stat()
+        except _MISSING:
+            return None
+        if not path.is_file():
+            return None
+        self._touch_if_stale(path, status.st_mtime)
+        return path
+
+    def presigned_url(self, key: str, expires_s: int = 3600) -> str | None:
+        """Return ``None``: local files are served by the app itself."""
+        validate_key(key)
+        return None
+
+    # --- writing ---
+
+    def temp_path(self, key: str) -> Path:
+        validate_key(key)
+        try:
+            self.temp_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise self._error(error, "write to") from None
+        return self.temp_dir / tempfiles.temp_name(key)
+
+    def put(self, key: str, data: bytes) -> None:
+        path = self._path(key)
+        if path.is_file():
+            self._touch_if_stale(path, 0.0)
+            return
+        temp = self.temp_path(key)
+        try:
+            with open(temp, "xb") as file:
+                file.write(data)
+                file.flush()
+                os.fsync(file.fileno())
+            added = self._commit(temp, path)
+        except OSError as error:
+            raise self._error(error, "write to") from None
+        finally:
+            temp.unlink(missing_ok=True)
+        if added:
+            self._grew(len(data))
+
+    def put_file(self, key: str, path: Path) -> None:
+        target = self._path(key)
+        try:
+            if target.is_file():
+                path.unlink(missing_ok=True)
+                self._touch_if_stale(target, 0.0)
+                return
+            size_bytes = path.stat().st_size
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            try:
+                added = self._commit(path, target)
+            except OSError as error:
+                if error.errno != errno.EXDEV:
+                    raise
+                # The file was written on another file system: copy it in first.
+                temp = self.temp_path(key)
+                try:
+                    shutil.copyfile(path, temp)
+                    added = self._commit(temp, target)
+                finally:
+                    temp.unlink(missing_ok=True)
+            path.unlink(missing_ok=True)
+        except OSError as error:
+            raise self._error(error, "write to") from None
+        if added:
+            self._grew(size_bytes)
+
+    def _commit(self, temp: Path, target: Path) -> bool:
+        """Link a complete temp file in as ``target``; return False if it was there."""
+        for _attempt in range(3):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(temp, target)
+                return True
+            except FileExistsError:
+                return False
+            except FileNotFoundError:
+                if not temp.exists():
+                    raise
+                continue  # an eviction removed the emptied parent folder meanwhile
+            except OSError as error:
+                if error.errno not in _NO_HARD_LINKS:
+                    raise
+                # No hard links here: replace instead. Keys name their content,
+                # so a copy that appeared meanwhile holds the same bytes.
+                if target.is_file():
+                    return False
+                os.replace(temp, target)
+                return True
+        raise FileNotFoundError(errno.ENOENT, "folder kept disappearing", str(target))
+
+    # --- locks and use ---
+
+    def lock(self, key: str, timeout_s: float = 600.0) -> AbstractContextManager[None]:
+        """Hold the cross-process producer lock of ``key`` (a ``filelock.FileLock``)."""
+        return self._locks.producer(validate_key(key), timeout_s)
+
+    def pin(self, key: str) -> AbstractContextManager[None]:
+        """Keep ``key`` from eviction while the block runs (a shared ``flock``).
+
+        Open the file inside the block; once open, even ``delete`` or
+        ``clear`` cannot cut the read short, since an open file outlives its
+        name on POSIX systems.
+        """
+        return self._locks.pinned(validate_key(key))
+
+    def touch(self, key: str) -> None:
+        path = self._path(key)
+        try:
+            os.utime(path)
+        except _MISSING:
+            return
+        except OSError as error:
+            raise self._error(error, "write to") from None
+
+    def _touch_if_stale(self, path: Path, used_at: float) -> None:
+        if time.time() - used_at < TOUCH_EVERY_S:
+            return
+        try:
+            os.utime(path)
+        except OSError as error:
+            # A read must not fail because its use could not be recorded.
+            logger.debug("could not record use of %s: %s", path, error)
+
+    # --- removal and accounting ---
+
+    def delete(self, key: str) -> None:
+        path = self._path(key)
+        try:
+            path.unlink()
+        except _MISSING:
+            return
+        except OSError as error:
+            raise self._error(error, "delete from") from None
+        self._remove_empty_folders(path.parent)
+
+    def stats(self) -> StoreStats:
+        return StoreStats.count((entry.key, entry.size_bytes) for entry in self._scan())
+
+    def prune(self, max_bytes: int) -> PruneResult:
+        """Evict least recently used objects down to ``max_bytes``; skip pinned ones."""
+        tempfiles.sweep(self.temp_dir)
+        return self._evict(self._scan(), max_bytes)
+
+    def clear(self) -> None:
+        """Remove every object and abandoned temp files (pins are not honoured)."""
+        try:
+            for entry in self._scan():
+                self._path(entry.key).unlink(missing_ok=True)
+            for folder, _subfolders, _files in os.walk(self.objects_dir, topdown=False):
+                if folder != str(self.objects_dir):
+                    self._remove_empty_folders(Path(folder))
+        except OSError as error:
+            raise self._error(error, "clear") from None
+        tempfiles.sweep(self.temp_dir)
+        with self._size_lock:
+            self._bytes_estimate, self._scanned_at = 0, time.monotonic()
+
+    def wait_for_maintenance(self, timeout_s: float | None = None) -> None:
+        """Wait until a running background eviction has finished."""
+        thread = self._maintenance
+        if thread is not None:
+            thread.join(timeout_s)
+
+    def _evict(self, entries: list[_Entry], max_bytes: int) -> PruneResult:
+        entries.sort(key=lambda entry: entry.used_at)
+        remaining = sum(entry.size_bytes for entry in entries)
+        removed_objects = removed_bytes = skipped = 0
+        for entry in entries:
+            if remaining <= max_bytes:
+                break
+            path = self._path(entry.key)
+            with self._locks.evicting(entry.key) as free:
+                if not free:
+                    skipped += 1
+                    continue
+                try:
+                    if path.stat().st_mtime > entry.used_at:
+                        continue  # used since the scan: no longer among the oldest
+                    path.unlink()
+                except FileNotFoundError:
+                    remaining -= entry.size_bytes  # someone else removed it
+                    continue
+            remaining -= entry.size_bytes
+            removed_objects += 1
+            removed_bytes += entry.size_bytes
+            self._remove_empty_folders(path.parent)
+        with self._size_lock:
+            self._bytes_estimate, self._scanned_at = remaining, time.monotonic()
+        if removed_objects:
+            logger.info(
+                "evicted %d objects (%d bytes) from %s; %d bytes remain",
+                removed_objects,
+                removed_bytes,
+                self.root,
+                remaining,
+            )
+        return PruneResult(removed_objects, removed_bytes, remaining, skipped)
+
+    def _grew(self, size_bytes: int) -> None:
+        """Add a write to the size estimate; start eviction in the background when due."""
+        if self.max_bytes is None:
+            return
+        with self._size_lock:
+            stale = time.monotonic() - self._scanned_at > RESCAN_EVERY_S
+            if self._bytes_estimate is not None:
+                self._bytes_estimate += size_bytes
+            due = stale or self._bytes_estimate is None or self._bytes_estimate > self.max_bytes
+            busy = self._maintenance is not None and self._maintenance.is_alive()
+            if not due or busy:
+                return
+            self._scanned_at = time.monotonic()  # one rescan at a time
+            self._maintenance = threading.Thread(
+                target=self._maintain, name="store-eviction", daemon=True
+            )
+            self._maintenance.start()
+
+    def _maintain(self) -> None:
+        """Recount the store; evict down to a share of the cap when over it."""
+        assert self.max_bytes is not None
+        try:
+            entries = self._scan()
+            total = sum(entry.size_bytes for entry in entries)
+            if total > self.max_bytes:
+                tempfiles.sweep(self.temp_dir)
+                self._evict(entries, int(self.max_bytes * PRUNE_TO_FRACTION))
+            else:
+                with self._size_lock:
+                    self._bytes_estimate, self._scanned_at = total, time.monotonic()
+        except (OSError, StoreError) as error:
+            logger.warning("background eviction in %s failed: %s", self.root, error)
+
+    def _scan(self) -> list[_Entry]:
+        """List every object with its size and last use."""
+        entries: list[_Entry] = []
+        root = str(self.objects_dir)
+        stack = [root]
+        while stack:
+            folder = stack.pop()
+            try:
+                listing = list(os.scandir(folder))
+            except _MISSING:
+                continue
+            except OSError as error:
+                raise self._error(error, "read from") from None
+            for item in listing:
+                try:
+                    if item.is_dir(follow_symlinks=False):
+                        stack.append(item.path)
+                    elif item.is_file(follow_symlinks=False):
+                        status = item.stat(follow_symlinks=False)
+                        key = os.path.relpath(item.path, root).replace(os.sep, "/")
+                        entries.append(_Entry(key, status.st_size, status.st_mtime))
+                except FileNotFoundError:
+                    continue
+        return entries
+
+    def _remove_empty_folders(self, folder: Path) -> None:
+        """Remove ``folder`` and its parents below ``objects/`` while they are empty."""
+        while folder != self.objects_dir and self.objects_dir in folder.parents:
+            try:
+                folder.rmdir()
+            except OSError:
+                return  # not empty, or already gone
+            folder = folder.parent
+
+    def _path(self, key: str) -> Path:
+        return self.objects_dir / validate_key(key)
+
+    def _error(self, error: OSError, action: str) -> StoreError:
+        reason = _REASONS.get(error.errno or 0, error.strerror or str(error))
+        return StoreError(f"cannot {action} the audio store at {self.root}: {reason}")

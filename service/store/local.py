@@ -99,6 +99,8 @@ class LocalStore:
 
     def check(self) -> None:
         """Create the folders and prove a file can be written; raise StoreError if not."""
+        if self.root.exists() and not self.root.is_dir():
+            raise StoreError(f"the audio store at {self.root} is a file, not a folder")
         try:
             for folder in (self.objects_dir, self.temp_dir, self._locks.folder):
                 folder.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,412 @@
+"""Test the local folder store with real files, real processes and real mounts."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from multiprocessing.synchronize import Barrier, Event
+from pathlib import Path
+
+import pytest
+
+from service.config import Settings
+from service.errors import StoreError
+from service.store import (
+    InvalidKeyError,
+    LocalStore,
+    MissingObjectError,
+    Store,
+    open_store,
+    validate_key,
+)
+
+SPAWN = multiprocessing.get_context("spawn")
+
+HOSTILE_KEYS = [
+    "../etc/passwd",
+    "clips/../../etc/passwd",
+    "/etc/passwd",
+    "clips//x.wav",
+    "clips/x.wav/",
+    "./clips/x.wav",
+    ".locks/x",
+    "clips/a..b",
+    "clips/\u00e9t\u00e9.wav",
+    "clips/x\x00.wav",
+    "clips/x.wav\n",
+    "Clips/X.WAV",
+    "clips\\x.wav",
+    "clips/x wav",
+    "",
+    "a" * 257,
+]
+GOOD_KEYS = [
+    "clips/ab/abcdef0123.wav",
+    "chunks/ab/ab12.mp3",
+    "narrations/2f9c-id_1/audio.mp3",
+    "narrations/2f9c/audio.mp3.sha256",
+    "x",
+    "a" * 256,
+]
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> LocalStore:
+    local = LocalStore(tmp_path / "cache")
+    local.check()
+    return local
+
+
+@pytest.fixture
+def tiny_tmpfs(tmp_path: Path) -> Iterator[Path]:
+    """Mount a 64 KiB tmpfs (the tests run as root, as on every machine here)."""
+    assert os.geteuid() == 0, "mounting a tmpfs needs root"
+    mount_point = tmp_path / "tiny"
+    mount_point.mkdir()
+    subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount_point)], check=True
+    )
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=True)
+
+
+# --- keys ---
+
+
+@pytest.mark.parametrize("key", GOOD_KEYS)
+def test_validate_key_accepts_store_keys(key: str) -> None:
+    assert validate_key(key) == key
+
+
+@pytest.mark.parametrize("key", HOSTILE_KEYS)
+def test_validate_key_rejects_hostile_keys(key: str) -> None:
+    with pytest.raises(InvalidKeyError):
+        validate_key(key)
+
+
+@pytest.mark.parametrize("key", HOSTILE_KEYS)
+def test_local_store_refuses_hostile_keys_before_touching_disk(
+    tmp_path: Path, store: LocalStore, key: str
+) -> None:
+    before = sorted(tmp_path.rglob("*"))
+    calls = [
+        lambda: store.put(key, b"x"),
+        lambda: store.get(key),
+        lambda: store.exists(key),
+        lambda: store.size(key),
+        lambda: store.local_path(key),
+        lambda: store.temp_path(key),
+        lambda: store.delete(key),
+        lambda: store.touch(key),
+        lambda: store.lock(key),
+        lambda: store.pin(key),
+    ]
+    for call in calls:
+        with pytest.raises(InvalidKeyError):
+            call()
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+# --- reading and writing ---
+
+
+def test_local_store_put_then_get(store: LocalStore) -> None:
+    key = "clips/ab/abcdef.wav"
+    assert store.get(key) is None
+    assert not store.exists(key)
+    assert store.size(key) is None
+    store.put(key, b"RIFF audio")
+    assert store.get(key) == b"RIFF audio"
+    assert store.exists(key)
+    assert store.size(key) == 10
+    assert store.local_path(key) == store.root / "objects" / key
+    assert store.presigned_url(key) is None
+    assert isinstance(store, Store)
+
+
+def test_local_store_put_is_write_once(store: LocalStore) -> None:
+    key = "narrations/abc/audio.mp3"
+    store.put(key, b"first")
+    store.put(key, b"second")
+    temp = store.temp_path(key)
+    temp.write_bytes(b"third")
+    store.put_file(key, temp)
+    assert store.get(key) == b"first"
+    assert not temp.exists()
+    assert list(store.temp_dir.iterdir()) == []
+
+
+def test_local_store_put_file_moves_the_file_in(store: LocalStore) -> None:
+    key = "narrations/abc/audio.mp3"
+    temp = store.temp_path(key)
+    assert temp.parent == store.temp_dir and temp.suffix == ".mp3"
+    assert store.temp_path(key) != temp
+    temp.write_bytes(b"ID3 frames")
+    store.put_file(key, temp)
+    assert not temp.exists()
+    assert store.get(key) == b"ID3 frames"
+
+
+def test_local_store_put_file_copies_from_another_folder(store: LocalStore, tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere.mp3"
+    outside.write_bytes(b"frames")
+    store.put_file("chunks/ab/ab.mp3", outside)
+    assert store.get("chunks/ab/ab.mp3") == b"frames"
+    assert not outside.exists()
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "expected"),
+    [(0, 2, b"01"), (0, None, b"0123456789"), (8, None, b"89"), (5, 5, b""), (20, None, b"")],
+)
+def test_local_store_read_range(
+    store: LocalStore, start: int, end: int | None, expected: bytes
+) -> None:
+    store.put("chunks/ab/range.mp3", b"0123456789")
+    assert store.read_range("chunks/ab/range.mp3", start, end) == expected
+
+
+def test_local_store_read_missing_object_raises(store: LocalStore) -> None:
+    with pytest.raises(MissingObjectError):
+        store.read_range("chunks/ab/none.mp3", 0, 1)
+    with pytest.raises(MissingObjectError):
+        store.open_stream("chunks/ab/none.mp3")
+    with pytest.raises(ValueError):
+        store.read_range("chunks/ab/none.mp3", 5, 2)
+
+
+def test_local_store_open_stream_outlives_deletion(store: LocalStore) -> None:
+    data = os.urandom(300_000)
+    store.put("narrations/abc/audio.mp3", data)
+    with store.open_stream("narrations/abc/audio.mp3", chunk_bytes=65_536) as stream:
+        assert stream.size_bytes == len(data)
+        first = next(stream)
+        store.clear()
+        assert not store.exists("narrations/abc/audio.mp3")
+        assert first + b"".join(stream) == data
+
+
+def test_local_store_read_records_use(store: LocalStore) -> None:
+    store.put("clips/ab/used.wav", b"x")
+    path = store.local_path("clips/ab/used.wav")
+    assert path is not None
+    long_ago = time.time() - 86_400
+    os.utime(path, (long_ago, long_ago))
+    assert store.get("clips/ab/used.wav") == b"x"
+    assert path.stat().st_mtime > long_ago + 80_000
+
+
+# --- interrupted writes ---
+
+
+def _write_slowly(root: str, key: str, started: Event) -> None:
+    """Write a large object through temp_path, then hang before put_file."""
+    store = LocalStore(Path(root))
+    temp = store.temp_path(key)
+    block = os.urandom(1 << 20)
+    with open(temp, "wb") as file:
+        for written in range(1, 1000):
+            file.write(block)
+            if written == 8:
+                file.flush()
+                started.set()
+            time.sleep(0.01)
+    store.put_file(key, temp)
+
+
+def test_local_store_write_killed_midway_leaves_no_object(store: LocalStore) -> None:
+    key = "narrations/killed/audio.mp3"
+    started = SPAWN.Event()
+    child = SPAWN.Process(target=_write_slowly, args=(str(store.root), key, started))
+    child.start()
+    try:
+        assert started.wait(30), "the writer never started"
+        assert child.pid is not None
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.join(10)
+    assert child.exitcode == -signal.SIGKILL
+    leftovers = list(store.temp_dir.iterdir())
+    assert len(leftovers) == 1 and leftovers[0].stat().st_size >= 8 << 20
+    assert not store.exists(key)
+    assert store.get(key) is None
+    assert store.stats().objects == 0
+    result = store.prune(max_bytes=1 << 30)
+    assert result.removed == 0
+    assert list(store.temp_dir.iterdir()) == []
+
+
+# --- locks and pins across processes ---
+
+
+def _produce_once(root: str, key: str, ready: Barrier, log: str) -> None:
+    """Build ``key`` under the store lock unless another process already did."""
+    store = LocalStore(Path(root))
+    ready.wait(30)
+    with store.lock(key):
+        if store.exists(key):
+            return
+        with open(log, "a") as file:
+            file.write(f"{os.getpid()}\n")
+        time.sleep(0.5)
+        store.put(key, b"expensive audio")
+
+
+def test_local_store_lock_lets_one_process_produce(store: LocalStore, tmp_path: Path) -> None:
+    key = "chunks/ab/once.mp3"
+    log = tmp_path / "produced.log"
+    ready = SPAWN.Barrier(2)
+    children = [
+        SPAWN.Process(target=_produce_once, args=(str(store.root), key, ready, str(log)))
+        for _ in range(2)
+    ]
+    for child in children:
+        child.start()
+    for child in children:
+        child.join(30)
+        assert child.exitcode == 0
+    assert len(log.read_text().splitlines()) == 1
+    assert store.get(key) == b"expensive audio"
+    lock_files = [path for path in (store.root / "locks").rglob("*") if path.is_file()]
+    assert lock_files, "lock files stay in place"
+
+
+def _hold_pin(root: str, key: str, pinned: Event, release: Event) -> None:
+    store = LocalStore(Path(root))
+    with store.pin(key):
+        pinned.set()
+        release.wait(30)
+
+
+def _put_aged(store: LocalStore, keys: list[str], size_bytes: int) -> None:
+    """Put ``keys`` in order, each used a little later than the one before."""
+    for key in keys:
+        store.put(key, os.urandom(size_bytes))
+        time.sleep(0.02)
+
+
+def test_local_store_prune_evicts_least_recently_used_first(store: LocalStore) -> None:
+    keys = [f"clips/ab/{name}.wav" for name in ("a", "b", "c", "d")]
+    _put_aged(store, keys, 1000)
+    store.touch(keys[0])
+    result = store.prune(max_bytes=2000)
+    assert (result.removed, result.freed_bytes, result.remaining_bytes) == (2, 2000, 2000)
+    assert [store.exists(key) for key in keys] == [True, False, False, True]
+    assert not (store.objects_dir / "clips" / "ab" / "b.wav").exists()
+
+
+def test_local_store_prune_never_evicts_a_pinned_object(store: LocalStore) -> None:
+    keys = [f"narrations/n{number}/audio.mp3" for number in range(4)]
+    _put_aged(store, keys, 1000)
+    pinned, release = SPAWN.Event(), SPAWN.Event()
+    reader = SPAWN.Process(target=_hold_pin, args=(str(store.root), keys[0], pinned, release))
+    reader.start()
+    try:
+        assert pinned.wait(30)
+        result = store.prune(max_bytes=0)
+    finally:
+        release.set()
+        reader.join(30)
+    assert result.skipped_in_use == 1
+    assert result.removed == 3
+    assert [store.exists(key) for key in keys] == [True, False, False, False]
+    assert not (store.objects_dir / "narrations" / "n1").exists()
+    with store.pin(keys[0]):
+        assert store.prune(max_bytes=0).skipped_in_use == 1
+    assert store.prune(max_bytes=0).removed == 1
+
+
+def test_local_store_evicts_automatically_past_its_cap(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path / "cache", max_bytes=10_000)
+    store.check()
+    for number in range(30):
+        store.put(f"clips/ab/{number:02d}.wav", os.urandom(1000))
+        store.wait_for_maintenance(10)
+        time.sleep(0.01)
+    stats = store.stats()
+    assert 5_000 <= stats.size_bytes <= 10_000
+    assert store.exists("clips/ab/29.wav")
+    assert not store.exists("clips/ab/00.wav")
+
+
+# --- accounting ---
+
+
+def test_local_store_stats_counts_by_kind(store: LocalStore) -> None:
+    store.put("clips/ab/1.wav", b"12345")
+    store.put("clips/cd/2.wav", b"123")
+    store.put("narrations/x/audio.mp3", b"1234567")
+    stats = store.stats()
+    assert (stats.objects, stats.size_bytes) == (3, 15)
+    assert dict(stats.by_kind) == {"clips": (2, 8), "narrations": (1, 7)}
+
+
+def test_local_store_delete_and_clear(store: LocalStore) -> None:
+    store.put("clips/ab/1.wav", b"1")
+    store.put("narrations/x/audio.mp3", b"2")
+    store.delete("clips/ab/1.wav")
+    store.delete("clips/ab/1.wav")
+    assert not store.exists("clips/ab/1.wav")
+    store.clear()
+    assert store.stats().objects == 0
+    assert list(store.objects_dir.iterdir()) == []
+    store.put("clips/ab/1.wav", b"again")
+    assert store.get("clips/ab/1.wav") == b"again"
+
+
+# --- opening and failing ---
+
+
+def test_open_store_reads_the_settings(tmp_path: Path) -> None:
+    default = open_store(Settings(cache_dir=tmp_path / "default"))
+    as_path = open_store(Settings(store_url=str(tmp_path / "plain")))
+    as_url = open_store(Settings(store_url=f"file://{tmp_path / 'url'}"))
+    assert isinstance(default, LocalStore) and default.root == tmp_path / "default"
+    assert isinstance(as_path, LocalStore) and as_path.root == tmp_path / "plain"
+    assert isinstance(as_url, LocalStore) and as_url.root == tmp_path / "url"
+    assert default.max_bytes == Settings().cache_max_mb * 1024 * 1024
+
+
+@pytest.mark.parametrize("url", ["ftp://host/cache", "file://otherhost/cache", "s3:///prefix"])
+def test_open_store_refuses_unknown_urls(url: str) -> None:
+    with pytest.raises(StoreError, match="store URL"):
+        open_store(Settings(store_url=url))
+
+
+def test_open_store_fails_when_the_folder_is_a_file(tmp_path: Path) -> None:
+    blocker = tmp_path / "cache"
+    blocker.write_text("not a folder")
+    with pytest.raises(StoreError, match="is a file, not a folder"):
+        open_store(Settings(cache_dir=blocker))
+    with pytest.raises(StoreError, match="part of the path is a file"):
+        open_store(Settings(cache_dir=blocker / "inside"))
+
+
+def test_open_store_fails_on_a_read_only_disk(tiny_tmpfs: Path) -> None:
+    open_store(Settings(cache_dir=tiny_tmpfs / "cache")).put("clips/ab/1.wav", b"x")
+    subprocess.run(["mount", "-o", "remount,ro", str(tiny_tmpfs)], check=True)
+    for folder in ("cache", "new"):
+        with pytest.raises(StoreError, match="read-only") as caught:
+            open_store(Settings(cache_dir=tiny_tmpfs / folder))
+        assert "\n" not in str(caught.value)
+
+
+def test_local_store_put_fails_cleanly_on_a_full_disk(tiny_tmpfs: Path) -> None:
+    store = open_store(Settings(cache_dir=tiny_tmpfs / "cache"))
+    assert isinstance(store, LocalStore)
+    with pytest.raises(StoreError, match="disk is full"):
+        store.put("narrations/big/audio.mp3", os.urandom(200_000))
+    assert not store.exists("narrations/big/audio.mp3")
+    assert list(store.temp_dir.iterdir()) == []
+    filler = tiny_tmpfs / "filler"
+    with pytest.raises(OSError), open(filler, "wb") as file:
+        file.write(os.urandom(200_000))
+    with pytest.raises(StoreError, match="disk is full"):
+        open_store(Settings(cache_dir=tiny_tmpfs / "cache"))
+    assert not store.writable()

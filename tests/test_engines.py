@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import array
+import ctypes.util
 import dataclasses
 import os
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from service.engines.base import Engine, Pcm, VoiceSettings
 from service.engines.pool import EnginePool, synthesize
-from service.engines.pyttsx3_engine import Pyttsx3Engine, mapped_espeak_libraries
+from service.engines.pyttsx3_engine import (
+    Pyttsx3Engine,
+    mapped_espeak_libraries,
+    probe_espeak,
+    read_espeak_voices,
+)
 from service.engines.registry import ENGINES, EngineEntry, engine_names, resolve_engine
 from service.engines.voices import check_voice_settings
 from service.errors import EngineUnavailableError, VoiceError
@@ -141,4 +148,14 @@ def test_registry_and_version_do_not_load_espeak_here() -> None:
     engine = resolve_engine("pyttsx3")
     engine.voices()
     engine.version()
+    assert mapped_espeak_libraries() == set()
+
+
+@pytest.mark.skipif(ctypes.util.find_library("espeak-ng") is None, reason="no system eSpeak NG")
+def test_probe_reports_a_system_espeak_and_its_voices() -> None:
+    # A system library is only usable because the cache key can tell it apart.
+    version, data_dir = probe_espeak("libespeak-ng.so.1", None)
+    assert version[:1].isdigit()
+    voices = read_espeak_voices(Path(data_dir))
+    assert "pyttsx3:gmw/en-us" in {voice.voice_id for voice in voices}
     assert mapped_espeak_libraries() == set()

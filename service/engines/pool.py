@@ -288,8 +288,11 @@ class EnginePool:
 
     def _on_attempt_done(self, task: _Task, inner: Future[Any]) -> None:
         """Pass on the result, or retry a timed-out or crashed attempt once."""
-        if inner.cancelled() or task.future.done():
+        if task.future.done():  # cancelled by its caller, or the pool was closed
             self._finish(task, None)
+            return
+        if inner.cancelled():
+            self._finish(task, SynthesisError(f"{task.label}: its attempt was cancelled"))
             return
         error = inner.exception()
         if error is None:

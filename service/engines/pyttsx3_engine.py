@@ -39,6 +39,8 @@ WAV_HEADER_BYTES = 44
 """Size of the header the driver writes before the samples."""
 INSTALL_HINT = "pip install pyttsx3 espeakng-loader"
 
+_CANCELLED_RETRIES = 3
+"""Times one sentence is spoken again when pyttsx3 cancels it by itself."""
 _ESPEAK_DEFAULT_GENDER = "male"
 """What eSpeak reports for a voice file without a ``gender`` line."""
 _GENDERS = {"male": "male", "female": "female", "m": "male", "f": "female"}
@@ -243,11 +245,24 @@ class Pyttsx3Engine:
             return Pcm(b"", SAMPLE_RATE_HZ)
         with self._lock:
             driver = self._load()
-            wav_bytes = self._speak_to_wav(driver, text, settings, voice)
+            for _ in range(_CANCELLED_RETRIES):
+                wav_bytes = self._speak_to_wav(driver, text, settings, voice)
+                if wav_bytes is not None:
+                    break
+                logger.warning("pyttsx3 cancelled %s; speaking it again", _preview(text))
+            else:
+                raise SynthesisError(f"eSpeak NG kept cancelling {_preview(text)}")
         return _read_wav(wav_bytes, text)
 
-    def _speak_to_wav(self, driver: Any, text: str, settings: VoiceSettings, voice: str) -> bytes:
-        """Queue the properties and one ``save_to_file``, run, and wait for the WAV."""
+    def _speak_to_wav(
+        self, driver: Any, text: str, settings: VoiceSettings, voice: str
+    ) -> bytes | None:
+        """Queue the properties and one ``save_to_file``, run, and wait for the WAV.
+
+        Return None when pyttsx3 cancelled the utterance: its ``runAndWait()``
+        stops anything eSpeak still plays, which rarely (about once in
+        thousands, under load) catches the utterance it is starting.
+        """
         # runAndWait() calls the driver's stop(), which cancels whatever eSpeak
         # still plays, so the previous utterance must be over first.
         self._wait_until_quiet()
@@ -275,9 +290,9 @@ class Pyttsx3Engine:
             self._wait_until_quiet()
         if self._errors:
             raise SynthesisError(f"eSpeak NG failed on {_preview(text)}: {self._errors[0]}")
-        if not finished or not self._completed:
+        if not finished:
             raise SynthesisError(f"eSpeak NG did not finish {_preview(text)}")
-        return wav_file.getvalue()
+        return wav_file.getvalue() if self._completed else None
 
     def _load(self) -> Any:
         """Load eSpeak NG and pyttsx3's driver into this process, once."""

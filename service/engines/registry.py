@@ -50,7 +50,7 @@ _instances_lock = threading.Lock()
 
 def engine_names() -> list[str]:
     """Return the registered engine names, the default first."""
-    return sorted(ENGINES, key=lambda name: (name != DEFAULT_ENGINE, list(ENGINES).index(name)))
+    return sorted(ENGINES, key=lambda name: name != DEFAULT_ENGINE)
 
 
 def engine_class(name: str) -> type[Engine]:

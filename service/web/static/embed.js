@@ -1,7 +1,7 @@
 // "Listen to this story" for publishers: one tag adds a player before an article.
 //   <script src="https://HOST/embed.js" data-article="article" async></script>
 // Optional: data-narration="<id>" (made in advance), data-voice, data-rate.
-// The player lives in a closed shadow root, so the page's CSS cannot reach it, and it
+// The player lives in a shadow root, so the page's CSS cannot reach it, and it
 // talks to the host it was loaded from only.
 (() => {
   "use strict";
@@ -131,7 +131,7 @@ select{min-height:2.5em;padding:.3em .6em;border:1px solid #d9d6cf;border-radius
   function mount(article) {
     const host = document.createElement("listen-story");
     article.parentNode.insertBefore(host, article);
-    const root = host.attachShadow({ mode: "closed" });
+    const root = host.attachShadow({ mode: "open" });
     if ("adoptedStyleSheets" in root && typeof CSSStyleSheet.prototype.replaceSync === "function") {
       const sheet = new CSSStyleSheet();
       sheet.replaceSync(CSS);

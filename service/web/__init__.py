@@ -50,7 +50,7 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()] or "*"
     CORS(app, resources={r"/api/*": {"origins": origins}, r"/v1/*": {"origins": origins}},
          expose_headers=["Location", "Retry-After", "Content-Range", "Content-Length", "ETag"])
-    init_access(app, [api, speech])
+    init_access(app, [api, speech, player])
     register_problem_handlers(app)
     return app
 

@@ -1,0 +1,465 @@
+"""The player page, the index and the publishers' embed, in a real Chromium."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, expect
+
+from tests.browser import (
+    chromium,
+    get_json,
+    narrate,
+    post_json,
+    publisher_site,
+    screenshot,
+)
+from tests.conftest import ROOT, SEED_ARTICLE
+from tests.webserver import running_server
+
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+
+SEED_TEXT = SEED_ARTICLE.read_text(encoding="utf-8")
+EMBED_JS = ROOT / "service" / "web" / "static" / "embed.js"
+AXE_JS = Path(__import__("axe_playwright_python").__file__).parent / "axe.min.js"
+MARKUP = "<script>alert(1)</script> <img src=x onerror=alert(1)>"
+XSS_ARTICLE = (
+    f"Breaking {MARKUP} news\n\n"
+    f"The first paragraph quotes {MARKUP} as plain words, nothing more.\n\n"
+    "The second paragraph is calm and says nothing odd at all.\n"
+)
+PUBLISHER_ARTICLE = """
+<h1>Harbour lights return to the old town</h1>
+<p class="byline">By Ada Lovelace</p>
+<p>The harbour lights were switched on again last night after two years of repairs.</p>
+<figure><figcaption>Photo: the harbour at dusk.</figcaption></figure>
+<p>Residents gathered on the quay to watch the lamps glow one after another.</p>
+<h2>A long restoration</h2>
+<p>Engineers replaced every cable and restored the glass by hand, piece by piece.</p>
+<blockquote><p>It feels like the town has its evening back, said one fisherman.</p></blockquote>
+<p>The council says the lights will stay on every night until the end of winter.</p>
+"""
+READING = re.compile(r"\bis-reading\b")
+HOSTILE_CSS = """
+button { display: none !important; }
+* { color: red !important; font-family: serif !important; }
+audio, input, select { visibility: hidden !important; }
+p { background: white !important; }
+"""
+
+
+# --- fixtures ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Run the real server with the sample article and an article full of markup as seeds."""
+    folder = tmp_path_factory.mktemp("player")
+    xss_seed = folder / "markup-in-text.txt"
+    xss_seed.write_text(XSS_ARTICLE, encoding="utf-8")
+    cache = folder / "cache"
+    cache.mkdir()
+    with running_server(
+        cache,
+        env={"LISTEN_WORKERS": "2"},
+        args=("--seed", str(SEED_ARTICLE), "--seed", str(xss_seed)),
+    ) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Start one Chromium for the whole module."""
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture(scope="module")
+def seed_narration(server: str) -> dict[str, Any]:
+    """Return the finished narration of the sample article."""
+    return narrate(server, {"text": SEED_TEXT})
+
+
+class PageProblems:
+    """Collect what should never happen on a page: dialogs and script errors."""
+
+    def __init__(self, page: Page) -> None:
+        self.dialogs: list[str] = []
+        self.errors: list[str] = []
+        page.on("dialog", self._dialog)
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
+        page.on("console", self._console)
+
+    def _dialog(self, dialog: Dialog) -> None:
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    def _console(self, message: ConsoleMessage) -> None:
+        where = str(message.location.get("url", ""))
+        if message.type == "error" and not where.endswith("/favicon.ico"):
+            self.errors.append(f"{message.text} ({where})")
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """Open a desktop-sized page; fail the test on a script error or a dialog."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    opened = context.new_page()
+    problems = PageProblems(opened)
+    opened.set_default_timeout(20_000)
+    yield opened
+    context.close()
+    assert not problems.dialogs, problems.dialogs
+    assert not problems.errors, problems.errors
+
+
+def audio_state(page: Page, selector: str = "#audio") -> dict[str, Any]:
+    """Return the audio element's playback state."""
+    state: dict[str, Any] = page.locator(selector).evaluate(
+        """audio => ({time: audio.currentTime, paused: audio.paused, rate: audio.playbackRate,
+                      error: audio.error && audio.error.code, ready: audio.readyState,
+                      src: audio.currentSrc, duration: audio.duration})"""
+    )
+    return state
+
+
+def wait_for_time(page: Page, seconds: float, selector: str = "#audio") -> None:
+    """Wait until the audio (found through open shadow roots too) has played past ``seconds``."""
+    audio = page.locator(selector).element_handle()
+    page.wait_for_function(
+        "([audio, seconds]) => audio.currentTime > seconds", arg=[audio, seconds]
+    )
+
+
+def open_player(page: Page, server: str, narration: dict[str, Any]) -> None:
+    """Open a finished narration's player and wait for its timings."""
+    page.goto(server + narration["player_url"])
+    page.wait_for_selector("#story-body.has-timings", state="attached")
+
+
+def paragraph_starts(server: str, narration: dict[str, Any]) -> list[tuple[int, float]]:
+    """Return (block index, start in seconds) of every paragraph."""
+    timings = get_json(server + narration["timings_url"])
+    return [
+        (b["index"], b["start_ms"] / 1000) for b in timings["blocks"] if b["kind"] == "paragraph"
+    ]
+
+
+# --- the index and the player ---------------------------------------------------
+
+
+def test_index_paste_seed_then_play(page: Page, server: str) -> None:
+    page.goto(server + "/")
+    expect(page.locator(".story-list")).to_contain_text("NATO assures")
+    expect(page.locator("#voice option")).not_to_have_count(1)  # filled from /api/voices
+    screenshot(page, "index-desktop", full_page=True)
+    page.fill("#content", SEED_TEXT)
+    page.click("#narrate-button")
+    page.wait_for_url("**/listen/*")
+    play = page.locator("#play")
+    expect(play).to_contain_text("Listen ·")
+    expect(play).to_contain_text("min")
+    play.click()
+    wait_for_time(page, 1.0)
+    state = audio_state(page)
+    assert state["error"] is None
+    assert state["ready"] >= 2
+    assert not state["paused"]
+    expect(play).to_have_text("Pause")
+    page.wait_for_selector("#story-body .block.is-reading")
+    screenshot(page, "player-desktop")
+
+
+def test_player_streams_while_synthesis_runs_then_switches_to_the_file(
+    page: Page, server: str
+) -> None:
+    from bench.corpus import article_text
+
+    text = article_text(2500, seed=int(time.time() * 1000) % 100_000)
+    created = post_json(server + "/api/narrations", {"text": text})
+    page.goto(server + created["player_url"])
+    data = page.locator("#narration-data").text_content() or ""
+    if '"status": "done"' in data or '"status":"done"' in data:
+        pytest.skip("synthesis finished before the page opened")
+    expect(page.locator("#status")).to_contain_text("parts ready")
+    page.click("#play")
+    wait_for_time(page, 0.5)
+    assert audio_state(page)["src"].endswith("/stream.mp3")
+    page.wait_for_function(
+        "() => document.querySelector('#audio').currentSrc.endsWith('/audio.mp3')", timeout=60_000
+    )
+    before = audio_state(page)["time"]
+    wait_for_time(page, before + 0.3)
+    state = audio_state(page)
+    assert state["error"] is None and not state["paused"]
+    assert state["time"] >= before
+    expect(page.locator("#download")).not_to_have_attribute("aria-disabled", "true")
+    expect(page.locator("#status")).to_be_empty()
+
+
+def test_player_highlight_follows_playback_and_click_seeks(
+    page: Page, server: str, seed_narration: dict[str, Any]
+) -> None:
+    starts = paragraph_starts(server, seed_narration)
+    assert len(starts) >= 6
+    open_player(page, server, seed_narration)
+    index, start_s = starts[2]
+    page.locator("#audio").evaluate("(audio, t) => { audio.currentTime = t; }", start_s - 0.8)
+    page.click("#play")
+    previous = page.locator(f'[data-block="{starts[1][0]}"]')
+    expect(previous).to_have_class(READING)
+    reading = page.locator(f'[data-block="{index}"]')
+    expect(reading).to_have_class(READING)
+    assert audio_state(page)["time"] >= start_s - 0.05
+    expect(reading.locator(".sentence.is-reading")).to_have_count(1)
+    expect(previous).not_to_have_class(READING)
+
+    page.locator("#audio").evaluate(
+        """audio => {
+             window.seekedAt = null;
+             audio.addEventListener('seeked', () => { window.seekedAt ??= audio.currentTime; });
+           }"""
+    )
+    fifth = page.locator("#story-body p.block").nth(4)
+    fifth_index = int(fifth.get_attribute("data-block") or -1)
+    fifth_start = dict(starts)[fifth_index]
+    fifth.click()
+    page.wait_for_function("() => window.seekedAt !== null")
+    seeked_at = page.evaluate("() => window.seekedAt")
+    assert abs(seeked_at - fifth_start) <= 0.3
+    expect(fifth).to_have_class(READING)
+
+
+def test_player_speed_skip_and_download(
+    page: Page, server: str, seed_narration: dict[str, Any]
+) -> None:
+    open_player(page, server, seed_narration)
+    page.select_option("#speed", "1.5")
+    assert audio_state(page)["rate"] == 1.5
+    page.click("#play")
+    wait_for_time(page, 0.2)
+    page.click("#play")
+    expect(page.locator("#play")).not_to_have_text("Pause")
+    page.locator("#audio").evaluate("audio => { audio.currentTime = 30; }")
+    page.click("#forward")
+    assert audio_state(page)["time"] == pytest.approx(45, abs=0.3)
+    page.click("#back")
+    page.click("#back")
+    assert audio_state(page)["time"] == pytest.approx(15, abs=0.3)
+    assert audio_state(page)["rate"] == 1.5
+
+    href = page.locator("#download").get_attribute("href") or ""
+    assert href.endswith("download=1")
+    answer = page.request.get(server + href)
+    assert answer.status == 200
+    assert answer.headers["content-type"] == "audio/mpeg"
+    assert answer.headers["content-disposition"].startswith("attachment;")
+    assert ".mp3" in answer.headers["content-disposition"]
+    with page.expect_download() as download_info:
+        page.click("#download")
+    assert download_info.value.suggested_filename.endswith(".mp3")
+
+
+def test_player_keyboard_tab_reaches_play_and_space_toggles(
+    page: Page, server: str, seed_narration: dict[str, Any]
+) -> None:
+    open_player(page, server, seed_narration)
+    for _ in range(10):
+        page.keyboard.press("Tab")
+        if page.evaluate("() => document.activeElement.id") == "play":
+            break
+    assert page.evaluate("() => document.activeElement.id") == "play"
+    outline = page.locator("#play").evaluate("b => getComputedStyle(b).outlineStyle")
+    assert outline != "none"  # a visible focus ring
+    page.keyboard.press("Space")
+    wait_for_time(page, 0.3)
+    assert not audio_state(page)["paused"]
+    page.keyboard.press("Space")
+    page.wait_for_function("() => document.querySelector('#audio').paused")
+    page.locator("body").focus()
+    page.evaluate("() => document.activeElement.blur()")
+    before = audio_state(page)["time"]
+    page.keyboard.press("ArrowRight")
+    assert audio_state(page)["time"] == pytest.approx(before + 5, abs=0.3)
+    slider = page.get_by_role("slider", name="Position in the story")
+    expect(slider).to_be_visible()
+    slider.focus()
+    page.keyboard.press("ArrowLeft")
+    assert audio_state(page)["time"] == pytest.approx(before, abs=0.3)
+
+
+def test_player_remembers_position_and_sets_media_session(
+    page: Page, server: str, seed_narration: dict[str, Any]
+) -> None:
+    open_player(page, server, seed_narration)
+    page.locator("#audio").evaluate("audio => { audio.currentTime = 42; }")
+    page.click("#play")
+    wait_for_time(page, 42.2)
+    page.click("#play")
+    session = page.evaluate(
+        "() => ({title: navigator.mediaSession.metadata.title,"
+        " artwork: navigator.mediaSession.metadata.artwork.length})"
+    )
+    assert session["title"].startswith("NATO assures")
+    assert session["artwork"] == 1
+    page.reload()
+    expect(page.locator("#resume")).to_be_visible()
+    expect(page.locator("#resume-at")).to_have_text("0:42")
+    page.click("#resume-yes")
+    wait_for_time(page, 42.1)
+
+
+def test_player_fits_a_phone_screen(
+    browser: Browser, server: str, seed_narration: dict[str, Any]
+) -> None:
+    for width in (375, 320):
+        context = browser.new_context(
+            viewport={"width": width, "height": 760}, is_mobile=True, has_touch=True
+        )
+        phone = context.new_page()
+        open_player(phone, server, seed_narration)
+        assert phone.evaluate("() => document.documentElement.scrollWidth") <= width
+        expect(phone.locator("#play")).to_be_visible()
+        expect(phone.locator("#download")).to_be_in_viewport()
+        if width == 375:
+            phone.locator("#seek").tap()
+            phone.wait_for_function("() => document.querySelector('#audio').currentTime > 1")
+            screenshot(phone, "player-375")
+        context.close()
+
+
+def test_player_without_javascript_plays_and_form_redirects(browser: Browser, server: str) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(server + "/")
+    page.fill("#content", "A form without script.\n\nIt still makes a narration to listen to.")
+    page.fill("#title", "No script")
+    with page.expect_response(lambda r: r.url.endswith("/narrate")) as posted:
+        page.click("#narrate-button")
+    assert posted.value.status == 303
+    page.wait_for_url("**/listen/*")
+    audio = page.locator("audio#audio")
+    expect(audio).to_be_visible()
+    assert audio.get_attribute("controls") is not None
+    expect(page.locator("h1")).to_have_text("No script")
+    context.close()
+
+
+def test_markup_in_articles_shows_as_text(page: Page, server: str) -> None:
+    created = post_json(server + "/api/narrations", {"text": XSS_ARTICLE, "title": MARKUP})
+    answer = page.goto(server + created["player_url"])
+    assert answer is not None
+    policy = answer.headers["content-security-policy"]
+    assert "script-src 'self'" in policy
+    assert "unsafe-inline" not in policy
+    expect(page.locator("h1#story-title")).to_have_text(MARKUP)
+    expect(page.locator("#story-body")).to_contain_text(MARKUP)
+    assert page.locator("img[src=x]").count() == 0
+    assert page.evaluate("() => document.scripts.length") == 2  # player.js and the JSON data
+
+    index = page.goto(server + "/")
+    assert index is not None and "script-src 'self'" in index.headers["content-security-policy"]
+    expect(page.locator(".story-list")).to_contain_text("<script>alert(1)</script>")
+    assert page.locator("img[src=x]").count() == 0
+
+    refused = page.request.post(server + "/narrate", form={"content": "x", "url": "http://x"})
+    assert refused.status == 400
+    page.set_content(refused.text())
+    assert page.locator("img[src=x]").count() == 0
+
+
+def test_player_has_no_serious_accessibility_violation(
+    browser: Browser, server: str, seed_narration: dict[str, Any]
+) -> None:
+    # axe is injected by the test, so this one page lets a test script past the CSP.
+    context = browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    open_player(page, server, seed_narration)
+    page.click("#play")
+    wait_for_time(page, 0.3)
+    results = []
+    for url in (server + seed_narration["player_url"], server + "/"):
+        if page.url != url:
+            page.goto(url)
+        page.add_script_tag(path=str(AXE_JS))
+        found = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
+        results += [
+            f"{url}: {v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']]}"
+            for v in found["violations"]
+            if v["impact"] in ("serious", "critical")
+        ]
+    context.close()
+    assert not results, "\n".join(results)
+
+
+# --- the embed --------------------------------------------------------------------
+
+
+def test_embed_script_is_small() -> None:
+    assert EMBED_JS.stat().st_size < 20 * 1024
+
+
+def test_embed_plays_and_highlights_inside_a_hostile_publisher_page(
+    page: Page, server: str
+) -> None:
+    html = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>Harbour lights</title><style>{HOSTILE_CSS}</style></head>
+<body><header><p>The Daily Quay</p></header>
+<article class="story">{PUBLISHER_ARTICLE}</article>
+<script src="{server}/embed.js" data-article="article.story" async></script>
+</body></html>"""
+    with publisher_site({"/story.html": html.encode()}) as site:
+        requests: list[str] = []
+        page.on("request", lambda request: requests.append(request.url))
+        page.goto(site + "/story.html")
+        button = page.locator("listen-story button.play")
+        expect(button).to_be_visible()
+        expect(button).to_contain_text("Listen to this story ·")
+        color = button.evaluate("b => getComputedStyle(b).color")
+        assert color == "rgb(255, 255, 255)"
+        host_box = page.locator("listen-story").bounding_box()
+        article_box = page.locator("article.story").bounding_box()
+        assert host_box is not None and article_box is not None
+        assert host_box["y"] + host_box["height"] <= article_box["y"] + 1
+        button.click()
+        wait_for_time(page, 0.5, selector="listen-story audio")
+        page.wait_for_selector("article.story [data-listen-reading]", timeout=60_000)
+        reading = page.locator("article.story [data-listen-reading]")
+        expect(reading).to_have_count(1)
+        background = reading.evaluate("el => getComputedStyle(el).backgroundColor")
+        assert background != "rgb(255, 255, 255)"
+        expect(page.locator("listen-story input.seek")).to_be_visible()
+        page.locator("listen-story select.speed").select_option("1.5")
+        assert page.locator("listen-story audio").evaluate("a => a.playbackRate") == 1.5
+        assert page.locator("listen-story audio").evaluate("a => a.error") is None
+        expect(page.locator("listen-story a.dl")).to_have_attribute(
+            "href", re.compile(r"download=1$")
+        )
+        screenshot(page, "embed-desktop")
+    foreign = [url for url in requests if not url.startswith((site, server))]
+    assert not foreign
+
+
+def test_embed_highlights_a_narration_made_in_advance(page: Page, server: str) -> None:
+    made = narrate(server, {"html": f"<article>{PUBLISHER_ARTICLE}</article>"})
+    html = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>Made before</title></head>
+<body><main><article>{PUBLISHER_ARTICLE}</article></main>
+<script src="{server}/embed.js" data-article="main article"
+  data-narration="{made["id"]}" async></script>
+</body></html>"""
+    with publisher_site({"/made.html": html.encode()}) as site:
+        page.goto(site + "/made.html")
+        minutes = max(1, round(made["duration_ms"] / 60_000))
+        expect(page.locator("listen-story button.play")).to_contain_text(f"· {minutes} min")
+        page.locator("listen-story button.play").click()
+        paragraphs = page.locator("article p")
+        page.locator("listen-story audio").evaluate("a => { a.currentTime = a.duration / 2; }")
+        page.wait_for_selector("article [data-listen-reading]")
+        assert page.locator("article [data-listen-reading]").count() == 1
+        assert paragraphs.count() >= 5

@@ -52,8 +52,15 @@ _ALREADY_THERE_CODES = {"PreconditionFailed", "412", "ConditionalRequestConflict
 _DELETE_BATCH = 1000
 
 
-def make_client(endpoint_url: str | None = None) -> S3Client:
-    """Build an S3 client from the standard AWS environment and ``endpoint_url``."""
+def make_client(
+    endpoint_url: str | None = None, session: boto3.session.Session | None = None
+) -> S3Client:
+    """Build an S3 client for ``endpoint_url``.
+
+    Without ``session``, a new one reads the standard AWS environment. A new
+    session rather than boto3's shared default one: that one is not
+    thread-safe and keeps the first credentials it found for good.
+    """
     config = Config(
         signature_version="s3v4",
         s3={"addressing_style": "path"} if endpoint_url else {},
@@ -61,7 +68,8 @@ def make_client(endpoint_url: str | None = None) -> S3Client:
         read_timeout=60,
         retries={"max_attempts": 3, "mode": "standard"},
     )
-    return boto3.client("s3", endpoint_url=endpoint_url or None, config=config)
+    session = session if session is not None else boto3.session.Session()
+    return session.client("s3", endpoint_url=endpoint_url or None, config=config)
 
 
 class S3Store:

@@ -7,7 +7,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from multiprocessing.synchronize import Barrier, Event
 from pathlib import Path
 
@@ -95,7 +95,7 @@ def test_local_store_refuses_hostile_keys_before_touching_disk(
     tmp_path: Path, store: LocalStore, key: str
 ) -> None:
     before = sorted(tmp_path.rglob("*"))
-    calls = [
+    calls: list[Callable[[], object]] = [
         lambda: store.put(key, b"x"),
         lambda: store.get(key),
         lambda: store.exists(key),

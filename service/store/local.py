@@ -19,14 +19,12 @@ import errno
 import logging
 import os
 import shutil
-import threading
 import time
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from pathlib import Path
 
 from service.errors import StoreError
-from service.store import tempfiles
+from service.store import eviction, tempfiles
 from service.store.base import (
     DEFAULT_CHUNK_BYTES,
     MissingObjectError,
@@ -42,10 +40,6 @@ logger = logging.getLogger(__name__)
 
 TOUCH_EVERY_S = 60.0
 """A read refreshes an object's last-use time when it is older than this."""
-RESCAN_EVERY_S = 300.0
-"""The running size estimate is replaced by a real count this often."""
-PRUNE_TO_FRACTION = 0.9
-"""Automatic eviction goes down to this share of the cap, so it runs seldom."""
 
 _REASONS = {
     errno.ENOSPC: "the disk is full",
@@ -60,14 +54,6 @@ _NO_HARD_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK}
 _MISSING = (FileNotFoundError, IsADirectoryError, NotADirectoryError)
 
 
-@dataclass(frozen=True)
-class _Entry:
-    key: str
-    size_bytes: int
-    used_at: float
-    """Last use (the file's mtime), seconds since the epoch."""
-
-
 class LocalStore:
     """Store objects as files under ``root``; see the module docstring."""
 
@@ -79,10 +65,11 @@ class LocalStore:
         self.objects_dir = self.root / "objects"
         self.temp_dir = self.root / "tmp"
         self._locks = KeyLocks(self.root / "locks")
-        self._size_lock = threading.Lock()
-        self._bytes_estimate: int | None = None
-        self._scanned_at = 0.0
-        self._maintenance: threading.Thread | None = None
+        self._auto = (
+            eviction.AutoEviction(max_bytes, self.prune, self._count)
+            if max_bytes is not None
+            else None
+        )
 
     def __repr__(self) -> str:
         return f"LocalStore({str(self.root)!r})"
@@ -308,137 +295,53 @@ class LocalStore:
             return
         except OSError as error:
             raise self._error(error, "delete from") from None
-        self._remove_empty_folders(path.parent)
+        eviction.remove_empty_folders(path.parent, self.objects_dir)
 
     def stats(self) -> StoreStats:
         return StoreStats.count((entry.key, entry.size_bytes) for entry in self._scan())
 
     def prune(self, max_bytes: int) -> PruneResult:
         """Evict least recently used objects down to ``max_bytes``; skip pinned ones."""
-        tempfiles.sweep(self.temp_dir)
-        return self._evict(self._scan(), max_bytes)
+        try:
+            tempfiles.sweep(self.temp_dir)
+            result = eviction.evict(self.objects_dir, self._locks, self._scan(), max_bytes)
+        except OSError as error:
+            raise self._error(error, "prune") from None
+        if self._auto is not None:
+            self._auto.counted(result.remaining_bytes)
+        return result
 
     def clear(self) -> None:
         """Remove every object and abandoned temp files (pins are not honoured)."""
         try:
             for entry in self._scan():
-                self._path(entry.key).unlink(missing_ok=True)
+                (self.objects_dir / entry.key).unlink(missing_ok=True)
             for folder, _subfolders, _files in os.walk(self.objects_dir, topdown=False):
                 if folder != str(self.objects_dir):
-                    self._remove_empty_folders(Path(folder))
+                    eviction.remove_empty_folders(Path(folder), self.objects_dir)
+            tempfiles.sweep(self.temp_dir)
         except OSError as error:
             raise self._error(error, "clear") from None
-        tempfiles.sweep(self.temp_dir)
-        with self._size_lock:
-            self._bytes_estimate, self._scanned_at = 0, time.monotonic()
+        if self._auto is not None:
+            self._auto.counted(0)
 
     def wait_for_maintenance(self, timeout_s: float | None = None) -> None:
-        """Wait until a running background eviction has finished."""
-        thread = self._maintenance
-        if thread is not None:
-            thread.join(timeout_s)
-
-    def _evict(self, entries: list[_Entry], max_bytes: int) -> PruneResult:
-        entries.sort(key=lambda entry: entry.used_at)
-        remaining = sum(entry.size_bytes for entry in entries)
-        removed_objects = removed_bytes = skipped = 0
-        for entry in entries:
-            if remaining <= max_bytes:
-                break
-            path = self._path(entry.key)
-            with self._locks.evicting(entry.key) as free:
-                if not free:
-                    skipped += 1
-                    continue
-                try:
-                    if path.stat().st_mtime > entry.used_at:
-                        continue  # used since the scan: no longer among the oldest
-                    path.unlink()
-                except FileNotFoundError:
-                    remaining -= entry.size_bytes  # someone else removed it
-                    continue
-            remaining -= entry.size_bytes
-            removed_objects += 1
-            removed_bytes += entry.size_bytes
-            self._remove_empty_folders(path.parent)
-        with self._size_lock:
-            self._bytes_estimate, self._scanned_at = remaining, time.monotonic()
-        if removed_objects:
-            logger.info(
-                "evicted %d objects (%d bytes) from %s; %d bytes remain",
-                removed_objects,
-                removed_bytes,
-                self.root,
-                remaining,
-            )
-        return PruneResult(removed_objects, removed_bytes, remaining, skipped)
+        """Wait until a background recount or eviction has finished."""
+        if self._auto is not None:
+            self._auto.wait(timeout_s)
 
     def _grew(self, size_bytes: int) -> None:
-        """Add a write to the size estimate; start eviction in the background when due."""
-        if self.max_bytes is None:
-            return
-        with self._size_lock:
-            stale = time.monotonic() - self._scanned_at > RESCAN_EVERY_S
-            if self._bytes_estimate is not None:
-                self._bytes_estimate += size_bytes
-            due = stale or self._bytes_estimate is None or self._bytes_estimate > self.max_bytes
-            busy = self._maintenance is not None and self._maintenance.is_alive()
-            if not due or busy:
-                return
-            self._scanned_at = time.monotonic()  # one rescan at a time
-            self._maintenance = threading.Thread(
-                target=self._maintain, name="store-eviction", daemon=True
-            )
-            self._maintenance.start()
+        if self._auto is not None:
+            self._auto.grew(size_bytes)
 
-    def _maintain(self) -> None:
-        """Recount the store; evict down to a share of the cap when over it."""
-        assert self.max_bytes is not None
+    def _scan(self) -> list[eviction.Entry]:
         try:
-            entries = self._scan()
-            total = sum(entry.size_bytes for entry in entries)
-            if total > self.max_bytes:
-                tempfiles.sweep(self.temp_dir)
-                self._evict(entries, int(self.max_bytes * PRUNE_TO_FRACTION))
-            else:
-                with self._size_lock:
-                    self._bytes_estimate, self._scanned_at = total, time.monotonic()
-        except (OSError, StoreError) as error:
-            logger.warning("background eviction in %s failed: %s", self.root, error)
+            return eviction.scan(self.objects_dir)
+        except OSError as error:
+            raise self._error(error, "read from") from None
 
-    def _scan(self) -> list[_Entry]:
-        """List every object with its size and last use."""
-        entries: list[_Entry] = []
-        root = str(self.objects_dir)
-        stack = [root]
-        while stack:
-            folder = stack.pop()
-            try:
-                listing = list(os.scandir(folder))
-            except _MISSING:
-                continue
-            except OSError as error:
-                raise self._error(error, "read from") from None
-            for item in listing:
-                try:
-                    if item.is_dir(follow_symlinks=False):
-                        stack.append(item.path)
-                    elif item.is_file(follow_symlinks=False):
-                        status = item.stat(follow_symlinks=False)
-                        key = os.path.relpath(item.path, root).replace(os.sep, "/")
-                        entries.append(_Entry(key, status.st_size, status.st_mtime))
-                except FileNotFoundError:
-                    continue
-        return entries
-
-    def _remove_empty_folders(self, folder: Path) -> None:
-        """Remove ``folder`` and its parents below ``objects/`` while they are empty."""
-        while folder != self.objects_dir and self.objects_dir in folder.parents:
-            try:
-                folder.rmdir()
-            except OSError:
-                return  # not empty, or already gone
-            folder = folder.parent
+    def _count(self) -> int:
+        return sum(entry.size_bytes for entry in self._scan())
 
     def _path(self, key: str) -> Path:
         return self.objects_dir / validate_key(key)

@@ -20,6 +20,9 @@ from tests.seaweed import REGION, SeaweedS3, free_ports, running_seaweed
 
 BUCKET = "listen-tests"
 
+# One xdist worker runs them all, so a test run starts SeaweedFS once.
+pytestmark = pytest.mark.xdist_group("seaweed")
+
 
 @pytest.fixture(scope="session")
 def seaweed() -> Iterator[SeaweedS3]:

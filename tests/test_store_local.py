@@ -20,6 +20,7 @@ from service.store import (
     LocalStore,
     MissingObjectError,
     Store,
+    StoreLockTimeoutError,
     open_store,
     validate_key,
 )
@@ -275,6 +276,16 @@ def test_local_store_lock_lets_one_process_produce(store: LocalStore, tmp_path: 
     assert store.get(key) == b"expensive audio"
     lock_files = [path for path in (store.root / "locks").rglob("*") if path.is_file()]
     assert lock_files, "lock files stay in place"
+
+
+def test_local_store_lock_times_out_with_a_named_error(store: LocalStore) -> None:
+    with store.lock("chunks/ab/busy.mp3"):
+        started = time.monotonic()
+        with pytest.raises(StoreLockTimeoutError), store.lock("chunks/ab/busy.mp3", timeout_s=0.2):
+            pass
+        assert time.monotonic() - started >= 0.2
+        with store.lock("chunks/ab/other.mp3", timeout_s=0.2):
+            pass
 
 
 def _hold_pin(root: str, key: str, pinned: Event, release: Event) -> None:

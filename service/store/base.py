@@ -178,12 +178,24 @@ class Store(Protocol):
     def lock(self, key: str, timeout_s: float = 600.0) -> AbstractContextManager[None]:
         """Hold the producer lock of ``key``: one process builds it at a time.
 
-        Inside the lock, look in the store again before doing the work.
+        Inside the lock, look in the store again before doing the work. The
+        local store locks across processes of one machine (a file lock that
+        the kernel drops if its holder dies); the S3 store returns a no-op and
+        leaves uniqueness to the job queue. Raise
+        :class:`StoreLockTimeoutError` after ``timeout_s`` seconds.
         """
         ...
 
     def pin(self, key: str) -> AbstractContextManager[None]:
-        """Keep ``key`` from being pruned while the block runs (readers share pins)."""
+        """Keep ``key`` from being evicted while the block runs; readers share pins.
+
+        Guarantee: ``prune`` (automatic or not, in any process sharing the
+        store) never removes a pinned object. An object already *opened*
+        cannot be cut short by any removal either, since an open file
+        outlives its name on POSIX; so pin around "find the path, open it"
+        (``local_path`` then ``send_file``), or around a whole response.
+        ``delete`` and ``clear`` do not wait for pins.
+        """
         ...
 
     def touch(self, key: str) -> None:

@@ -187,17 +187,29 @@ def test_player_streams_while_synthesis_runs_then_switches_to_the_file(
     if '"status": "done"' in data or '"status":"done"' in data:
         pytest.skip("synthesis finished before the page opened")
     expect(page.locator("#status")).to_contain_text("parts ready")
+    page.locator("#audio").evaluate(
+        """audio => {
+             window.streamTime = 0;
+             window.fileSeek = null;
+             audio.addEventListener('timeupdate', () => {
+               if (audio.currentSrc.endsWith('/stream.mp3')) window.streamTime = audio.currentTime;
+             });
+             audio.addEventListener('seeked', () => {
+               if (audio.currentSrc.endsWith('/audio.mp3')) window.fileSeek ??= audio.currentTime;
+             });
+           }"""
+    )
     page.click("#play")
     wait_for_time(page, 0.5)
     assert audio_state(page)["src"].endswith("/stream.mp3")
-    page.wait_for_function(
-        "() => document.querySelector('#audio').currentSrc.endsWith('/audio.mp3')", timeout=60_000
-    )
-    before = audio_state(page)["time"]
-    wait_for_time(page, before + 0.3)
+    page.wait_for_function("() => window.fileSeek !== null", timeout=60_000)
+    stream_time, file_seek = page.evaluate("() => [window.streamTime, window.fileSeek]")
+    assert stream_time > 0.5
+    assert abs(file_seek - stream_time) < 1.0  # the file goes on where the stream was
+    wait_for_time(page, file_seek + 0.3)
     state = audio_state(page)
     assert state["error"] is None and not state["paused"]
-    assert state["time"] >= before
+    assert state["src"].endswith("/audio.mp3")
     expect(page.locator("#download")).not_to_have_attribute("aria-disabled", "true")
     expect(page.locator("#status")).to_be_empty()
 
@@ -373,6 +385,16 @@ def test_markup_in_articles_shows_as_text(page: Page, server: str) -> None:
     assert page.locator("img[src=x]").count() == 0
 
 
+def test_unknown_narration_is_a_page(browser: Browser, server: str) -> None:
+    page = browser.new_page()
+    answer = page.goto(server + "/listen/" + "0" * 32)
+    assert answer is not None and answer.status == 404
+    assert answer.headers["content-type"].startswith("text/html")
+    expect(page.locator("h1")).to_have_text("Not Found")
+    expect(page.get_by_role("link", name="Narrate another article")).to_be_visible()
+    page.close()
+
+
 def test_player_has_no_serious_accessibility_violation(
     browser: Browser, server: str, seed_narration: dict[str, Any]
 ) -> None:
@@ -429,14 +451,17 @@ def test_embed_plays_and_highlights_inside_a_hostile_publisher_page(
         button.click()
         wait_for_time(page, 0.5, selector="listen-story audio")
         page.wait_for_selector("article.story [data-listen-reading]", timeout=60_000)
+        audio = page.locator("listen-story audio")
+        audio.evaluate("a => { a.currentTime = a.duration * 0.6; }")
         reading = page.locator("article.story [data-listen-reading]")
+        expect(page.locator("article.story p[data-listen-reading]")).to_have_count(1)
         expect(reading).to_have_count(1)
         background = reading.evaluate("el => getComputedStyle(el).backgroundColor")
         assert background != "rgb(255, 255, 255)"
         expect(page.locator("listen-story input.seek")).to_be_visible()
         page.locator("listen-story select.speed").select_option("1.5")
-        assert page.locator("listen-story audio").evaluate("a => a.playbackRate") == 1.5
-        assert page.locator("listen-story audio").evaluate("a => a.error") is None
+        assert audio.evaluate("a => a.playbackRate") == 1.5
+        assert audio.evaluate("a => a.error") is None
         expect(page.locator("listen-story a.dl")).to_have_attribute(
             "href", re.compile(r"download=1$")
         )

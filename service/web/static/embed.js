@@ -23,7 +23,7 @@
   const CSS = `
 :host{all:initial!important;display:block!important;position:relative!important;visibility:visible!important;opacity:1!important;
  margin:0 0 1.25em!important;color:#1b1b1f!important;font:16px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif!important;contain:content}
-*{box-sizing:border-box}
+*,*::before{box-sizing:border-box}
 [hidden]{display:none!important}
 .box{display:grid;gap:.6em;max-width:40em;padding:.6em;border:1px solid #d9d6cf;border-radius:.8em;background:#fff;color:#1b1b1f}
 button,select,a{font:inherit;color:inherit}

@@ -100,6 +100,11 @@ def shown_blocks(plan: NarrationPlan) -> list[ShownBlock]:
     ]
 
 
+def head_block_index(plan: NarrationPlan, kind: str) -> int | None:
+    """Return the index of the spoken title or byline block, if it is read."""
+    return next((block.index for block in plan.blocks if block.kind == kind), None)
+
+
 def grouped_blocks(blocks: list[ShownBlock]) -> list[list[ShownBlock]]:
     """Group consecutive list items, so the template can wrap each run in one ``<ul>``."""
     groups: list[list[ShownBlock]] = []
@@ -250,6 +255,7 @@ def listen(narration_id: str) -> str:
         data=data,
         minutes=minutes,
         blocks=grouped_blocks(shown_blocks(plan)),
+        head={kind: head_block_index(plan, kind) for kind in ("title", "byline")},
         speeds=SPEEDS,
         done=view.state.status == "done",
         audio_src=urls["audio_url"] if view.state.status == "done" else urls["stream_url"],

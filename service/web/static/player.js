@@ -20,6 +20,7 @@
   const statusLine = $("status");
   const resume = $("resume");
   const storyBody = $("story-body");
+  const story = storyBody.closest("article") || storyBody;
 
   const SKIP_S = 15;
   const ARROW_S = 5;
@@ -217,7 +218,7 @@
     durationS = manifest.duration_ms / 1000 || durationS;
     timings = manifest.blocks
       .map((block) => {
-        const element = storyBody.querySelector(`[data-block="${block.index}"]`);
+        const element = story.querySelector(`[data-block="${block.index}"]`);
         return {
           startS: block.start_ms / 1000,
           endS: block.end_ms / 1000,
@@ -230,6 +231,7 @@
       })
       .filter((block) => block.element)
       .sort((a, b) => a.startS - b.startS);
+    story.classList.add("has-timings");
     storyBody.classList.add("has-timings");
     renderTime();
     highlight();
@@ -426,7 +428,7 @@
     if (download.getAttribute("aria-disabled") === "true") event.preventDefault();
   });
 
-  storyBody.addEventListener("click", (event) => {
+  story.addEventListener("click", (event) => {
     if (!timings || event.target.closest("a")) return;
     if (String(window.getSelection && window.getSelection()).trim()) return;
     const element = event.target.closest("[data-block]");

@@ -35,6 +35,7 @@ HOSTILE_KEYS = [
     "clips/x.wav/",
     "./clips/x.wav",
     ".locks/x",
+    ".tmp/x",
     "clips/a..b",
     "clips/\u00e9t\u00e9.wav",
     "clips/x\x00.wav",
@@ -126,7 +127,7 @@ def test_local_store_put_then_get(store: LocalStore) -> None:
     assert store.get(key) == b"RIFF audio"
     assert store.exists(key)
     assert store.size(key) == 10
-    assert store.local_path(key) == store.root / "objects" / key
+    assert store.local_path(key) == store.root / key
     assert store.presigned_url(key) is None
     assert isinstance(store, Store)
 
@@ -274,7 +275,7 @@ def test_local_store_lock_lets_one_process_produce(store: LocalStore, tmp_path: 
         assert child.exitcode == 0
     assert len(log.read_text().splitlines()) == 1
     assert store.get(key) == b"expensive audio"
-    lock_files = [path for path in (store.root / "locks").rglob("*") if path.is_file()]
+    lock_files = [path for path in (store.root / ".locks").rglob("*") if path.is_file()]
     assert lock_files, "lock files stay in place"
 
 
@@ -350,12 +351,17 @@ def test_local_store_evicts_automatically_past_its_cap(tmp_path: Path) -> None:
 
 
 def test_local_store_stats_counts_by_kind(store: LocalStore) -> None:
-    store.put("clips/ab/1.wav", b"12345")
+    (store.root / ".gitkeep").touch()
+    store.temp_path("clips/ab/3.wav").write_bytes(b"unfinished")
+    with store.lock("clips/ab/1.wav"):
+        store.put("clips/ab/1.wav", b"12345")
     store.put("clips/cd/2.wav", b"123")
     store.put("narrations/x/audio.mp3", b"1234567")
     stats = store.stats()
     assert (stats.objects, stats.size_bytes) == (3, 15)
     assert dict(stats.by_kind) == {"clips": (2, 8), "narrations": (1, 7)}
+    assert store.prune(max_bytes=0).removed == 3
+    assert (store.root / ".gitkeep").exists()
 
 
 def test_local_store_delete_and_clear(store: LocalStore) -> None:
@@ -366,7 +372,7 @@ def test_local_store_delete_and_clear(store: LocalStore) -> None:
     assert not store.exists("clips/ab/1.wav")
     store.clear()
     assert store.stats().objects == 0
-    assert list(store.objects_dir.iterdir()) == []
+    assert sorted(path.name for path in store.root.iterdir()) == [".locks", ".tmp"]
     store.put("clips/ab/1.wav", b"again")
     assert store.get("clips/ab/1.wav") == b"again"
 

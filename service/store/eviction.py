@@ -47,7 +47,11 @@ class Entry:
 
 
 def scan(objects_dir: Path) -> list[Entry]:
-    """List every object under ``objects_dir``; files with no valid key name are ignored."""
+    """List every object under ``objects_dir``.
+
+    Hidden folders (the store's own ``.tmp`` and ``.locks``) are not entered,
+    and files whose path is no valid key (``.gitkeep``) are ignored.
+    """
     entries: list[Entry] = []
     root = str(objects_dir)
     stack = [root]
@@ -60,7 +64,8 @@ def scan(objects_dir: Path) -> list[Entry]:
         for item in listing:
             try:
                 if item.is_dir(follow_symlinks=False):
-                    stack.append(item.path)
+                    if not item.name.startswith("."):  # .tmp, .locks: not objects
+                        stack.append(item.path)
                 elif item.is_file(follow_symlinks=False):
                     key = os.path.relpath(item.path, root).replace(os.sep, "/")
                     if len(key) <= MAX_KEY_CHARS and KEY_PATTERN.fullmatch(key):

@@ -2,11 +2,12 @@
 
 Layout under the root folder::
 
-    objects/<key>   the objects, one file each, named by their key
-    tmp/            files being written; renamed into objects/ when complete
-    locks/          lock files (producer locks and pins), never deleted
+    <key>           the objects, one file each, named by their key
+    .tmp/           files being written; linked into place when complete
+    .locks/         lock files (producer locks and pins), never deleted
 
-Writes go to ``tmp/`` first and are fsynced, then hard-linked into place, so a
+No key part may start with a dot, so no key can reach ``.tmp`` or ``.locks``.
+Writes go to ``.tmp/`` first and are fsynced, then hard-linked into place, so a
 reader sees a whole object or none, and the first writer of a key wins. The
 file's mtime is its last use: reads refresh it (at most once a minute), and
 eviction removes the oldest first. Nothing else is kept, so there is no index
@@ -62,9 +63,11 @@ class LocalStore:
         """The store's folder."""
         self.max_bytes = max_bytes
         """Size cap for automatic eviction; ``None`` turns it off."""
-        self.objects_dir = self.root / "objects"
-        self.temp_dir = self.root / "tmp"
-        self._locks = KeyLocks(self.root / "locks")
+        self.objects_dir = self.root
+        """Folder the keys are paths in (the root itself)."""
+        self.temp_dir = self.root / ".tmp"
+        """Folder of files being written."""
+        self._locks = KeyLocks(self.root / ".locks")
         self._auto = (
             eviction.AutoEviction(max_bytes, self.prune, self._count)
             if max_bytes is not None
@@ -315,10 +318,9 @@ class LocalStore:
         """Remove every object and abandoned temp files (pins are not honoured)."""
         try:
             for entry in self._scan():
-                (self.objects_dir / entry.key).unlink(missing_ok=True)
-            for folder, _subfolders, _files in os.walk(self.objects_dir, topdown=False):
-                if folder != str(self.objects_dir):
-                    eviction.remove_empty_folders(Path(folder), self.objects_dir)
+                path = self.objects_dir / entry.key
+                path.unlink(missing_ok=True)
+                eviction.remove_empty_folders(path.parent, self.objects_dir)
             tempfiles.sweep(self.temp_dir)
         except OSError as error:
             raise self._error(error, "clear") from None

@@ -1,6 +1,6 @@
 """Lock store keys across processes on one machine: producer locks and reader pins.
 
-Every lock lives in its own small file under the store's ``locks/`` folder,
+Every lock lives in its own small file under the store's ``.locks/`` folder,
 named by a hash of the key. The files are never deleted: removing a lock file
 while another process waits on it would let two processes hold "the" lock.
 

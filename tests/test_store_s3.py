@@ -88,7 +88,7 @@ def test_open_store_opens_s3_from_the_settings(s3_env: SeaweedS3, tmp_path: Path
     opened = open_store(settings)
     assert isinstance(opened, S3Store)
     assert (opened.bucket, opened.prefix) == (BUCKET, "opened/here/")
-    assert opened.temp_path("clips/ab/x.wav").parent == tmp_path / "cache" / "tmp"
+    assert opened.temp_path("clips/ab/x.wav").parent == tmp_path / "cache" / ".tmp"
     opened.put("clips/ab/x.wav", b"through the environment")
     assert opened.get("clips/ab/x.wav") == b"through the environment"
     opened.clear()

@@ -56,7 +56,7 @@ def open_store(settings: Settings) -> Store:
         s3_store = S3Store(
             parts.netloc,
             parts.path,
-            temp_dir=Path(settings.cache_dir) / "tmp",
+            temp_dir=Path(settings.cache_dir) / ".tmp",
             endpoint_url=settings.s3_endpoint_url or None,
         )
         s3_store.check()

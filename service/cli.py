@@ -10,7 +10,7 @@ import json
 import sys
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -21,7 +21,7 @@ from service.errors import ListenError
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _fail(message: str, exit_code: int) -> None:
+def _fail(message: str, exit_code: int) -> NoReturn:
     click.echo(f"listen: error: {message}", err=True)
     sys.exit(exit_code)
 
@@ -41,10 +41,21 @@ def reports_errors(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def main() -> None:
+    """Run the ``listen`` command; every error ends as one line on stderr."""
+    try:
+        code = cli.main(prog_name="listen", standalone_mode=False)
+    except click.exceptions.Abort:
+        _fail("aborted", 1)
+    except click.ClickException as error:
+        _fail(error.format_message(), error.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="listen")
 @click.pass_context
-def main(ctx: click.Context) -> None:
+def cli(ctx: click.Context) -> None:
     """Turn articles into narrated audio, offline."""
     try:
         ctx.obj = Settings.from_env()
@@ -52,7 +63,7 @@ def main(ctx: click.Context) -> None:
         _fail(str(error), error.exit_code)
 
 
-@main.command()
+@cli.command()
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per input, per line.")
 @click.pass_obj
@@ -120,7 +131,7 @@ def _progress(enabled: bool) -> Any:
     return update
 
 
-@main.command()
+@cli.command()
 @click.argument("source")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Audio file to write.")
 @click.option("--format", "fmt", type=click.Choice(["mp3", "ogg", "wav"]), help="Audio format.")
@@ -128,7 +139,7 @@ def _progress(enabled: bool) -> Any:
 @click.option("--rate", "rate_wpm", type=int, help="Words per minute.")
 @click.option("--pitch", type=int, help="Pitch, 0 to 100.")
 @click.option("--volume", type=float, help="Volume, 0.0 to 1.0.")
-@click.option("--cache-dir", type=click.Path(file_okay=False), help="Cache folder.")
+@click.option("--cache-dir", help="Cache folder.")
 @click.option("--no-cache", is_flag=True, help="Use a throw-away cache.")
 @click.option("--timings", type=click.Path(dir_okay=False), help="Write the timings JSON here.")
 @click.option("--captions", type=click.Path(dir_okay=False), help="Write WebVTT captions here.")
@@ -174,7 +185,7 @@ def narrate(
     click.echo(f"{result.path}\t{int(seconds // 60)}:{seconds % 60:04.1f}")
 
 
-@main.command()
+@cli.command()
 @click.option("--language", help="Only voices speaking this language (en, pt-br...).")
 @click.option("--engine", help="Only voices of this engine (pyttsx3, piper).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per voice, per line.")
@@ -196,7 +207,7 @@ def voices(language: str | None, engine: str | None, as_json: bool) -> None:
         raise ListenError(f"no voice for language {language!r}" if language else "no voices found")
 
 
-@main.group()
+@cli.group()
 def cache() -> None:
     """Look after the audio cache."""
 
@@ -209,7 +220,7 @@ def _cache_store(settings: Settings, cache_dir: str | None) -> Any:
     return open_store(settings.replace(cache_dir=Path(cache_dir) if cache_dir else None))
 
 
-_cache_dir_option = click.option("--cache-dir", type=click.Path(file_okay=False), help="Cache folder.")
+_cache_dir_option = click.option("--cache-dir", help="Cache folder.")
 
 
 @cache.command("stats")
@@ -250,7 +261,7 @@ def cache_clear(settings: Settings, cache_dir: str | None, yes: bool) -> None:
     click.echo("cache cleared")
 
 
-@main.command()
+@cli.command()
 @click.option("--host", help="Address to bind (default 127.0.0.1).")
 @click.option("--port", type=int, help="Port to bind (default 8000).")
 @click.option("--workers", type=int, default=1, show_default=True, help="Web processes.")

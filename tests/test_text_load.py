@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from service.cli import main
+from service.cli import cli
 from service.config import Settings
 from service.errors import (
     InputError,
@@ -159,7 +159,7 @@ def test_load_cli_extract_json_prints_one_record_per_input(tmp_path: Path) -> No
     bad = tmp_path / "empty.txt"
     bad.write_text("  \n")
     result = CliRunner().invoke(
-        main, ["extract", "--json", str(SEEDS / "short-note.txt"), str(bad)], env={}
+        cli, ["extract", "--json", str(SEEDS / "short-note.txt"), str(bad)], env={}
     )
     assert result.exit_code == 2
     good, failed = (json.loads(line) for line in result.output.splitlines())
@@ -171,6 +171,6 @@ def test_load_cli_extract_json_prints_one_record_per_input(tmp_path: Path) -> No
 
 
 def test_load_cli_extract_json_reads_stdin() -> None:
-    result = CliRunner().invoke(main, ["extract", "--json", "-"], input="# Hi\n\nA *short* post.\n")
+    result = CliRunner().invoke(cli, ["extract", "--json", "-"], input="# Hi\n\nA *short* post.\n")
     record = json.loads(result.output)
     assert (record["title"], record["paragraphs"]) == ("Hi", ["A short post."])

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
-from pydub import AudioSegment
-from pydub.silence import detect_leading_silence
+from service.audio.pydub_setup import AudioSegment, detect_leading_silence
+
 
 from service.engines.base import Pcm
 

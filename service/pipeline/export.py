@@ -13,7 +13,14 @@ from slugify import slugify
 from service.config import Settings
 from service.engines.pool import EnginePool
 from service.errors import OutputError
-from service.pipeline.narrate import FORMATS, Narrator, ProgressCallback, audio_object
+from service.pipeline.narrate import (
+    FORMATS,
+    NarrationResult,
+    Narrator,
+    ProgressCallback,
+    audio_object,
+    read_manifest,
+)
 from service.pipeline.objects import manifest_object, narration_object
 from service.pipeline.prepare import prepare_plan
 from service.store import Store, open_store
@@ -84,11 +91,15 @@ def narrate_to_files(
     if not (target.parent if str(target.parent) else Path(".")).is_dir():
         raise OutputError(f"cannot write {target}: folder {target.parent} does not exist")
     store = open_store(settings)
-    workers = max(1, min(settings.worker_count, plan.segments_total))
-    with EnginePool(workers, task_timeout_s=settings.segment_timeout_s) as pool:
-        result = Narrator(settings, store, pool).narrate(
-            plan, formats=(fmt,), on_progress=on_progress
-        )
+    manifest = read_manifest(store, plan.narration_id)
+    if manifest is not None and store.exists(audio_object(plan.narration_id, fmt)):
+        result = NarrationResult(plan.narration_id, manifest, cached=True)
+    else:
+        workers = max(1, min(settings.worker_count, plan.segments_total))
+        with EnginePool(workers, task_timeout_s=settings.segment_timeout_s) as pool:
+            result = Narrator(settings, store, pool).narrate(
+                plan, formats=(fmt,), on_progress=on_progress
+            )
     copy_atomically(store, audio_object(plan.narration_id, fmt), target)
     if timings is not None:
         copy_atomically(store, manifest_object(plan.narration_id), timings)

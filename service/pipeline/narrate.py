@@ -139,6 +139,8 @@ class Narrator:
         self.store.put(plan_object(plan.narration_id), plan.to_json().encode())
         with self.store.lock(manifest_object(plan.narration_id)):
             manifest = read_manifest(self.store, plan.narration_id)
+            if not self.store.exists(audio_object(plan.narration_id, "mp3")):
+                manifest = None  # evicted audio: make it again, whatever else is left
             cached = manifest is not None
             if manifest is None:
                 manifest = self._make_mp3(plan, on_progress, on_chunk)

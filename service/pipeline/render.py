@@ -12,7 +12,7 @@ import logging
 import wave
 from dataclasses import dataclass
 
-from pydub import AudioSegment
+from service.audio.pydub_setup import AudioSegment
 
 from service.audio.clip import shape_clip, silence
 from service.audio.mp3 import ENCODER_DELAY_SAMPLES, encode_frames, frame_info

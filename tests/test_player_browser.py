@@ -23,6 +23,7 @@ from tests.conftest import ROOT, SEED_ARTICLE
 from tests.webserver import running_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+expect.set_options(timeout=15_000)  # CI machines are shared; a slow frame is not a failure
 
 SEED_TEXT = SEED_ARTICLE.read_text(encoding="utf-8")
 EMBED_JS = ROOT / "service" / "web" / "static" / "embed.js"
@@ -452,6 +453,9 @@ def test_embed_plays_and_highlights_inside_a_hostile_publisher_page(
         wait_for_time(page, 0.5, selector="listen-story audio")
         page.wait_for_selector("article.story [data-listen-reading]", timeout=60_000)
         audio = page.locator("listen-story audio")
+        page.wait_for_function(
+            "a => Number.isFinite(a.duration) && a.duration > 5", arg=audio.element_handle()
+        )
         audio.evaluate("a => { a.currentTime = a.duration * 0.6; }")
         reading = page.locator("article.story [data-listen-reading]")
         expect(page.locator("article.story p[data-listen-reading]")).to_have_count(1)
@@ -484,7 +488,10 @@ def test_embed_highlights_a_narration_made_in_advance(page: Page, server: str) -
         expect(page.locator("listen-story button.play")).to_contain_text(f"· {minutes} min")
         page.locator("listen-story button.play").click()
         paragraphs = page.locator("article p")
-        page.locator("listen-story audio").evaluate("a => { a.currentTime = a.duration / 2; }")
+        wait_for_time(page, 0.2, selector="listen-story audio")
+        page.locator("listen-story audio").evaluate(
+            "(a, t) => { a.currentTime = t; }", made["duration_ms"] / 2000
+        )
         page.wait_for_selector("article [data-listen-reading]")
         assert page.locator("article [data-listen-reading]").count() == 1
         assert paragraphs.count() >= 5

@@ -43,6 +43,14 @@ def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
+def fetch(client: FlaskClient, url: str, **kwargs: Any) -> Any:
+    """GET ``url`` and read and close the response (file responses hold the file open)."""
+    response = client.get(url, **kwargs)
+    response.get_data()
+    response.close()
+    return response
+
+
 def wait_done(client: FlaskClient, narration_id: str, timeout_s: float = 60) -> dict[str, Any]:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -120,26 +128,27 @@ def test_create_from_url_of_a_local_page(tmp_path: Path) -> None:
             assert refused.mimetype == "application/problem+json"
     finally:
         server.shutdown()
+        server.server_close()
 
 
 def test_audio_range_etag_and_download(client: FlaskClient) -> None:
     created = client.post("/api/narrations", json={"text": SEED_TEXT}).get_json()
     wait_done(client, created["id"])
-    audio = client.get(created["audio_url"])
+    audio = fetch(client, created["audio_url"])
     assert audio.status_code == 200
     assert audio.mimetype == "audio/mpeg"
     assert "immutable" in audio.headers["Cache-Control"]
     etag = audio.headers["ETag"].strip('"')
     assert etag == hashlib.sha256(audio.data).hexdigest()
-    probe = client.get(created["audio_url"], headers={"Range": "bytes=0-1"})
+    probe = fetch(client, created["audio_url"], headers={"Range": "bytes=0-1"})
     assert probe.status_code == 206
     assert probe.headers["Content-Range"] == f"bytes 0-1/{len(audio.data)}"
     assert probe.data == audio.data[:2]
-    middle = client.get(created["audio_url"], headers={"Range": "bytes=1000-66535"})
+    middle = fetch(client, created["audio_url"], headers={"Range": "bytes=1000-66535"})
     assert middle.status_code == 206 and middle.data == audio.data[1000:66536]
-    assert client.get(created["audio_url"], headers={"Range": f"bytes={len(audio.data) + 10}-"}).status_code == 416
-    assert client.get(created["audio_url"], headers={"If-None-Match": f'"{etag}"'}).status_code == 304
-    download = client.get(created["audio_url"] + "?download=1")
+    assert fetch(client, created["audio_url"], headers={"Range": f"bytes={len(audio.data) + 10}-"}).status_code == 416
+    assert fetch(client, created["audio_url"], headers={"If-None-Match": f'"{etag}"'}).status_code == 304
+    download = fetch(client, created["audio_url"] + "?download=1")
     disposition = download.headers["Content-Disposition"]
     assert disposition.startswith("attachment")
     assert "nato-assures-that-they-will-not-stop" in disposition and disposition.endswith('.mp3')
@@ -176,6 +185,12 @@ def test_stream_plays_before_synthesis_ends_on_real_server(tmp_path: Path) -> No
         assert first[:2] == b"\xff\xf3"  # an MPEG-2 Layer III frame, playable as it comes
         assert status_then in ("queued", "running"), "stream should start before the job ends"
         assert first_byte_s < 5
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with urllib.request.urlopen(base + created["status_url"]) as status_answer:
+                if json.load(status_answer)["status"] == "done":
+                    break
+            time.sleep(0.1)
         streamed = tmp_path / "streamed.mp3"
         streamed.write_bytes(first + rest)
         with urllib.request.urlopen(base + created["timings_url"]) as answer:
@@ -263,7 +278,7 @@ def test_api_keys_guard_creation_only(tmp_path: Path) -> None:
         right = client.post("/api/narrations", json={"text": "Hi there."}, headers={"Authorization": "Bearer k2"})
         assert right.status_code == 202
         body = wait_done(client, right.get_json()["id"])
-        assert client.get(body["audio_url"]).status_code == 200
+        assert fetch(client, body["audio_url"]).status_code == 200
 
 
 def test_rate_limit_answers_429_with_retry_after(tmp_path: Path) -> None:
@@ -281,7 +296,7 @@ def test_full_queue_answers_503_with_retry_after(tmp_path: Path) -> None:
         client = app.test_client()
         first = client.post("/api/narrations", json={"text": article_text(3000)})
         assert first.status_code == 202
-        second = client.post("/api/narrations", json={"text": "Another article."})
+        second = client.post("/api/narrations", json={"text": "Another article.\n\nWith a body paragraph."})
         assert second.status_code == 503
         assert int(second.headers["Retry-After"]) > 0
         wait_done(client, first.get_json()["id"], timeout_s=120)

@@ -33,6 +33,7 @@ class ListenServer(BaseApplication):  # type: ignore[misc]
             "graceful_timeout": 10,
             "keepalive": 5,
             "preload_app": False,
+            "control_socket_disable": True,
             "accesslog": None,
             "errorlog": "-",
             "loglevel": "info",

@@ -51,8 +51,8 @@ def screenshot(page: Page, name: str, *, full_page: bool = False) -> Path:
 
 
 @contextmanager
-def publisher_site(pages: dict[str, bytes]) -> Iterator[str]:
-    """Serve ``pages`` (path -> HTML) on another loopback port: a different origin."""
+def publisher_site(pages: dict[str, bytes], headers: dict[str, str] | None = None) -> Iterator[str]:
+    """Serve ``pages`` (path -> HTML or CSS) on another loopback port: a different origin."""
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -61,7 +61,10 @@ def publisher_site(pages: dict[str, bytes]) -> Iterator[str]:
                 self.send_error(404)
                 return
             self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
+            kind = "text/css" if self.path.endswith(".css") else "text/html"
+            self.send_header("Content-Type", f"{kind}; charset=utf-8")
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)

@@ -475,6 +475,32 @@ def test_embed_plays_and_highlights_inside_a_hostile_publisher_page(
     assert not foreign
 
 
+def test_embed_works_under_a_strict_publisher_csp(page: Page, server: str) -> None:
+    # No inline style or script on the host page: the embed's shadow styles and its
+    # highlight must not need either.
+    policy = (
+        f"default-src 'self'; script-src {server}; connect-src {server}; media-src {server}; "
+        "style-src 'self'; img-src 'self'"
+    )
+    html = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>Strict</title><link rel="stylesheet" href="/hostile.css"></head>
+<body><article>{PUBLISHER_ARTICLE}</article>
+<script src="{server}/embed.js" async></script></body></html>"""
+    pages = {"/strict.html": html.encode(), "/hostile.css": HOSTILE_CSS.encode()}
+    with publisher_site(pages, {"Content-Security-Policy": policy}) as site:
+        page.goto(site + "/strict.html")
+        button = page.locator("listen-story button.play")
+        expect(button).to_be_visible()
+        assert button.evaluate("b => getComputedStyle(b).color") == "rgb(255, 255, 255)"
+        assert button.evaluate("b => getComputedStyle(b).backgroundColor") == "rgb(31, 79, 209)"
+        button.click()
+        wait_for_time(page, 0.3, selector="listen-story audio")
+        reading = page.locator("article [data-listen-reading]")
+        expect(reading).to_have_count(1, timeout=60_000)
+        background = reading.evaluate("el => getComputedStyle(el).backgroundColor")
+        assert background not in ("rgb(255, 255, 255)", "rgba(0, 0, 0, 0)")
+
+
 def test_embed_highlights_a_narration_made_in_advance(page: Page, server: str) -> None:
     made = narrate(server, {"html": f"<article>{PUBLISHER_ARTICLE}</article>"})
     html = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">

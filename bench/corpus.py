@@ -15,7 +15,9 @@ def _sentences() -> list[str]:
     body = [p for p in text.split("\n\n") if len(p.split()) > 20]
     found: list[str] = []
     for paragraph in body:
-        found += [s.strip() for s in re.split(r"(?<=[.])\s+", " ".join(paragraph.split())) if s.strip()]
+        found += [
+            s.strip() for s in re.split(r"(?<=[.])\s+", " ".join(paragraph.split())) if s.strip()
+        ]
     return found
 
 

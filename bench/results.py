@@ -29,9 +29,12 @@ def machine_line() -> str:
 def write_section(name: str, markdown: str) -> None:
     """Replace the section ``name`` of RESULTS.md with ``markdown`` (dated)."""
     stamp = dt.date.today().isoformat()
-    body = f"<!-- bench:{name} -->\n{markdown.strip()}\n\n_{stamp}, {machine_line()}_\n<!-- /bench:{name} -->"
+    footer = f"_{stamp}, {machine_line()}_"
+    body = f"<!-- bench:{name} -->\n{markdown.strip()}\n\n{footer}\n<!-- /bench:{name} -->"
     text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else HEADER
-    pattern = re.compile(rf"<!-- bench:{re.escape(name)} -->.*?<!-- /bench:{re.escape(name)} -->", re.S)
+    pattern = re.compile(
+        rf"<!-- bench:{re.escape(name)} -->.*?<!-- /bench:{re.escape(name)} -->", re.S
+    )
     if pattern.search(text):
         text = pattern.sub(lambda _: body, text)
     else:

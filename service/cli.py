@@ -166,8 +166,11 @@ def narrate(
     from service.pipeline.export import narrate_to_files
 
     settings = settings.replace(
-        cache_dir=Path(cache_dir) if cache_dir else None, voice=voice, rate_wpm=rate_wpm,
-        pitch=pitch, volume=volume,
+        cache_dir=Path(cache_dir) if cache_dir else None,
+        voice=voice,
+        rate_wpm=rate_wpm,
+        pitch=pitch,
+        volume=volume,
     )
     with tempfile.TemporaryDirectory(prefix="listen-") as scratch:
         if no_cache:
@@ -197,12 +200,18 @@ def voices(language: str | None, engine: str | None, as_json: bool) -> None:
     found = list_voices(engine=engine, language=language)
     for voice in found:
         if as_json:
-            record = {"id": voice.voice_id, "name": voice.name,
-                      "languages": list(voice.languages), "gender": voice.gender}
+            record = {
+                "id": voice.voice_id,
+                "name": voice.name,
+                "languages": list(voice.languages),
+                "gender": voice.gender,
+            }
             click.echo(json.dumps(record, ensure_ascii=False))
         else:
             gender = voice.gender or "-"
-            click.echo(f"{voice.voice_id:32} {voice.name:32} {','.join(voice.languages):16} {gender}")
+            click.echo(
+                f"{voice.voice_id:32} {voice.name:32} {','.join(voice.languages):16} {gender}"
+            )
     if not found:
         raise ListenError(f"no voice for language {language!r}" if language else "no voices found")
 
@@ -268,8 +277,9 @@ def cache_clear(settings: Settings, cache_dir: str | None, yes: bool) -> None:
 @click.option("--seed", "seeds", multiple=True, help="Narrate these files or folders at start.")
 @click.pass_obj
 @reports_errors
-def serve(settings: Settings, host: str | None, port: int | None, workers: int,
-          seeds: tuple[str, ...]) -> None:
+def serve(
+    settings: Settings, host: str | None, port: int | None, workers: int, seeds: tuple[str, ...]
+) -> None:
     """Run the web service (API, player and embed) with a production server."""
     from service.web.server import serve as run_server
 

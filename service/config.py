@@ -56,7 +56,7 @@ class Settings:
     volume: float = 1.0
     """Volume, 0.0 to 1.0."""
     openai_voices: str = ""
-    """OpenAI voice names mapped to ours, ``alloy=piper:en_US-joe-medium,nova=pyttsx3:gmw/en-us``."""
+    """OpenAI voice names mapped to ours: ``alloy=piper:en_US-joe-medium,nova=pyttsx3:gmw/en``."""
     piper_voices_dir: str = ""
     """Folder with extra Piper voices (``.onnx`` + ``.onnx.json``)."""
 
@@ -161,4 +161,6 @@ def _parse(kind: Any, raw: str, key: str) -> Any:
     except ValueError:
         from service.errors import ListenError
 
-        raise ListenError(f"{key}={raw!r} is not a valid {getattr(kind, '__name__', kind)}") from None
+        raise ListenError(
+            f"{key}={raw!r} is not a valid {getattr(kind, '__name__', kind)}"
+        ) from None

@@ -15,9 +15,22 @@ FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 def decode(path: Path, *, sample_rate_hz: int = 22050) -> array.array[int]:
     """Decode any audio file to mono 16-bit samples at ``sample_rate_hz``."""
     raw = subprocess.run(
-        [FFMPEG, "-v", "error", "-i", str(path), "-f", "s16le", "-ac", "1", "-ar",
-         str(sample_rate_hz), "-"],
-        capture_output=True, check=True,
+        [
+            FFMPEG,
+            "-v",
+            "error",
+            "-i",
+            str(path),
+            "-f",
+            "s16le",
+            "-ac",
+            "1",
+            "-ar",
+            str(sample_rate_hz),
+            "-",
+        ],
+        capture_output=True,
+        check=True,
     ).stdout
     samples = array.array("h")
     samples.frombytes(raw)
@@ -26,7 +39,9 @@ def decode(path: Path, *, sample_rate_hz: int = 22050) -> array.array[int]:
 
 def reported_duration_ms(path: Path) -> float:
     """Return the duration the demuxer reports (what ffprobe prints) in milliseconds."""
-    err = subprocess.run([FFMPEG, "-hide_banner", "-i", str(path)], capture_output=True, text=True).stderr
+    err = subprocess.run(
+        [FFMPEG, "-hide_banner", "-i", str(path)], capture_output=True, text=True
+    ).stderr
     match = re.search(r"Duration: (\d+):(\d+):(\d+\.\d+)", err)
     assert match, err
     hours, minutes, seconds = match.groups()
@@ -41,8 +56,9 @@ def rms(samples: array.array[int], start_ms: float, end_ms: float, rate: int = 2
     return float((sum(x * x for x in window) / len(window)) ** 0.5)
 
 
-def onsets_ms(samples: array.array[int], *, rate: int = 22050, min_gap_ms: float = 150,
-              threshold: int = 300) -> list[float]:
+def onsets_ms(
+    samples: array.array[int], *, rate: int = 22050, min_gap_ms: float = 150, threshold: int = 300
+) -> list[float]:
     """Return the times where sound starts after at least ``min_gap_ms`` of silence."""
     step = rate // 200  # 5 ms windows
     found: list[float] = []

@@ -65,9 +65,22 @@ def test_create_from_text_then_poll_to_done(client: FlaskClient) -> None:
     answer = client.post("/api/narrations", json={"text": SEED_TEXT})
     assert answer.status_code == 202
     body = answer.get_json()
-    for field in ("id", "status", "title", "language", "voice", "duration_ms", "segments_total",
-                  "segments_done", "status_url", "audio_url", "stream_url", "captions_url",
-                  "timings_url", "player_url"):
+    for field in (
+        "id",
+        "status",
+        "title",
+        "language",
+        "voice",
+        "duration_ms",
+        "segments_total",
+        "segments_done",
+        "status_url",
+        "audio_url",
+        "stream_url",
+        "captions_url",
+        "timings_url",
+        "player_url",
+    ):
         assert field in body
     assert body["title"].startswith("NATO assures")
     assert body["language"] == "en"
@@ -90,7 +103,9 @@ def test_create_from_text_then_poll_to_done(client: FlaskClient) -> None:
     ],
     ids=["html-json", "markdown-raw", "text-raw", "form"],
 )
-def test_create_from_each_input_kind(client: FlaskClient, kwargs: dict[str, Any], title: str | None) -> None:
+def test_create_from_each_input_kind(
+    client: FlaskClient, kwargs: dict[str, Any], title: str | None
+) -> None:
     answer = client.post("/api/narrations", **kwargs)
     assert answer.status_code in (200, 202), answer.get_json()
     body = wait_done(client, answer.get_json()["id"])
@@ -105,7 +120,7 @@ def test_create_from_url_of_a_local_page(tmp_path: Path) -> None:
     page = (SEEDS / "newsroom-page.html").read_bytes()
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             self.send_response(200)
             self.send_header("Content-Type", "text/html; charset=utf-8")
             self.send_header("Content-Length", str(len(page)))
@@ -146,12 +161,20 @@ def test_audio_range_etag_and_download(client: FlaskClient) -> None:
     assert probe.data == audio.data[:2]
     middle = fetch(client, created["audio_url"], headers={"Range": "bytes=1000-66535"})
     assert middle.status_code == 206 and middle.data == audio.data[1000:66536]
-    assert fetch(client, created["audio_url"], headers={"Range": f"bytes={len(audio.data) + 10}-"}).status_code == 416
-    assert fetch(client, created["audio_url"], headers={"If-None-Match": f'"{etag}"'}).status_code == 304
+    assert (
+        fetch(
+            client, created["audio_url"], headers={"Range": f"bytes={len(audio.data) + 10}-"}
+        ).status_code
+        == 416
+    )
+    assert (
+        fetch(client, created["audio_url"], headers={"If-None-Match": f'"{etag}"'}).status_code
+        == 304
+    )
     download = fetch(client, created["audio_url"] + "?download=1")
     disposition = download.headers["Content-Disposition"]
     assert disposition.startswith("attachment")
-    assert "nato-assures-that-they-will-not-stop" in disposition and disposition.endswith('.mp3')
+    assert "nato-assures-that-they-will-not-stop" in disposition and disposition.endswith(".mp3")
     captions = client.get(created["captions_url"])
     assert captions.mimetype == "text/vtt" and captions.data.startswith(b"WEBVTT")
 
@@ -170,8 +193,10 @@ def test_audio_before_done_answers_409_with_status(client: FlaskClient) -> None:
 def test_stream_plays_before_synthesis_ends_on_real_server(tmp_path: Path) -> None:
     with running_server(tmp_path / "cache") as base:
         request = urllib.request.Request(
-            base + "/api/narrations", data=json.dumps({"text": article_text(3500)}).encode(),
-            headers={"Content-Type": "application/json"}, method="POST",
+            base + "/api/narrations",
+            data=json.dumps({"text": article_text(3500)}).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
         )
         with urllib.request.urlopen(request) as answer:
             created = json.load(answer)
@@ -209,12 +234,15 @@ def test_openai_speech_with_the_official_client(tmp_path: Path) -> None:
         client = OpenAI(base_url=base + "/v1", api_key="unused", max_retries=0)
         out = tmp_path / "speech.mp3"
         with client.audio.speech.with_streaming_response.create(
-            model="tts-1", voice="alloy", input="Hello from an OpenAI client. It works offline.",
+            model="tts-1",
+            voice="alloy",
+            input="Hello from an OpenAI client. It works offline.",
         ) as response:
             response.stream_to_file(out)
         assert len(decode(out)) > 22050
-        wav = client.audio.speech.create(model="tts-1", voice="nova", input="Short one.",
-                                         response_format="wav", speed=1.25)
+        wav = client.audio.speech.create(
+            model="tts-1", voice="nova", input="Short one.", response_format="wav", speed=1.25
+        )
         assert wav.content[:4] == b"RIFF"
 
 
@@ -245,7 +273,9 @@ def test_openapi_document_is_valid_and_lists_every_route(app: Flask) -> None:
     ],
     ids=["bad-json", "two-sources", "bad-rate", "bad-format", "ftp-url", "xml", "nothing", "voice"],
 )
-def test_create_errors_are_problem_details(client: FlaskClient, kwargs: dict[str, Any], status: int) -> None:
+def test_create_errors_are_problem_details(
+    client: FlaskClient, kwargs: dict[str, Any], status: int
+) -> None:
     answer = client.post("/api/narrations", **kwargs)
     assert answer.status_code == status, answer.get_json()
     assert answer.mimetype == "application/problem+json"
@@ -264,7 +294,9 @@ def test_unknown_and_hostile_ids_are_404(client: FlaskClient) -> None:
 
 def test_body_over_the_limit_is_413(tmp_path: Path) -> None:
     for app in make_app(tmp_path, max_body_bytes=1000):
-        answer = app.test_client().post("/api/narrations", data="x" * 5000, content_type="text/plain")
+        answer = app.test_client().post(
+            "/api/narrations", data="x" * 5000, content_type="text/plain"
+        )
         assert answer.status_code == 413
         assert answer.mimetype == "application/problem+json"
 
@@ -273,9 +305,13 @@ def test_api_keys_guard_creation_only(tmp_path: Path) -> None:
     for app in make_app(tmp_path, api_keys="k1,k2"):
         client = app.test_client()
         assert client.post("/api/narrations", json={"text": "Hi."}).status_code == 401
-        wrong = client.post("/api/narrations", json={"text": "Hi."}, headers={"Authorization": "Bearer nope"})
+        wrong = client.post(
+            "/api/narrations", json={"text": "Hi."}, headers={"Authorization": "Bearer nope"}
+        )
         assert wrong.status_code == 403
-        right = client.post("/api/narrations", json={"text": "Hi there."}, headers={"Authorization": "Bearer k2"})
+        right = client.post(
+            "/api/narrations", json={"text": "Hi there."}, headers={"Authorization": "Bearer k2"}
+        )
         assert right.status_code == 202
         body = wait_done(client, right.get_json()["id"])
         assert fetch(client, body["audio_url"]).status_code == 200
@@ -284,7 +320,10 @@ def test_api_keys_guard_creation_only(tmp_path: Path) -> None:
 def test_rate_limit_answers_429_with_retry_after(tmp_path: Path) -> None:
     for app in make_app(tmp_path, rate_limit_per_minute=2):
         client = app.test_client()
-        codes = [client.post("/api/narrations", json={"text": f"Note {i}."}).status_code for i in range(3)]
+        codes = [
+            client.post("/api/narrations", json={"text": f"Note {i}."}).status_code
+            for i in range(3)
+        ]
         assert codes[:2] == [202, 202] and codes[2] == 429
         limited = client.post("/api/narrations", json={"text": "Again."})
         assert int(limited.headers["Retry-After"]) > 0
@@ -296,7 +335,9 @@ def test_full_queue_answers_503_with_retry_after(tmp_path: Path) -> None:
         client = app.test_client()
         first = client.post("/api/narrations", json={"text": article_text(3000)})
         assert first.status_code == 202
-        second = client.post("/api/narrations", json={"text": "Another article.\n\nWith a body paragraph."})
+        second = client.post(
+            "/api/narrations", json={"text": "Another article.\n\nWith a body paragraph."}
+        )
         assert second.status_code == 503
         assert int(second.headers["Retry-After"]) > 0
         wait_done(client, first.get_json()["id"], timeout_s=120)
@@ -306,7 +347,9 @@ def test_twenty_identical_posts_make_one_synthesis(app: Flask) -> None:
     client = app.test_client()
     text = article_text(800)
     with ThreadPoolExecutor(20) as threads:
-        answers = list(threads.map(lambda _: client.post("/api/narrations", json={"text": text}), range(20)))
+        answers = list(
+            threads.map(lambda _: client.post("/api/narrations", json={"text": text}), range(20))
+        )
     ids = {a.get_json()["id"] for a in answers}
     assert len(ids) == 1
     wait_done(client, ids.pop())

@@ -33,12 +33,16 @@ def _narrate(settings: Settings, pool: EnginePool, source: str | Path, **kwargs:
     plan = prepare_plan(article, settings)
     made: list[ChunkAudio] = []
     result = Narrator(settings, open_store(settings), pool).narrate(
-        plan, on_chunk=lambda _i, chunk: made.append(chunk), **kwargs  # type: ignore[arg-type]
+        plan,
+        on_chunk=lambda _i, chunk: made.append(chunk),
+        **kwargs,  # type: ignore[arg-type]
     )
     return plan, result, made
 
 
-def test_narrate_seed_article_mp3_matches_its_manifest(settings: Settings, engine_pool: EnginePool) -> None:
+def test_narrate_seed_article_mp3_matches_its_manifest(
+    settings: Settings, engine_pool: EnginePool
+) -> None:
     plan, result, _ = _narrate(settings, engine_pool, SEED_ARTICLE)
     store = open_store(settings)
     path = store.local_path(audio_object(plan.narration_id, "mp3"))
@@ -87,7 +91,10 @@ def test_narrate_edit_one_paragraph_resynthesises_only_it(
     assert sum(c.clips_synthesized for c in made) == 1  # one sentence of that paragraph
     reused = [c for c in made if c.clips_synthesized == 0 and c.clips_cached == 0]
     assert len(reused) == len(made) - 1  # every other chunk came whole from the cache
-    assert plan.narration_id != prepare_plan(load_article(str(SEED_ARTICLE), settings), settings).narration_id
+    assert (
+        plan.narration_id
+        != prepare_plan(load_article(str(SEED_ARTICLE), settings), settings).narration_id
+    )
 
 
 def test_narrate_timings_match_decoded_audio_of_long_article(
@@ -113,9 +120,22 @@ def test_cli_narrate_writes_each_format(settings: Settings, tmp_path: Path, fmt:
     timings = tmp_path / "timings.json"
     captions = tmp_path / "captions.vtt"
     done = subprocess.run(
-        [*LISTEN, "narrate", str(SEED_ARTICLE), "-o", str(out), "--cache-dir", str(tmp_path / "c"),
-         "--timings", str(timings), "--captions", str(captions)],
-        capture_output=True, text=True, timeout=120,
+        [
+            *LISTEN,
+            "narrate",
+            str(SEED_ARTICLE),
+            "-o",
+            str(out),
+            "--cache-dir",
+            str(tmp_path / "c"),
+            "--timings",
+            str(timings),
+            "--captions",
+            str(captions),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(str(out))
@@ -126,21 +146,32 @@ def test_cli_narrate_writes_each_format(settings: Settings, tmp_path: Path, fmt:
     assert abs(reported_duration_ms(out) - manifest["duration_ms"]) < 60
     assert abs(len(decode(out)) * 1000 / 22050 - manifest["duration_ms"]) < 60
     assert captions.read_text().startswith("WEBVTT")
-    assert captions.read_text().count(" --> ") == sum(len(b["sentences"]) for b in manifest["blocks"])
+    assert captions.read_text().count(" --> ") == sum(
+        len(b["sentences"]) for b in manifest["blocks"]
+    )
 
 
 def test_cli_narrate_default_name_from_title_and_tags(tmp_path: Path) -> None:
     done = subprocess.run(
         [*LISTEN, "narrate", str(SEED_ARTICLE), "--cache-dir", str(tmp_path / "c")],
-        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
     )
     assert done.returncode == 0, done.stderr
-    out = tmp_path / "nato-assures-that-they-will-not-stop-their-expansion-at-the-request-of-russia.mp3"
+    out = (
+        tmp_path
+        / "nato-assures-that-they-will-not-stop-their-expansion-at-the-request-of-russia.mp3"
+    )
     assert out.exists(), list(tmp_path.iterdir())
     from mutagen.id3 import ID3
 
     tags = ID3(out)
-    assert str(tags["TIT2"]) == "NATO assures that they will not stop their expansion at the request of Russia"
+    assert (
+        str(tags["TIT2"])
+        == "NATO assures that they will not stop their expansion at the request of Russia"
+    )
     assert str(tags["TPE1"]) == "Cesar Romero"
 
 
@@ -152,10 +183,15 @@ def test_cli_narrate_default_name_from_title_and_tags(tmp_path: Path) -> None:
         (["-o", "/nonexistent-folder/x.mp3"], "folder"),
     ],
 )
-def test_cli_narrate_bad_options_fail_in_one_line(tmp_path: Path, args: list[str], message: str) -> None:
+def test_cli_narrate_bad_options_fail_in_one_line(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
     done = subprocess.run(
         [*LISTEN, "narrate", str(SEED_ARTICLE), "--cache-dir", str(tmp_path / "c"), *args],
-        capture_output=True, text=True, timeout=60, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
     )
     assert done.returncode != 0
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
@@ -166,8 +202,12 @@ def test_cli_narrate_bad_options_fail_in_one_line(tmp_path: Path, args: list[str
 def test_cli_narrate_empty_article_fails_cleanly(tmp_path: Path) -> None:
     empty = tmp_path / "empty.txt"
     empty.write_text("   \n\n  ")
-    done = subprocess.run([*LISTEN, "narrate", str(empty), "--cache-dir", str(tmp_path / "c")],
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [*LISTEN, "narrate", str(empty), "--cache-dir", str(tmp_path / "c")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2
     assert len(done.stderr.strip().splitlines()) == 1
 
@@ -175,27 +215,38 @@ def test_cli_narrate_empty_article_fails_cleanly(tmp_path: Path) -> None:
 def test_cli_narrate_cache_dir_that_is_a_file(tmp_path: Path) -> None:
     not_a_folder = tmp_path / "cache"
     not_a_folder.write_text("x")
-    done = subprocess.run([*LISTEN, "narrate", str(SEED_ARTICLE), "--cache-dir", str(not_a_folder)],
-                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    done = subprocess.run(
+        [*LISTEN, "narrate", str(SEED_ARTICLE), "--cache-dir", str(not_a_folder)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
     assert done.returncode != 0
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert "Traceback" not in done.stderr
 
 
-def _narrate_in_child(cache_dir: str, source: str, results: "multiprocessing.Queue[bool]") -> None:
+def _narrate_in_child(cache_dir: str, source: str, results: multiprocessing.Queue[bool]) -> None:
     settings = Settings.from_env({}, cache_dir=Path(cache_dir), workers=1)
     with EnginePool(1, task_timeout_s=60) as pool:
         article = load_article(source, settings)
-        result = Narrator(settings, open_store(settings), pool).narrate(prepare_plan(article, settings))
+        result = Narrator(settings, open_store(settings), pool).narrate(
+            prepare_plan(article, settings)
+        )
     results.put(result.cached)
 
 
-def test_narrate_same_key_in_two_processes_synthesises_once(settings: Settings, tmp_path: Path) -> None:
+def test_narrate_same_key_in_two_processes_synthesises_once(
+    settings: Settings, tmp_path: Path
+) -> None:
     source = write_article(tmp_path, 600)
     context = multiprocessing.get_context("spawn")
     results: multiprocessing.Queue[bool] = context.Queue()
     children = [
-        context.Process(target=_narrate_in_child, args=(str(settings.cache_dir), str(source), results))
+        context.Process(
+            target=_narrate_in_child, args=(str(settings.cache_dir), str(source), results)
+        )
         for _ in range(2)
     ]
     for child in children:
@@ -223,18 +274,30 @@ def test_narrate_survives_a_worker_killed_mid_job(settings: Settings, tmp_path: 
         assert Narrator(settings, open_store(settings), pool).narrate(prepare_plan(again, settings))
 
 
-def test_narrate_killed_mid_write_leaves_nothing_half_done(settings: Settings, tmp_path: Path) -> None:
+def test_narrate_killed_mid_write_leaves_nothing_half_done(
+    settings: Settings, tmp_path: Path
+) -> None:
     source = write_article(tmp_path, 6000)
-    command = [*LISTEN, "narrate", str(source), "-o", str(tmp_path / "out.mp3"),
-               "--cache-dir", str(settings.cache_dir)]
-    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                             start_new_session=True)
+    command = [
+        *LISTEN,
+        "narrate",
+        str(source),
+        "-o",
+        str(tmp_path / "out.mp3"),
+        "--cache-dir",
+        str(settings.cache_dir),
+    ]
+    child = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     store = open_store(settings)
     article = load_article(str(source), settings)
     plan = prepare_plan(article, settings)
     deadline = time.monotonic() + 60
     chunks_dir = settings.cache_dir / "chunks"
-    while time.monotonic() < deadline and not (chunks_dir.exists() and len(list(chunks_dir.rglob("*.json"))) > 5):
+    while time.monotonic() < deadline and not (
+        chunks_dir.exists() and len(list(chunks_dir.rglob("*.json"))) > 5
+    ):
         time.sleep(0.02)
     os.killpg(child.pid, signal.SIGKILL)
     child.wait()
@@ -247,4 +310,3 @@ def test_narrate_killed_mid_write_leaves_nothing_half_done(settings: Settings, t
     manifest = read_manifest(store, plan.narration_id)
     assert manifest is not None
     assert abs(reported_duration_ms(tmp_path / "out.mp3") - manifest["duration_ms"]) < 60
-

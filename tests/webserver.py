@@ -20,7 +20,9 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def wait_until_up(url: str, timeout_s: float = 30.0, process: subprocess.Popen[bytes] | None = None) -> None:
+def wait_until_up(
+    url: str, timeout_s: float = 30.0, process: subprocess.Popen[bytes] | None = None
+) -> None:
     """Poll ``url`` until it answers."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -35,15 +37,29 @@ def wait_until_up(url: str, timeout_s: float = 30.0, process: subprocess.Popen[b
 
 
 @contextmanager
-def running_server(cache_dir: Path, *, env: dict[str, str] | None = None,
-                   args: tuple[str, ...] = ()) -> Iterator[str]:
+def running_server(
+    cache_dir: Path, *, env: dict[str, str] | None = None, args: tuple[str, ...] = ()
+) -> Iterator[str]:
     """Run ``listen serve`` until the block ends; yield its base URL."""
     port = free_port()
     environment = {**os.environ, "LISTEN_CACHE_DIR": str(cache_dir), **(env or {})}
     log = open(cache_dir.parent / f"server-{port}.log", "wb")  # noqa: SIM115
     process = subprocess.Popen(
-        [sys.executable, "-m", "service", "serve", "--host", "127.0.0.1", "--port", str(port), *args],
-        env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "service",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            *args,
+        ],
+        env=environment,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:

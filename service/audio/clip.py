@@ -5,8 +5,6 @@ from __future__ import annotations
 import math
 
 from service.audio.pydub_setup import AudioSegment, detect_leading_silence
-
-
 from service.engines.base import Pcm
 
 SILENCE_THRESHOLD_DBFS = -50.0

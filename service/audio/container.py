@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import subprocess
@@ -34,8 +35,9 @@ class AudioWriter(Protocol):
 class Mp3Writer:
     """Write ID3 tag, an Info frame with the exact frame count, then the frames."""
 
-    def __init__(self, path: Path, *, title: str, artist: str | None, album: str | None,
-                 language: str | None) -> None:
+    def __init__(
+        self, path: Path, *, title: str, artist: str | None, album: str | None, language: str | None
+    ) -> None:
         self._file: BinaryIO = open(path, "wb")  # noqa: SIM115 - closed in finish/abort
         self._file.write(id3_tag(title=title, artist=artist, album=album, language=language))
         self._info_offset = self._file.tell()
@@ -96,13 +98,38 @@ class WavWriter:
 class OggOpusWriter:
     """Pipe PCM through ffmpeg's libopus into an Ogg file."""
 
-    def __init__(self, path: Path, *, sample_rate_hz: int, bitrate_kbps: int, title: str,
-                 artist: str | None, album: str | None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        sample_rate_hz: int,
+        bitrate_kbps: int,
+        title: str,
+        artist: str | None,
+        album: str | None,
+    ) -> None:
         command = [
-            imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-v", "error", "-y",
-            "-f", "s16le", "-ar", str(sample_rate_hz), "-ac", "1", "-i", "pipe:0",
-            "-c:a", "libopus", "-b:a", f"{bitrate_kbps}k", "-application", "voip",
-            "-metadata", f"title={title}",
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            "-nostdin",
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "s16le",
+            "-ar",
+            str(sample_rate_hz),
+            "-ac",
+            "1",
+            "-i",
+            "pipe:0",
+            "-c:a",
+            "libopus",
+            "-b:a",
+            f"{bitrate_kbps}k",
+            "-application",
+            "voip",
+            "-metadata",
+            f"title={title}",
         ]
         if artist:
             command += ["-metadata", f"artist={artist}"]
@@ -125,10 +152,8 @@ class OggOpusWriter:
     def finish(self) -> None:
         """Close the pipe, wait for the encoder and flush to disk."""
         assert self._process.stdin is not None
-        try:
+        with contextlib.suppress(BrokenPipeError):
             self._process.stdin.close()
-        except BrokenPipeError:
-            pass
         if self._process.wait() != 0:
             self._fail()
         with open(self._path, "rb+") as handle:

@@ -13,7 +13,7 @@ import struct
 from dataclasses import dataclass
 
 import lameenc
-from mutagen.id3 import ID3, TALB, TIT2, TPE1, TXXX, TLAN
+from mutagen.id3 import ID3, TALB, TIT2, TLAN, TPE1, TXXX
 
 ENCODER_DELAY_SAMPLES = 576 + 529
 """Samples of encoder priming before the first input sample comes out (LAME)."""

@@ -26,7 +26,9 @@ class InProcessRunner:
     def __init__(self, settings: Settings, store: Store, pool: EnginePool | None = None) -> None:
         self.settings = settings
         self.store = store
-        self.pool = pool or EnginePool(settings.worker_count, task_timeout_s=settings.segment_timeout_s)
+        self.pool = pool or EnginePool(
+            settings.worker_count, task_timeout_s=settings.segment_timeout_s
+        )
         self._owns_pool = pool is None
         self._threads = ThreadPoolExecutor(CONCURRENT_JOBS, thread_name_prefix="narration")
         self._states: dict[str, JobState] = {}

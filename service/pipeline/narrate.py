@@ -162,7 +162,10 @@ class Narrator:
         audio_key = audio_object(plan.narration_id, "mp3")
         with self._temp_output(audio_key) as temp:
             writer = Mp3Writer(
-                temp, title=plan.title, artist=plan.byline, album=plan.site_name,
+                temp,
+                title=plan.title,
+                artist=plan.byline,
+                album=plan.site_name,
                 language=plan.language,
             )
             position = 0
@@ -181,10 +184,14 @@ class Narrator:
         manifest = build_manifest(plan, spans, position, sample_rate)
         manifest["audio"] = {"mp3": {"sha256": digest}}
         cues = [
-            (s["start_ms"], s["end_ms"], s["text"]) for b in manifest["blocks"] for s in b["sentences"]
+            (s["start_ms"], s["end_ms"], s["text"])
+            for b in manifest["blocks"]
+            for s in b["sentences"]
         ]
         self.store.put(narration_object(plan.narration_id, "captions.vtt"), webvtt(cues).encode())
-        self.store.put(manifest_object(plan.narration_id), json.dumps(manifest, ensure_ascii=False).encode())
+        self.store.put(
+            manifest_object(plan.narration_id), json.dumps(manifest, ensure_ascii=False).encode()
+        )
         return manifest
 
     def _make_pcm_format(self, plan: NarrationPlan, fmt: str) -> None:
@@ -199,8 +206,12 @@ class Narrator:
                 writer = WavWriter(temp, sample_rate_hz=rate)
             else:
                 writer = OggOpusWriter(
-                    temp, sample_rate_hz=rate, bitrate_kbps=OPUS_BITRATE_KBPS, title=plan.title,
-                    artist=plan.byline, album=plan.site_name,
+                    temp,
+                    sample_rate_hz=rate,
+                    bitrate_kbps=OPUS_BITRATE_KBPS,
+                    title=plan.title,
+                    artist=plan.byline,
+                    album=plan.site_name,
                 )
             with _finishing(writer):
                 futures = [

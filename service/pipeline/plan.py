@@ -202,7 +202,9 @@ def plan_chunks(
                 clip_key=clip_key(sentence.spoken, voice, engine_version, output),
                 spoken=sentence.spoken,
                 pause_after_ms=(
-                    output.pause_after_block_ms(block.kind) if i == last else output.pause_sentence_ms
+                    output.pause_after_block_ms(block.kind)
+                    if i == last
+                    else output.pause_sentence_ms
                 ),
                 block_index=block.index,
                 sentence_index=i,

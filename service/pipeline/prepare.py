@@ -12,10 +12,14 @@ from service.text.article import Article
 
 def choose_voice(settings: Settings, language: str, voice: str | None = None) -> VoiceSettings:
     """Pick the voice for ``language`` (or the one asked for) and check rate, pitch, volume."""
-    return voice_settings(resolve_voice(voice or settings.voice or None, language, settings), settings)
+    return voice_settings(
+        resolve_voice(voice or settings.voice or None, language, settings), settings
+    )
 
 
-def prepare_plan(article: Article, settings: Settings, *, voice: str | None = None) -> NarrationPlan:
+def prepare_plan(
+    article: Article, settings: Settings, *, voice: str | None = None
+) -> NarrationPlan:
     """Segment the article, pick its voice and key everything."""
     chosen = choose_voice(settings, article.language, voice)
     return plan_narration(

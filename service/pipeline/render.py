@@ -12,10 +12,9 @@ import logging
 import wave
 from dataclasses import dataclass
 
-from service.audio.pydub_setup import AudioSegment
-
 from service.audio.clip import shape_clip, silence
 from service.audio.mp3 import ENCODER_DELAY_SAMPLES, encode_frames, frame_info
+from service.audio.pydub_setup import AudioSegment
 from service.config import Settings
 from service.engines.base import Pcm, VoiceSettings
 from service.engines.pool import synthesize
@@ -68,8 +67,12 @@ def worker_store(settings: Settings) -> Store:
 
 def _read_wav(data: bytes) -> Pcm:
     with wave.open(io.BytesIO(data)) as reader:
-        return Pcm(reader.readframes(reader.getnframes()), reader.getframerate(),
-                   reader.getsampwidth(), reader.getnchannels())
+        return Pcm(
+            reader.readframes(reader.getnframes()),
+            reader.getframerate(),
+            reader.getsampwidth(),
+            reader.getnchannels(),
+        )
 
 
 def _wav_bytes(pcm: Pcm) -> bytes:
@@ -85,13 +88,19 @@ def _wav_bytes(pcm: Pcm) -> bytes:
 def _to_rate(pcm: Pcm, sample_rate_hz: int) -> bytes:
     if pcm.sample_rate_hz == sample_rate_hz and pcm.channels == 1 and pcm.sample_width_bytes == 2:
         return pcm.data
-    audio = AudioSegment(data=pcm.data, sample_width=pcm.sample_width_bytes,
-                         frame_rate=pcm.sample_rate_hz, channels=pcm.channels)
+    audio = AudioSegment(
+        data=pcm.data,
+        sample_width=pcm.sample_width_bytes,
+        frame_rate=pcm.sample_rate_hz,
+        channels=pcm.channels,
+    )
     audio = audio.set_channels(1).set_sample_width(2).set_frame_rate(sample_rate_hz)
     return bytes(audio.raw_data)
 
 
-def clip_pcm(store: Store, clip: ClipPlan, voice: VoiceSettings, output: OutputSettings) -> tuple[Pcm, bool]:
+def clip_pcm(
+    store: Store, clip: ClipPlan, voice: VoiceSettings, output: OutputSettings
+) -> tuple[Pcm, bool]:
     """Return a sentence's shaped PCM and whether it came from the cache."""
     key = clip_object(clip.clip_key)
     cached = store.get(key)
@@ -140,8 +149,12 @@ def render_chunk(
         frames = encode_frames(
             pcm, sample_rate_hz=output.sample_rate_hz, bitrate_kbps=output.mp3_bitrate_kbps
         )
-        delayed = tuple((start + ENCODER_DELAY_SAMPLES, end + ENCODER_DELAY_SAMPLES) for start, end in spans)
-        result = ChunkAudio(chunk.chunk_key, frames, frame_info(frames).sample_count, delayed, made, reused)
+        delayed = tuple(
+            (start + ENCODER_DELAY_SAMPLES, end + ENCODER_DELAY_SAMPLES) for start, end in spans
+        )
+        result = ChunkAudio(
+            chunk.chunk_key, frames, frame_info(frames).sample_count, delayed, made, reused
+        )
         store.put(audio_key, frames)
         store.put(meta_key, result.meta_json())
         return result

@@ -27,16 +27,15 @@ def make_runner(settings: Settings, store: Any) -> JobRunner:
 
 def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
     """Build the app from settings (``LISTEN_*`` variables, then ``config`` overrides)."""
-    if isinstance(config, Settings):
-        settings = config
-    else:
-        settings = Settings.from_env(**(config or {}))
+    settings = config if isinstance(config, Settings) else Settings.from_env(**(config or {}))
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
     store = open_store(settings)
     runner = make_runner(settings, store)
-    app.extensions[EXTENSION] = AppState(settings, store, runner, Narrations(settings, store, runner))
+    app.extensions[EXTENSION] = AppState(
+        settings, store, runner, Narrations(settings, store, runner)
+    )
 
     from service.web.access import init_access
     from service.web.api import api
@@ -48,8 +47,11 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
     for blueprint in (api, speech, meta, player):
         app.register_blueprint(blueprint)
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()] or "*"
-    CORS(app, resources={r"/api/*": {"origins": origins}, r"/v1/*": {"origins": origins}},
-         expose_headers=["Location", "Retry-After", "Content-Range", "Content-Length", "ETag"])
+    CORS(
+        app,
+        resources={r"/api/*": {"origins": origins}, r"/v1/*": {"origins": origins}},
+        expose_headers=["Location", "Retry-After", "Content-Range", "Content-Length", "ETag"],
+    )
     init_access(app, [api, speech, player])
     register_problem_handlers(app)
     return app

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from flask import Blueprint, Response, current_app, request, send_file, stream_with_context, url_for
+
+from flask import Blueprint, Response, jsonify, request, send_file, stream_with_context, url_for
 from slugify import slugify
 
 from service.pipeline.narrate import audio_object, audio_sha256
@@ -43,7 +44,7 @@ def urls_for(narration_id: str, fmt: str = "mp3") -> dict[str, str]:
 def narration_response(view: NarrationView, fmt: str = "mp3", created: bool = False) -> Response:
     """Answer with the narration object: 200 when done, 202 while work remains."""
     body = narrations().describe(view, urls_for(view.plan.narration_id, fmt))
-    response = current_app.json.response(body)
+    response = jsonify(body)
     response.status_code = 200 if view.state.status in ("done", "failed") else 202
     if created or response.status_code == 202:
         response.headers["Location"] = body["status_url"]
@@ -56,8 +57,9 @@ def narration_response(view: NarrationView, fmt: str = "mp3", created: bool = Fa
 def create() -> Response:
     """Create (or find) the narration of an article."""
     wanted = read_request(request, settings())
-    view = narrations().create(wanted.article, voice=wanted.voice, rate_wpm=wanted.rate_wpm,
-                               fmt=wanted.fmt)
+    view = narrations().create(
+        wanted.article, voice=wanted.voice, rate_wpm=wanted.rate_wpm, fmt=wanted.fmt
+    )
     return narration_response(view, wanted.fmt, created=True)
 
 
@@ -70,13 +72,23 @@ def status(narration_id: str) -> Response:
 def _not_ready(narration_id: str) -> Response:
     view = narrations().view(narration_id)
     if view.state.status == "failed":
-        return problem(422, "Narration failed", view.state.error or "synthesis failed",
-                       slug="narration-failed", status_detail=view.state.status)
+        return problem(
+            422,
+            "Narration failed",
+            view.state.error or "synthesis failed",
+            slug="narration-failed",
+            status_detail=view.state.status,
+        )
     return problem(
-        409, "Not finished", f"the narration is {view.state.status}; listen to the stream meanwhile",
-        slug="not-finished", narration_status=view.state.status,
-        segments_done=view.state.segments_done, segments_total=view.state.segments_total,
-        stream_url=url_for("api.stream", narration_id=narration_id), retry_after_s=2,
+        409,
+        "Not finished",
+        f"the narration is {view.state.status}; listen to the stream meanwhile",
+        slug="not-finished",
+        narration_status=view.state.status,
+        segments_done=view.state.segments_done,
+        segments_total=view.state.segments_total,
+        stream_url=url_for("api.stream", narration_id=narration_id),
+        retry_after_s=2,
     )
 
 
@@ -86,20 +98,29 @@ def _send_stored(key: str, narration_id: str, fmt: str, *, download: bool) -> Re
     etag = audio_sha256(store(), narration_id, fmt)
     name = None
     if download:
-        name = f"{slugify(narrations().plan(narration_id).title, max_length=80) or 'narration'}.{fmt}"
+        name = (
+            f"{slugify(narrations().plan(narration_id).title, max_length=80) or 'narration'}.{fmt}"
+        )
     if path is None:
         return stored_object_response(key, MIMETYPES[fmt], etag, download_name=name)
     response = send_file(
-        path, mimetype=MIMETYPES[fmt], conditional=True, etag=etag or True, max_age=31536000,
-        as_attachment=download, download_name=name, last_modified=None,
+        path,
+        mimetype=MIMETYPES[fmt],
+        conditional=True,
+        etag=etag or True,
+        max_age=31536000,
+        as_attachment=download,
+        download_name=name,
+        last_modified=None,
     )
     response.headers["Cache-Control"] = IMMUTABLE
     response.headers["Accept-Ranges"] = "bytes"
     return response
 
 
-def stored_object_response(key: str, mimetype: str, etag: str | None, *,
-                           download_name: str | None) -> Response:
+def stored_object_response(
+    key: str, mimetype: str, etag: str | None, *, download_name: str | None
+) -> Response:
     """Serve an object from a non-local store (S3): redirect or stream with Range."""
     from service.web.remote import remote_object_response
 
@@ -114,10 +135,16 @@ def audio(narration_id: str, fmt: str) -> Response:
         raise UnknownNarrationError(f"no {fmt[:10]!r} audio; formats are mp3, ogg and wav")
     plan = narrations().plan(narration_id)
     if store().exists(audio_object(plan.narration_id, fmt)):
-        return _send_stored(audio_object(narration_id, fmt), narration_id, fmt,
-                            download=request.args.get("download") == "1")
+        return _send_stored(
+            audio_object(narration_id, fmt),
+            narration_id,
+            fmt,
+            download=request.args.get("download") == "1",
+        )
     if fmt != "mp3" and store().exists(manifest_object(narration_id)):
-        raise UnknownNarrationError(f"no {fmt} audio was made; create the narration with format={fmt}")
+        raise UnknownNarrationError(
+            f"no {fmt} audio was made; create the narration with format={fmt}"
+        )
     return _not_ready(narration_id)
 
 

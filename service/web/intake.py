@@ -12,8 +12,13 @@ from service.errors import InputError, UnsupportedMediaError
 from service.text.article import Article
 from service.text.load import load_article, load_article_from_text
 
-RAW_KINDS = {"text/plain": "text", "text/markdown": "markdown", "text/x-markdown": "markdown",
-             "text/html": "html", "application/xhtml+xml": "html"}
+RAW_KINDS = {
+    "text/plain": "text",
+    "text/markdown": "markdown",
+    "text/x-markdown": "markdown",
+    "text/html": "html",
+    "application/xhtml+xml": "html",
+}
 FORMATS = ("mp3", "ogg", "wav")
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, jsonify, request
 
 from service.engines.voices import list_voices
 from service.web.context import state
@@ -18,12 +18,17 @@ def voices() -> Response:
     found = list_voices(language=language)
     body = {
         "voices": [
-            {"id": v.voice_id, "engine": v.engine, "name": v.name, "languages": list(v.languages),
-             "gender": v.gender}
+            {
+                "id": v.voice_id,
+                "engine": v.engine,
+                "name": v.name,
+                "languages": list(v.languages),
+                "gender": v.gender,
+            }
             for v in found
         ]
     }
-    return current_app.json.response(body)
+    return jsonify(body)
 
 
 @meta.get("/healthz")
@@ -34,7 +39,7 @@ def healthz() -> Response:
     store_ok = app_state.store.writable()
     ok = workers_ok and store_ok
     body = {"status": "ok" if ok else "degraded", "workers": workers_ok, "store": store_ok}
-    response = current_app.json.response(body)
+    response = jsonify(body)
     response.status_code = 200 if ok else 503
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -43,4 +48,4 @@ def healthz() -> Response:
 @meta.get("/openapi.json")
 def openapi() -> Response:
     """Serve the OpenAPI 3.1 description of the API."""
-    return current_app.json.response(openapi_document())
+    return jsonify(openapi_document())

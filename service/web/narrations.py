@@ -84,8 +84,9 @@ class Narrations:
         self._remember(plan)
         return plan
 
-    def create(self, article: Article, *, voice: str | None, rate_wpm: int | None,
-               fmt: str) -> NarrationView:
+    def create(
+        self, article: Article, *, voice: str | None, rate_wpm: int | None, fmt: str
+    ) -> NarrationView:
         """Plan the narration of ``article`` and start it unless it is already made."""
         settings = self.settings.replace(rate_wpm=rate_wpm)
         plan = prepare_plan(article, settings, voice=voice)
@@ -101,7 +102,9 @@ class Narrations:
         narration_id = plan.narration_id
         manifest = read_manifest(self.store, narration_id)
         formats = tuple(
-            fmt for fmt in ("mp3", "ogg", "wav") if self.store.exists(audio_object(narration_id, fmt))
+            fmt
+            for fmt in ("mp3", "ogg", "wav")
+            if self.store.exists(audio_object(narration_id, fmt))
         )
         total = plan.segments_total
         if manifest is not None and want_format in formats:

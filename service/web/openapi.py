@@ -10,7 +10,9 @@ from service import __version__
 def _problem(description: str) -> dict[str, Any]:
     return {
         "description": description,
-        "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        "content": {
+            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+        },
     }
 
 
@@ -28,8 +30,21 @@ ID_PARAMETER = {
 
 NARRATION = {
     "type": "object",
-    "required": ["id", "status", "title", "language", "voice", "segments_total", "segments_done",
-                 "status_url", "audio_url", "stream_url", "captions_url", "timings_url", "player_url"],
+    "required": [
+        "id",
+        "status",
+        "title",
+        "language",
+        "voice",
+        "segments_total",
+        "segments_done",
+        "status_url",
+        "audio_url",
+        "stream_url",
+        "captions_url",
+        "timings_url",
+        "player_url",
+    ],
     "properties": {
         "id": {"type": "string"},
         "status": {"type": "string", "enum": ["queued", "running", "done", "failed"]},
@@ -104,7 +119,10 @@ STANDARD_ERRORS = {
 
 
 def _audio(description: str, media: str) -> dict[str, Any]:
-    return {"description": description, "content": {media: {"schema": {"type": "string", "format": "binary"}}}}
+    return {
+        "description": description,
+        "content": {media: {"schema": {"type": "string", "format": "binary"}}},
+    }
 
 
 def openapi_document() -> dict[str, Any]:
@@ -117,7 +135,8 @@ def openapi_document() -> dict[str, Any]:
         "info": {
             "title": "Listen: offline article narration",
             "version": __version__,
-            "description": "Turn articles into narrated audio, offline. Errors are problem details.",
+            "description": "Turn articles into narrated audio, offline. "
+            "Errors are problem details.",
         },
         "paths": {
             "/api/narrations": {
@@ -128,15 +147,23 @@ def openapi_document() -> dict[str, Any]:
                         "required": True,
                         "content": {
                             "application/json": {"schema": _ref("CreateNarration")},
-                            "application/x-www-form-urlencoded": {"schema": _ref("CreateNarration")},
+                            "application/x-www-form-urlencoded": {
+                                "schema": _ref("CreateNarration")
+                            },
                             "text/plain": {"schema": {"type": "string"}},
                             "text/markdown": {"schema": {"type": "string"}},
                             "text/html": {"schema": {"type": "string"}},
                         },
                     },
                     "responses": {
-                        "200": {"description": "Already made.", "content": {"application/json": {"schema": _ref("Narration")}}},
-                        "202": {"description": "Being made.", "content": {"application/json": {"schema": _ref("Narration")}}},
+                        "200": {
+                            "description": "Already made.",
+                            "content": {"application/json": {"schema": _ref("Narration")}},
+                        },
+                        "202": {
+                            "description": "Being made.",
+                            "content": {"application/json": {"schema": _ref("Narration")}},
+                        },
                         **STANDARD_ERRORS,
                     },
                 }
@@ -147,19 +174,39 @@ def openapi_document() -> dict[str, Any]:
                     "operationId": "getNarration",
                     "summary": "Status and progress of a narration.",
                     "responses": {
-                        "200": {"description": "Done or failed.", "content": {"application/json": {"schema": _ref("Narration")}}},
-                        "202": {"description": "Queued or running.", "content": {"application/json": {"schema": _ref("Narration")}}},
+                        "200": {
+                            "description": "Done or failed.",
+                            "content": {"application/json": {"schema": _ref("Narration")}},
+                        },
+                        "202": {
+                            "description": "Queued or running.",
+                            "content": {"application/json": {"schema": _ref("Narration")}},
+                        },
                         "404": not_found,
                     },
                 },
             },
             "/api/narrations/{narration_id}/audio.{fmt}": {
-                "parameters": [ID_PARAMETER, {"name": "fmt", "in": "path", "required": True,
-                                              "schema": {"type": "string", "enum": ["mp3", "ogg", "wav"]}}],
+                "parameters": [
+                    ID_PARAMETER,
+                    {
+                        "name": "fmt",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string", "enum": ["mp3", "ogg", "wav"]},
+                    },
+                ],
                 "get": {
                     "operationId": "getAudio",
-                    "summary": "The finished audio; Range, ETag and 304 supported. ?download=1 for an attachment.",
-                    "parameters": [{"name": "download", "in": "query", "schema": {"type": "string", "enum": ["1"]}}],
+                    "summary": "The finished audio; Range, ETag and 304 supported. "
+                    "?download=1 for an attachment.",
+                    "parameters": [
+                        {
+                            "name": "download",
+                            "in": "query",
+                            "schema": {"type": "string", "enum": ["1"]},
+                        }
+                    ],
                     "responses": {
                         "200": _audio("The audio file.", "audio/*"),
                         "206": _audio("Part of the audio file.", "audio/*"),
@@ -190,8 +237,15 @@ def openapi_document() -> dict[str, Any]:
                 "get": {
                     "operationId": "getCaptions",
                     "summary": "WebVTT captions, one cue per sentence.",
-                    "responses": {"200": {"description": "Captions.", "content": {"text/vtt": {"schema": {"type": "string"}}}},
-                                  "404": not_found, "409": not_finished, "422": _problem("The narration failed.")},
+                    "responses": {
+                        "200": {
+                            "description": "Captions.",
+                            "content": {"text/vtt": {"schema": {"type": "string"}}},
+                        },
+                        "404": not_found,
+                        "409": not_finished,
+                        "422": _problem("The narration failed."),
+                    },
                 },
             },
             "/api/narrations/{narration_id}/timings.json": {
@@ -199,23 +253,40 @@ def openapi_document() -> dict[str, Any]:
                 "get": {
                     "operationId": "getTimings",
                     "summary": "Every block and sentence with character offsets and times.",
-                    "responses": {"200": {"description": "Timings.", "content": {"application/json": {"schema": {"type": "object"}}}},
-                                  "404": not_found, "409": not_finished, "422": _problem("The narration failed.")},
+                    "responses": {
+                        "200": {
+                            "description": "Timings.",
+                            "content": {"application/json": {"schema": {"type": "object"}}},
+                        },
+                        "404": not_found,
+                        "409": not_finished,
+                        "422": _problem("The narration failed."),
+                    },
                 },
             },
             "/api/voices": {
                 "get": {
                     "operationId": "listVoices",
                     "summary": "Voices of every installed engine.",
-                    "parameters": [{"name": "language", "in": "query", "schema": {"type": "string"}}],
-                    "responses": {"200": {"description": "Voices.", "content": {"application/json": {"schema": {"type": "object"}}}}},
+                    "parameters": [
+                        {"name": "language", "in": "query", "schema": {"type": "string"}}
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "Voices.",
+                            "content": {"application/json": {"schema": {"type": "object"}}},
+                        }
+                    },
                 },
             },
             "/v1/audio/speech": {
                 "post": {
                     "operationId": "createSpeech",
                     "summary": "OpenAI-compatible text to speech.",
-                    "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("Speech")}}},
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": _ref("Speech")}},
+                    },
                     "responses": {
                         "200": _audio("Audio in the requested format.", "audio/*"),
                         **STANDARD_ERRORS,
@@ -227,8 +298,14 @@ def openapi_document() -> dict[str, Any]:
                     "operationId": "health",
                     "summary": "Whether engine workers run and the store is writable.",
                     "responses": {
-                        "200": {"description": "Healthy.", "content": {"application/json": {"schema": {"type": "object"}}}},
-                        "503": {"description": "Degraded.", "content": {"application/json": {"schema": {"type": "object"}}}},
+                        "200": {
+                            "description": "Healthy.",
+                            "content": {"application/json": {"schema": {"type": "object"}}},
+                        },
+                        "503": {
+                            "description": "Degraded.",
+                            "content": {"application/json": {"schema": {"type": "object"}}},
+                        },
                     },
                 },
             },
@@ -236,11 +313,21 @@ def openapi_document() -> dict[str, Any]:
                 "get": {
                     "operationId": "openapi",
                     "summary": "This document.",
-                    "responses": {"200": {"description": "OpenAPI 3.1.", "content": {"application/json": {"schema": {"type": "object"}}}}},
+                    "responses": {
+                        "200": {
+                            "description": "OpenAPI 3.1.",
+                            "content": {"application/json": {"schema": {"type": "object"}}},
+                        }
+                    },
                 },
             },
         },
         "components": {
-            "schemas": {"Narration": NARRATION, "CreateNarration": CREATE, "Speech": SPEECH, "Problem": PROBLEM}
+            "schemas": {
+                "Narration": NARRATION,
+                "CreateNarration": CREATE,
+                "Speech": SPEECH,
+                "Problem": PROBLEM,
+            }
         },
     }

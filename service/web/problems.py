@@ -16,8 +16,15 @@ PROBLEM_BASE = "https://listen.invalid/problems/"
 PROBLEM_TYPE = "application/problem+json"
 
 
-def problem(status: int, title: str, detail: str, *, slug: str | None = None,
-            retry_after_s: int | None = None, **extra: Any) -> Response:
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    slug: str | None = None,
+    retry_after_s: int | None = None,
+    **extra: Any,
+) -> Response:
     """Build a problem-details response."""
     body = {
         "type": PROBLEM_BASE + (slug or title.lower().replace(" ", "-")),
@@ -40,8 +47,9 @@ def register_problem_handlers(app: Flask) -> None:
     @app.errorhandler(ListenError)
     def listen_error(error: ListenError) -> Response:
         retry = getattr(error, "retry_after_s", None)
-        return problem(error.http_status, error.title, str(error), slug=error.slug,
-                       retry_after_s=retry)
+        return problem(
+            error.http_status, error.title, str(error), slug=error.slug, retry_after_s=retry
+        )
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:

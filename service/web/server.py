@@ -16,7 +16,9 @@ log = logging.getLogger(__name__)
 class ListenServer(BaseApplication):  # type: ignore[misc]
     """A gunicorn application that builds one Flask app per worker process."""
 
-    def __init__(self, settings: Settings, *, workers: int = 1, seeds: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, settings: Settings, *, workers: int = 1, seeds: tuple[str, ...] = ()
+    ) -> None:
         self.settings = settings
         self.workers = workers
         self.seeds = seeds

@@ -8,8 +8,8 @@ import wave
 from typing import Any
 
 from flask import Blueprint, Response, request, stream_with_context
-from service.audio.pydub_setup import AudioSegment
 
+from service.audio.pydub_setup import AudioSegment
 from service.errors import InputError, NothingToReadError, SynthesisError
 from service.pipeline.narrate import audio_object
 from service.text.article import Article, Block
@@ -23,8 +23,12 @@ speech = Blueprint("speech", __name__, url_prefix="/v1")
 OPENAI_VOICES = frozenset(
     {"alloy", "ash", "ballad", "coral", "echo", "fable", "onyx", "nova", "sage", "shimmer", "verse"}
 )
-FORMATS = {"mp3": ("mp3", "audio/mpeg"), "opus": ("ogg", "audio/ogg"), "wav": ("wav", "audio/wav"),
-           "pcm": ("wav", "audio/pcm")}
+FORMATS = {
+    "mp3": ("mp3", "audio/mpeg"),
+    "opus": ("ogg", "audio/ogg"),
+    "wav": ("wav", "audio/wav"),
+    "pcm": ("wav", "audio/pcm"),
+}
 PCM_RATE_HZ = 24000
 """OpenAI's raw PCM is 24 kHz, 16-bit, mono."""
 BASE_RATE_WPM = 175
@@ -63,7 +67,9 @@ def create_speech() -> Response:
     text = payload.get("input")
     if not isinstance(text, str) or not text.strip():
         raise InputError("'input' must be a non-empty string")
-    response_format = (_option_str(payload.get("response_format"), "response_format") or "mp3").lower()
+    response_format = (
+        _option_str(payload.get("response_format"), "response_format") or "mp3"
+    ).lower()
     if response_format not in FORMATS:
         raise InputError(
             f"response_format {response_format!r} is not offered; choose mp3, opus, wav or pcm"
@@ -77,8 +83,9 @@ def create_speech() -> Response:
     view = narrations().create(_article(text), voice=voice, rate_wpm=rate_wpm, fmt=fmt)
     narration_id = view.plan.narration_id
     if response_format == "mp3" and view.state.status != "done":
-        return Response(stream_with_context(narrations().chunk_stream(narration_id)),
-                        mimetype=mimetype)
+        return Response(
+            stream_with_context(narrations().chunk_stream(narration_id)), mimetype=mimetype
+        )
     _wait_done(narration_id, fmt)
     data = store().get(audio_object(narration_id, fmt))
     if data is None:
@@ -103,7 +110,9 @@ def _wait_done(narration_id: str, fmt: str) -> None:
 def _pcm_24k(wav_bytes: bytes) -> bytes:
     with wave.open(io.BytesIO(wav_bytes)) as reader:
         audio = AudioSegment(
-            data=reader.readframes(reader.getnframes()), sample_width=reader.getsampwidth(),
-            frame_rate=reader.getframerate(), channels=reader.getnchannels(),
+            data=reader.readframes(reader.getnframes()),
+            sample_width=reader.getsampwidth(),
+            frame_rate=reader.getframerate(),
+            channels=reader.getnchannels(),
         )
     return bytes(audio.set_frame_rate(PCM_RATE_HZ).raw_data)

@@ -286,3 +286,19 @@ def serve(
     if workers < 1:
         raise ListenError("--workers must be at least 1")
     run_server(settings.replace(host=host, port=port), workers=workers, seeds=seeds)
+
+
+@cli.command()
+@click.option("--burst", is_flag=True, help="Quit once the queue is empty.")
+@click.pass_obj
+@reports_errors
+def worker(settings: Settings, burst: bool) -> None:
+    """Narrate jobs queued in Redis (LISTEN_REDIS_URL) with one engine pool (LISTEN_WORKERS)."""
+    import logging
+
+    from service.jobs.rq_worker import run_worker
+
+    if not settings.redis_url:
+        raise ListenError("set LISTEN_REDIS_URL=redis://host:port/db to run a worker")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    run_worker(settings, burst=burst)

@@ -27,6 +27,8 @@ class Settings:
     """``file:///path``, a plain path, or ``s3://bucket/prefix``; empty means ``cache_dir``."""
     s3_endpoint_url: str = ""
     """Endpoint of a non-AWS S3-compatible store."""
+    s3_presigned_redirect: bool = False
+    """Redirect audio requests to a presigned S3 URL instead of streaming through the web node."""
     cache_max_mb: int = 2048
     """Size cap of the local cache; least recently used entries go first."""
 

@@ -280,6 +280,8 @@ class PiperEngine:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = self.thread_count
         options.inter_op_num_threads = 1
+        # Full optimisation doubles the load time (0.8 s against 0.4 s) and speaks no faster.
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_BASIC
         # A spinning idle thread takes a core from the other worker process.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:

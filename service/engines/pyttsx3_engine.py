@@ -98,6 +98,12 @@ def find_espeak_library() -> EspeakLibrary:
     return EspeakLibrary(system_name, None, f"system {system_name}")
 
 
+def _bundled_version(library_path: str) -> str:
+    """Read the bundled library's version from its versioned file name (``.so.1.52.0``)."""
+    names = sorted(p.name for p in Path(library_path).parent.glob("libespeak-ng.so.*.*.*"))
+    return names[-1].removeprefix("libespeak-ng.so.") if names else "bundled"
+
+
 @cache
 def probe_espeak(library_path: str, data_dir: str | None) -> tuple[str, str]:
     """Return eSpeak NG's own version and data folder, asked in a short-lived subprocess."""
@@ -209,7 +215,10 @@ class Pyttsx3Engine:
     def version(self) -> str:
         """Return pyttsx3's version, eSpeak NG's and which library it is, for cache keys."""
         if self._version is None:
-            if self._loaded_version is not None:
+            if self._library.bundled:
+                # The wheel pins the library build and its data: no need to load it to know.
+                espeak_version = _bundled_version(self._library.path)
+            elif self._loaded_version is not None:
                 espeak_version = self._loaded_version
             else:
                 espeak_version, _ = probe_espeak(self._library.path, self._data_dir_or_none())

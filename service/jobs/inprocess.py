@@ -10,6 +10,7 @@ from service.config import Settings
 from service.engines.pool import EnginePool
 from service.errors import ListenError
 from service.jobs.base import JobState, QueueFullError
+from service.jobs.tally import JobTimer, MemoryTally, QueueFigures
 from service.pipeline.narrate import Narrator
 from service.pipeline.plan import NarrationPlan
 from service.store import Store
@@ -36,6 +37,8 @@ class InProcessRunner:
         self._started = False
         self.jobs_started = 0
         """Narration jobs this runner has started (for metrics and tests)."""
+        self.tally = MemoryTally()
+        """Running totals of this process, for ``/metrics``."""
 
     def start(self) -> None:
         """Start the engine workers (not at import or app creation time)."""
@@ -61,6 +64,7 @@ class InProcessRunner:
             state = JobState(plan.narration_id, "queued", 0, plan.segments_total)
             self._states[plan.narration_id] = state
             self.jobs_started += 1
+            self.tally.add("jobs_started")
         self._threads.submit(self._run, plan, formats)
         return state
 
@@ -72,17 +76,21 @@ class InProcessRunner:
         def progress(done: int, _total: int) -> None:
             self._set(JobState(narration_id, "running", done, total))
 
+        timer = JobTimer(self.tally, plan)
         try:
             Narrator(self.settings, self.store, self.pool).narrate(
-                plan, formats=formats, on_progress=progress
+                plan, formats=formats, on_progress=progress, on_chunk=timer.on_chunk
             )
         except ListenError as error:
+            timer.finish(ok=False)
             log.warning("narration %s failed: %s", narration_id, error)
             self._set(JobState(narration_id, "failed", 0, total, str(error)))
         except Exception as error:  # a bug must not kill the runner thread silently
+            timer.finish(ok=False)
             log.exception("narration %s failed unexpectedly", narration_id)
             self._set(JobState(narration_id, "failed", 0, total, f"internal error: {error}"))
         else:
+            timer.finish(ok=True)
             self._set(JobState(narration_id, "done", total, total))
 
     def state(self, narration_id: str) -> JobState | None:
@@ -94,6 +102,17 @@ class InProcessRunner:
         """Block until any job changes or ``timeout_s`` passes."""
         with self._changed:
             self._changed.wait(timeout_s)
+
+    def queue_figures(self) -> QueueFigures:
+        """Return this process's waiting, running and failed jobs, and its engine workers."""
+        with self._changed:
+            statuses = [s.status for s in self._states.values()]
+        return QueueFigures(
+            queued=statuses.count("queued"),
+            running=statuses.count("running"),
+            failed=statuses.count("failed"),
+            workers=len(self.pool.worker_pids()) if self._started else 0,
+        )
 
     def healthy(self) -> bool:
         """Return True when the engine workers are alive."""

@@ -5,23 +5,22 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from slugify import slugify
 
 from service.config import Settings
-from service.engines.pool import EnginePool
 from service.errors import OutputError
-from service.pipeline.narrate import (
+from service.pipeline.objects import (
     FORMATS,
     NarrationResult,
-    Narrator,
-    ProgressCallback,
     audio_object,
+    manifest_object,
+    narration_object,
     read_manifest,
 )
-from service.pipeline.objects import manifest_object, narration_object
 from service.pipeline.prepare import prepare_plan
 from service.store import Store, open_store
 from service.text.load import load_article
@@ -76,7 +75,7 @@ def narrate_to_files(
     fmt: str | None = None,
     timings: Path | None = None,
     captions: Path | None = None,
-    on_progress: ProgressCallback | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> ExportResult:
     """Load ``source``, narrate it through the cache and copy the results out."""
     suffix = output.suffix.lower().lstrip(".") if output is not None else ""
@@ -95,6 +94,10 @@ def narrate_to_files(
     if manifest is not None and store.exists(audio_object(plan.narration_id, fmt)):
         result = NarrationResult(plan.narration_id, manifest, cached=True)
     else:
+        # the audio stack and the engine pool load only when something must be made
+        from service.engines.pool import EnginePool
+        from service.pipeline.narrate import Narrator
+
         workers = max(1, min(settings.worker_count, plan.segments_total))
         with EnginePool(workers, task_timeout_s=settings.segment_timeout_s) as pool:
             result = Narrator(settings, store, pool).narrate(

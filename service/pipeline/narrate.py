@@ -15,7 +15,6 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +25,15 @@ from service.config import Settings
 from service.engines.pool import EnginePool
 from service.errors import ListenError
 from service.pipeline.objects import (
+    FORMATS,
+    NarrationResult,
+    audio_object,
     chunk_audio_object,
     chunk_meta_object,
     manifest_object,
     narration_object,
     plan_object,
+    read_manifest,
 )
 from service.pipeline.plan import ChunkPlan, NarrationPlan
 from service.pipeline.render import ChunkAudio, chunk_pcm, render_chunk, worker_store
@@ -38,45 +41,10 @@ from service.store import Store
 
 log = logging.getLogger(__name__)
 
-FORMATS = ("mp3", "ogg", "wav")
 OPUS_BITRATE_KBPS = 32
 
 ProgressCallback = Callable[[int, int], None]
 """Called with (segments done, segments total) after each chunk."""
-
-
-@dataclass(frozen=True)
-class NarrationResult:
-    """A finished narration in the store."""
-
-    narration_id: str
-    """Id of the narration."""
-    manifest: dict[str, Any]
-    """Timings and metadata (the content of ``timings.json``)."""
-    cached: bool
-    """True when nothing had to be made."""
-
-    @property
-    def duration_ms(self) -> int:
-        """Return the audio duration."""
-        return int(self.manifest["duration_ms"])
-
-
-def audio_object(narration_id: str, fmt: str) -> str:
-    """Return the store key of a narration's audio in ``fmt``."""
-    return narration_object(narration_id, f"audio.{fmt}")
-
-
-def read_manifest(store: Store, narration_id: str) -> dict[str, Any] | None:
-    """Return a finished narration's manifest, or None."""
-    raw = store.get(manifest_object(narration_id))
-    return None if raw is None else dict(json.loads(raw))
-
-
-def audio_sha256(store: Store, narration_id: str, fmt: str) -> str | None:
-    """Return the content hash of a narration's audio file, when it exists."""
-    raw = store.get(audio_object(narration_id, fmt) + ".sha256")
-    return None if raw is None else raw.decode()
 
 
 class Narrator:

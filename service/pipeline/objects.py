@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from service.store import Store
+
+FORMATS = ("mp3", "ogg", "wav")
+"""Audio formats a narration can be made in; MP3 always is."""
+
 NARRATION_FILES = ("audio.mp3", "audio.ogg", "audio.wav", "timings.json", "captions.vtt")
 
 
@@ -33,3 +42,37 @@ def plan_object(narration_id: str) -> str:
 def manifest_object(narration_id: str) -> str:
     """Return the store key of the manifest; its presence means the narration is done."""
     return narration_object(narration_id, "timings.json")
+
+
+@dataclass(frozen=True)
+class NarrationResult:
+    """A finished narration in the store."""
+
+    narration_id: str
+    """Id of the narration."""
+    manifest: dict[str, Any]
+    """Timings and metadata (the content of ``timings.json``)."""
+    cached: bool
+    """True when nothing had to be made."""
+
+    @property
+    def duration_ms(self) -> int:
+        """Return the audio duration."""
+        return int(self.manifest["duration_ms"])
+
+
+def audio_object(narration_id: str, fmt: str) -> str:
+    """Return the store key of a narration's audio in ``fmt``."""
+    return narration_object(narration_id, f"audio.{fmt}")
+
+
+def read_manifest(store: Store, narration_id: str) -> dict[str, Any] | None:
+    """Return a finished narration's manifest, or None."""
+    raw = store.get(manifest_object(narration_id))
+    return None if raw is None else dict(json.loads(raw))
+
+
+def audio_sha256(store: Store, narration_id: str, fmt: str) -> str | None:
+    """Return the content hash of a narration's audio file, when it exists."""
+    raw = store.get(audio_object(narration_id, fmt) + ".sha256")
+    return None if raw is None else raw.decode()

@@ -163,16 +163,22 @@ class NarrationPlan:
 
 def clip_key(spoken: str, voice: VoiceSettings, engine_version: str, output: OutputSettings) -> str:
     """Return the cache key of one shaped sentence."""
-    return _digest(
-        {
-            "audio_format": AUDIO_FORMAT_VERSION,
-            "spoken": spoken,
-            "engine_version": engine_version,
-            "voice": asdict(voice),
-            "sample_format": "s16le-mono",
-            "target_dbfs": output.target_dbfs,
-        }
-    )
+    return _clip_key(spoken, _sound(voice, engine_version, output))
+
+
+def _sound(voice: VoiceSettings, engine_version: str, output: OutputSettings) -> dict[str, Any]:
+    """Return everything but the text that changes how a sentence sounds."""
+    return {
+        "audio_format": AUDIO_FORMAT_VERSION,
+        "engine_version": engine_version,
+        "voice": asdict(voice),
+        "sample_format": "s16le-mono",
+        "target_dbfs": output.target_dbfs,
+    }
+
+
+def _clip_key(spoken: str, sound: dict[str, Any]) -> str:
+    return _digest({**sound, "spoken": spoken})
 
 
 def chunk_key(clips: list[ClipPlan], output: OutputSettings) -> str:
@@ -195,11 +201,12 @@ def plan_chunks(
 ) -> tuple[ChunkPlan, ...]:
     """Group each block's sentences into chunks and key them."""
     chunks: list[ChunkPlan] = []
+    sound = _sound(voice, engine_version, output)
     for block in blocks:
         last = len(block.sentences) - 1
         clips = [
             ClipPlan(
-                clip_key=clip_key(sentence.spoken, voice, engine_version, output),
+                clip_key=_clip_key(sentence.spoken, sound),
                 spoken=sentence.spoken,
                 pause_after_ms=(
                     output.pause_after_block_ms(block.kind)

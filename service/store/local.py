@@ -59,7 +59,7 @@ class LocalStore:
     """Store objects as files under ``root``; see the module docstring."""
 
     def __init__(self, root: Path, max_bytes: int | None = None) -> None:
-        self.root = Path(root)
+        self.root = Path(root).absolute()  # send_file resolves relative paths elsewhere
         """The store's folder."""
         self.max_bytes = max_bytes
         """Size cap for automatic eviction; ``None`` turns it off."""

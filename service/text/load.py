@@ -17,10 +17,8 @@ from service.config import Settings
 from service.errors import InputError, NothingToReadError, TooLargeError
 from service.text.article import Article
 from service.text.decode import decode_bytes
-from service.text.html import is_full_page, parse_html
 from service.text.language import detect_language
 from service.text.markdown import article_from_markdown, looks_like_markdown
-from service.text.page import article_from_html
 from service.text.plain import article_from_plain
 
 KINDS = ("text", "markdown", "html")
@@ -122,6 +120,10 @@ def _article(
         raise InputError("the input is empty")
     kind = kind or detect_kind(text, hint)
     if kind == "html":
+        # lxml and trafilatura load only for HTML: plain text starts faster without them
+        from service.text.html import is_full_page, parse_html
+        from service.text.page import article_from_html
+
         root = parse_html(text, settings.max_html_depth)
         article = article_from_html(root, full_page=is_full_page(text), url=source_url)
         if title:

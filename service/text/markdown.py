@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-
-from markdown_it import MarkdownIt
-from markdown_it.token import Token
+from typing import TYPE_CHECKING
 
 from service.text.article import Article, Block, BlockKind
+
+if TYPE_CHECKING:
+    from markdown_it.token import Token
 
 _FRONT_MATTER = re.compile(
     r"\A\ufeff?---[ \t]*\r?\n(.*?)\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S
@@ -52,6 +53,8 @@ def front_matter(text: str) -> tuple[dict[str, str], str]:
 def article_from_markdown(text: str, *, title: str | None = None) -> Article:
     """Read Markdown ``text`` into an article; ``title`` overrides the document's own."""
     fields, body = front_matter(text)
+    from markdown_it import MarkdownIt  # imported on use: plain-text runs never need it
+
     tokens = MarkdownIt("commonmark").enable("table").enable("strikethrough").parse(body)
     blocks = _blocks(tokens)
     found_title = fields.get("title", "")

@@ -19,7 +19,7 @@ def make_runner(settings: Settings, store: Any) -> JobRunner:
     if settings.redis_url:
         from service.jobs.rq import RQRunner
 
-        return RQRunner(settings)
+        return RQRunner(settings, store)
     from service.jobs.inprocess import InProcessRunner
 
     return InProcessRunner(settings, store)
@@ -40,6 +40,7 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
     from service.web.access import init_access
     from service.web.api import api
     from service.web.meta import meta
+    from service.web.metrics import init_metrics
     from service.web.player import player
     from service.web.problems import register_problem_handlers
     from service.web.speech import speech
@@ -54,6 +55,7 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
     )
     init_access(app, [api, speech, player])
     register_problem_handlers(app)
+    init_metrics(app)
     return app
 
 

@@ -7,8 +7,7 @@ import re
 from flask import Blueprint, Response, jsonify, request, send_file, stream_with_context, url_for
 from slugify import slugify
 
-from service.pipeline.narrate import audio_object, audio_sha256
-from service.pipeline.objects import manifest_object, narration_object
+from service.pipeline.objects import audio_object, audio_sha256, manifest_object, narration_object
 from service.web.access import require_key
 from service.web.context import narrations, settings, store
 from service.web.intake import read_request

@@ -11,9 +11,14 @@ from typing import Any
 
 from service.config import Settings
 from service.errors import ListenError
-from service.jobs.base import JobRunner, JobState
-from service.pipeline.narrate import audio_object, read_manifest
-from service.pipeline.objects import chunk_audio_object, chunk_meta_object, plan_object
+from service.jobs.base import JobRunner, JobState, QueueUnavailableError
+from service.pipeline.objects import (
+    audio_object,
+    chunk_audio_object,
+    chunk_meta_object,
+    plan_object,
+    read_manifest,
+)
 from service.pipeline.plan import NarrationPlan
 from service.pipeline.prepare import prepare_plan
 from service.store import Store
@@ -127,14 +132,18 @@ class Narrations:
                     if data is not None:
                         yield data
                         break
-                state = self.runner.state(narration_id)
-                if state is not None and state.status == "failed":
-                    return
-                if state is None and read_manifest(self.store, narration_id) is None:
-                    state = self.runner.submit(plan, ("mp3",))
                 if time.monotonic() - waited_since > STREAM_STALL_S:
                     return
-                self.runner.wait(narration_id, STREAM_POLL_S)
+                try:
+                    state = self.runner.state(narration_id)
+                    if state is not None and state.status == "failed":
+                        return
+                    if state is None and read_manifest(self.store, narration_id) is None:
+                        state = self.runner.submit(plan, ("mp3",))
+                    self.runner.wait(narration_id, STREAM_POLL_S)
+                except QueueUnavailableError:
+                    # A worker may still be writing chunks while Redis is away: keep reading.
+                    time.sleep(STREAM_POLL_S)
 
     def describe(self, view: NarrationView, urls: dict[str, str]) -> dict[str, Any]:
         """Return the API object for a narration."""

@@ -309,6 +309,23 @@ def openapi_document() -> dict[str, Any]:
                     },
                 },
             },
+            "/metrics": {
+                "get": {
+                    "operationId": "metrics",
+                    "summary": "Figures for operators in the Prometheus text format.",
+                    "description": (
+                        "Jobs queued, running, failed and started; synthesis seconds; "
+                        "sentences from the cache or the engine; audio bytes served; "
+                        "workers. With Redis the figures are cluster-wide."
+                    ),
+                    "responses": {
+                        "200": {
+                            "description": "Prometheus text exposition format 0.0.4.",
+                            "content": {"text/plain": {"schema": {"type": "string"}}},
+                        }
+                    },
+                },
+            },
             "/openapi.json": {
                 "get": {
                     "operationId": "openapi",

@@ -11,7 +11,7 @@ from flask import Blueprint, Response, request, stream_with_context
 
 from service.audio.pydub_setup import AudioSegment
 from service.errors import InputError, NothingToReadError, SynthesisError
-from service.pipeline.narrate import audio_object
+from service.pipeline.objects import audio_object
 from service.text.article import Article, Block
 from service.text.language import detect_language
 from service.web.access import require_key

@@ -1,0 +1,105 @@
+"""Serve finished objects of a non-local store (S3) exactly like ``send_file`` serves files.
+
+Objects are content-addressed and written once, so the answer can be cached
+for good: ETag = the content's SHA-256, ``Cache-Control: immutable``, 304 on
+``If-None-Match``, and one byte range per request (206, or 416 past the end;
+``If-Range`` with another ETag gets the whole object). The bytes flow through
+the web node, or, when ``LISTEN_S3_PRESIGNED_REDIRECT`` is on, the client is
+sent to a short-lived presigned URL of the store instead (downloads still
+flow through, so they keep their file name).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from flask import Response, request
+from werkzeug.http import parse_etags, quote_etag
+
+from service.store import MissingObjectError, Store
+from service.web.context import settings
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+RANGE_WINDOW_BYTES = 1024 * 1024
+"""A byte range is read from the store this much at a time."""
+PRESIGNED_EXPIRES_S = 3600
+"""Lifetime of a presigned URL a client is redirected to."""
+UNSATISFIABLE = (-1, -1)
+"""The span of a Range that starts past the end of the object (answered with 416)."""
+
+
+def remote_object_response(
+    store: Store, key: str, mimetype: str, etag: str | None, *, download_name: str | None = None
+) -> Response:
+    """Answer a GET of the object ``key`` with Range, ETag, 304 and immutable caching."""
+    if settings().s3_presigned_redirect and download_name is None:
+        url = store.presigned_url(key, PRESIGNED_EXPIRES_S)
+        if url is not None:
+            return Response(status=302, headers={"Location": url, "Cache-Control": "no-store"})
+    size = store.size(key)
+    if size is None:
+        raise MissingObjectError(f"{key} is not in the audio store")
+    if etag is not None and _matches(request.headers.get("If-None-Match"), etag):
+        return _with_headers(Response(status=304), etag, download_name)
+    span = _wanted_span(size, etag)
+    if span == UNSATISFIABLE:
+        response = Response(status=416)
+        response.headers["Content-Range"] = f"bytes */{size}"
+        return response
+    if span is None:
+        stream = store.open_stream(key)
+        response = Response(stream, mimetype=mimetype, direct_passthrough=True)
+        response.call_on_close(stream.close)
+        response.content_length = size
+    else:
+        start, stop = span
+        response = Response(
+            _read_windows(store, key, start, stop),
+            status=206,
+            mimetype=mimetype,
+            direct_passthrough=True,
+        )
+        response.content_length = stop - start
+        response.headers["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
+    return _with_headers(response, etag, download_name)
+
+
+def _with_headers(response: Response, etag: str | None, download_name: str | None) -> Response:
+    if etag is not None:
+        response.headers["ETag"] = quote_etag(etag)
+    response.headers["Cache-Control"] = IMMUTABLE
+    response.headers["Accept-Ranges"] = "bytes"
+    if download_name is not None:
+        response.headers.set("Content-Disposition", "attachment", filename=download_name)
+    return response
+
+
+def _matches(header: str | None, etag: str) -> bool:
+    """Tell whether an If-None-Match header names ``etag`` (weakly, as RFC 9110 asks)."""
+    if not header:
+        return False
+    return parse_etags(header).contains_weak(etag)
+
+
+def _wanted_span(size: int, etag: str | None) -> tuple[int, int] | None:
+    """Return the one byte range to send, ``None`` for the whole object, or UNSATISFIABLE."""
+    wanted = request.range
+    if wanted is None or wanted.units != "bytes" or len(wanted.ranges) != 1:
+        return None  # no Range, a malformed one or several ranges: send it all
+    if_range = request.headers.get("If-Range")
+    if if_range is not None and (etag is None or if_range.strip() != quote_etag(etag)):
+        return None
+    span = wanted.range_for_length(size)
+    return UNSATISFIABLE if span is None else span
+
+
+def _read_windows(store: Store, key: str, start: int, stop: int) -> Iterator[bytes]:
+    """Yield bytes ``start`` to ``stop`` a window at a time, so memory stays flat."""
+    position = start
+    while position < stop:
+        end = min(stop, position + RANGE_WINDOW_BYTES)
+        data = store.read_range(key, position, end)
+        if not data:
+            return
+        yield data
+        position += len(data)

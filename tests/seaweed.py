@@ -27,6 +27,8 @@ from pathlib import Path
 ACCESS_KEY = "listen-tests"
 SECRET_KEY = "listen-tests-secret"
 REGION = "us-east-1"
+TEST_BUCKET = "listen-tests"
+"""The bucket the ``seaweed`` fixture creates."""
 
 
 @dataclass(frozen=True)

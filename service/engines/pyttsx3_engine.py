@@ -19,8 +19,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
-import wave
 from dataclasses import dataclass
 from functools import cache
 from importlib import metadata
@@ -35,11 +33,9 @@ logger = logging.getLogger(__name__)
 
 SAMPLE_RATE_HZ = 22_050
 """What eSpeak NG produces: mono, 16-bit."""
-WAV_HEADER_BYTES = 44
 """Size of the header the driver writes before the samples."""
 INSTALL_HINT = "pip install pyttsx3 espeakng-loader"
 
-_CANCELLED_RETRIES = 3
 """Times one sentence is spoken again when pyttsx3 cancels it by itself."""
 _ESPEAK_DEFAULT_GENDER = "male"
 """What eSpeak reports for a voice file without a ``gender`` line."""
@@ -96,6 +92,28 @@ def find_espeak_library() -> EspeakLibrary:
             f"the pyttsx3 engine needs eSpeak NG, which is not installed: {INSTALL_HINT}"
         )
     return EspeakLibrary(system_name, None, f"system {system_name}")
+
+
+def _initialize_synchronous() -> None:
+    """Start eSpeak NG in synchronous mode before pyttsx3's driver starts it in retrieval mode.
+
+    In retrieval mode eSpeak synthesises on a thread of its own and pyttsx3
+    polls for the end; in synchronous mode ``Synth()`` returns with the whole
+    utterance already handed to the driver's callback, which is all a worker
+    that makes files needs. The driver skips its own initialisation when it
+    finds eSpeak initialised, and sets its callback and voice as usual.
+    """
+    from pyttsx3.drivers import _espeak
+    from pyttsx3.drivers.espeak import EspeakDriver
+
+    if EspeakDriver._moduleInitialized:
+        return
+    if _espeak.Initialize(_espeak.AUDIO_OUTPUT_SYNCHRONOUS, 1000) == -1:
+        raise EngineUnavailableError(f"eSpeak NG could not be initialised: {INSTALL_HINT}")
+    current = _espeak.GetCurrentVoice()
+    name = current.contents.name if current and current.contents.name else b"gmw/en"
+    EspeakDriver._defaultVoice = name.decode("utf-8")
+    EspeakDriver._moduleInitialized = True
 
 
 def _bundled_version(library_path: str) -> str:
@@ -203,8 +221,6 @@ class Pyttsx3Engine:
         self._loaded_version: str | None = None
         self._version: str | None = None
         self._voices: list[Voice] | None = None
-        self._finished = threading.Event()
-        self._completed = False
         self._errors: list[BaseException] = []
 
     @property
@@ -253,55 +269,39 @@ class Pyttsx3Engine:
         if not text.strip():
             return Pcm(b"", SAMPLE_RATE_HZ)
         with self._lock:
-            driver = self._load()
-            for _ in range(_CANCELLED_RETRIES):
-                wav_bytes = self._speak_to_wav(driver, text, settings, voice)
-                if wav_bytes is not None:
-                    break
-                logger.warning("pyttsx3 cancelled %s; speaking it again", _preview(text))
-            else:
-                raise SynthesisError(f"eSpeak NG kept cancelling {_preview(text)}")
-        return _read_wav(wav_bytes, text)
+            samples = self._speak(self._load(), text, settings, voice)
+        if not samples:
+            raise SynthesisError(f"eSpeak NG made no audio for {_preview(text)}")
+        return Pcm(samples, SAMPLE_RATE_HZ)
 
-    def _speak_to_wav(
-        self, driver: Any, text: str, settings: VoiceSettings, voice: str
-    ) -> bytes | None:
-        """Queue the properties and one ``save_to_file``, run, and wait for the WAV.
+    def _speak(self, driver: Any, text: str, settings: VoiceSettings, voice: str) -> bytes:
+        """Speak one sentence through pyttsx3's eSpeak driver and return its samples.
 
-        Return None when pyttsx3 cancelled the utterance: its ``runAndWait()``
-        stops anything eSpeak still plays, which rarely (about once in
-        thousands, under load) catches the utterance it is starting.
+        eSpeak runs in synchronous mode (see :func:`_initialize_synchronous`):
+        ``Synth()`` returns once every sample is in the driver's buffer. Calling
+        the driver directly skips ``runAndWait()``, whose loop sleeps 10 ms per
+        turn and cancels what eSpeak is still doing; it cost more time per
+        sentence than eSpeak takes to speak it.
         """
-        # runAndWait() calls the driver's stop(), which cancels whatever eSpeak
-        # still plays, so the previous utterance must be over first.
-        self._wait_until_quiet()
-        self._finished.clear()
-        self._errors.clear()
-        self._completed = False
+        espeak = driver.proxy._driver
         # Setting the voice resets the rate, so the voice goes first.
-        driver.setProperty("voice", voice)
-        driver.setProperty("rate", settings.rate_wpm)
-        driver.setProperty("pitch", settings.pitch)
-        driver.setProperty("volume", settings.volume)
-        wav_file = io.BytesIO()
-        # The driver announces "Audio saved to ..." with print(); keep stdout for
-        # the program's own output. Only the last save_to_file queued before
-        # runAndWait() is kept, so queue exactly one.
+        espeak.setProperty("voice", voice)
+        espeak.setProperty("rate", settings.rate_wpm)
+        espeak.setProperty("pitch", settings.pitch)
+        espeak.setProperty("volume", settings.volume)
+        # A sink for the WAV the driver writes should eSpeak ever report the end
+        # of the message (it does not in synchronous mode); never play sound.
+        espeak.save_to_file(text, io.BytesIO())
+        self._errors.clear()
         with contextlib.redirect_stdout(io.StringIO()):
-            driver.save_to_file(text, wav_file)
-            # The properties went to eSpeak's command queue; runAndWait() cancels
-            # the utterance it starts when that queue is still busy.
-            self._wait_until_quiet()
-            driver.runAndWait()
-            # runAndWait() can return before eSpeak's own thread has finished the
-            # utterance; the WAV exists once "finished-utterance" has been sent.
-            finished = self._finished.wait(timeout=30.0 + 0.05 * len(text))
-            self._wait_until_quiet()
+            espeak._start_synthesis(text)
+        samples: bytes = espeak._data_buffer
+        espeak._data_buffer = b""
+        espeak._speaking = False
+        driver.proxy.setBusy(False)
         if self._errors:
             raise SynthesisError(f"eSpeak NG failed on {_preview(text)}: {self._errors[0]}")
-        if not finished:
-            raise SynthesisError(f"eSpeak NG did not finish {_preview(text)}")
-        return wav_file.getvalue() if self._completed else None
+        return samples
 
     def _load(self) -> Any:
         """Load eSpeak NG and pyttsx3's driver into this process, once."""
@@ -315,8 +315,8 @@ class Pyttsx3Engine:
             os.environ["ESPEAK_DATA_PATH"] = str(library.data_dir)
         import pyttsx3
 
+        _initialize_synchronous()
         driver = pyttsx3.init("espeak")
-        driver.connect("finished-utterance", self._on_finished)
         driver.connect("error", self._on_error)
         if library.bundled:
             mapped = mapped_espeak_libraries()
@@ -337,18 +337,6 @@ class Pyttsx3Engine:
         logger.debug("loaded eSpeak NG %s from %s", self._loaded_version, library.path)
         return driver
 
-    def _wait_until_quiet(self, timeout_s: float = 5.0) -> None:
-        """Wait until eSpeak's synthesis thread has nothing left to do."""
-        if self._handle is None:
-            return
-        deadline = time.monotonic() + timeout_s
-        while self._handle.espeak_IsPlaying() and time.monotonic() < deadline:
-            time.sleep(0.001)
-
-    def _on_finished(self, name: str | None = None, completed: bool = True) -> None:
-        self._completed = completed
-        self._finished.set()
-
     def _on_error(self, name: str | None = None, exception: BaseException | None = None) -> None:
         self._errors.append(exception or RuntimeError("unknown eSpeak NG error"))
 
@@ -364,20 +352,6 @@ class Pyttsx3Engine:
 
     def _data_dir_or_none(self) -> str | None:
         return None if self._library.data_dir is None else str(self._library.data_dir)
-
-
-def _read_wav(wav_bytes: bytes, text: str) -> Pcm:
-    """Check the driver's WAV and return its samples."""
-    if len(wav_bytes) <= WAV_HEADER_BYTES:
-        raise SynthesisError(f"eSpeak NG wrote no audio for {_preview(text)}")
-    with wave.open(io.BytesIO(wav_bytes), "rb") as wav:
-        if (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) != (SAMPLE_RATE_HZ, 1, 2):
-            raise SynthesisError(
-                f"eSpeak NG wrote {wav.getframerate()} Hz, {wav.getnchannels()} channels,"
-                f" {8 * wav.getsampwidth()}-bit audio; expected {SAMPLE_RATE_HZ} Hz mono 16-bit"
-            )
-        samples = wav.readframes(wav.getnframes())
-    return Pcm(samples, SAMPLE_RATE_HZ)
 
 
 def _same_file(first: str, second: str) -> bool:

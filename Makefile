@@ -17,7 +17,7 @@ install: $(STAMP)
 
 run: $(STAMP)
 	scripts/system-deps run
-	$(BIN)/listen extract seeds/nato-expansion-medium.txt
+	$(BIN)/listen serve --seed seeds
 
 lint: $(STAMP)
 	$(BIN)/ruff check service tests bench

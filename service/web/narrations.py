@@ -144,6 +144,23 @@ class Narrations:
                 except QueueUnavailableError:
                     # A worker may still be writing chunks while Redis is away: keep reading.
                     time.sleep(STREAM_POLL_S)
+        self._wait_finished(narration_id)
+
+    def _wait_finished(self, narration_id: str) -> None:
+        """Hold the end of a stream until the finished file exists (moments after the last chunk).
+
+        A client that read the whole stream can then fetch the file, the timings
+        and the captions at once, without meeting a 409.
+        """
+        deadline = time.monotonic() + STREAM_STALL_S
+        while time.monotonic() < deadline and read_manifest(self.store, narration_id) is None:
+            try:
+                state = self.runner.state(narration_id)
+                if state is not None and state.status == "failed":
+                    return
+                self.runner.wait(narration_id, STREAM_POLL_S)
+            except QueueUnavailableError:
+                time.sleep(STREAM_POLL_S)
 
     def describe(self, view: NarrationView, urls: dict[str, str]) -> dict[str, Any]:
         """Return the API object for a narration."""

@@ -40,7 +40,10 @@ def test_readme_api_examples_run_as_written(tmp_path: Path) -> None:
         script = script.replace("BASE=http://127.0.0.1:8000", f"BASE={base}")
         done = subprocess.run(
             ["bash", "-euo", "pipefail", "-c", script],
-            cwd=tmp_path, capture_output=True, text=True, timeout=180,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=180,
         )
     assert done.returncode == 0, done.stderr
     assert "\n206\n" in done.stdout

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from flask import Response, request
+from werkzeug.exceptions import RequestedRangeNotSatisfiable
 from werkzeug.http import parse_etags, quote_etag
 
 from service.store import MissingObjectError, Store
@@ -43,9 +44,7 @@ def remote_object_response(
         return _with_headers(Response(status=304), etag, download_name)
     span = _wanted_span(size, etag)
     if span == UNSATISFIABLE:
-        response = Response(status=416)
-        response.headers["Content-Range"] = f"bytes */{size}"
-        return response
+        raise RequestedRangeNotSatisfiable(length=size)  # answered as send_file's is
     if span is None:
         stream = store.open_stream(key)
         response = Response(stream, mimetype=mimetype, direct_passthrough=True)

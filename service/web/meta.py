@@ -31,6 +31,14 @@ def voices() -> Response:
     return jsonify(body)
 
 
+@meta.get("/livez")
+def livez() -> Response:
+    """Say the process answers (a liveness probe: no store or worker check)."""
+    response = Response("ok\n", mimetype="text/plain")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @meta.get("/healthz")
 def healthz() -> Response:
     """Say whether jobs can run and the store can be written."""

@@ -326,6 +326,18 @@ def openapi_document() -> dict[str, Any]:
                     },
                 },
             },
+            "/livez": {
+                "get": {
+                    "operationId": "live",
+                    "summary": "Whether the process answers (liveness; checks nothing else).",
+                    "responses": {
+                        "200": {
+                            "description": "Alive.",
+                            "content": {"text/plain": {"schema": {"type": "string"}}},
+                        }
+                    },
+                },
+            },
             "/openapi.json": {
                 "get": {
                     "operationId": "openapi",

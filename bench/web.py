@@ -1,0 +1,143 @@
+"""Web delivery: time to first audio byte while synthesising, and cached delivery rates.
+
+Runs the real server (``listen serve``) on a loopback port.
+
+- Time to first byte: POST a new 3,500-word article, then GET its ``stream.mp3``;
+  the time from the POST to the first audio byte, median of 10 fresh articles.
+- Whole stream: the time to the last byte of the same streams, against cold
+  ``listen narrate`` of the same size from the narration benchmark's method.
+- Cached delivery: requests per second with wrk (16 connections) for a 64 KiB Range
+  request of a cached MP3 and for the status JSON, each against ``/livez`` (a
+  trivial route of the same app) in the same run, interleaved.
+
+    python -m bench.web
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from bench.corpus import article_text
+from bench.measure import run
+from bench.results import write_section
+from tests.webserver import running_server
+
+WORDS = 3500
+FRESH_ARTICLES = 10
+WRK_SECONDS = 8
+WRK_ROUNDS = 3
+
+
+def post(base: str, text: str) -> dict[str, str]:
+    """Create a narration and return the API object."""
+    request = urllib.request.Request(
+        base + "/api/narrations",
+        data=json.dumps({"text": text}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request) as answer:
+        return dict(json.load(answer))
+
+
+def stream_times(base: str, seed: int) -> tuple[float, float]:
+    """Return (seconds to first audio byte, seconds to last byte) for a new article."""
+    text = article_text(WORDS, seed=1000 + seed)
+    started = time.perf_counter()
+    created = post(base, text)
+    with urllib.request.urlopen(base + created["stream_url"]) as stream:
+        stream.read(1)
+        first = time.perf_counter() - started
+        while stream.read(65536):
+            pass
+    return first, time.perf_counter() - started
+
+
+def wrk_rate(url: str, headers: tuple[str, ...] = ()) -> float:
+    """Return wrk's requests per second for ``url`` at 16 connections."""
+    command = ["wrk", "-t2", "-c16", f"-d{WRK_SECONDS}s", "--latency"]
+    for header in headers:
+        command += ["-H", header]
+    output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    match = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    if match is None or "Non-2xx" in output:
+        raise RuntimeError(f"wrk failed or saw errors:\n{output}")
+    return float(match.group(1))
+
+
+def main() -> None:
+    """Run the benchmark and write its section of RESULTS.md."""
+    with tempfile.TemporaryDirectory(prefix="bench-web-") as scratch:
+        folder = Path(scratch)
+        with running_server(folder / "cache", env={"LISTEN_VOICE": "pyttsx3:gmw/en-us"}) as base:
+            post(base, "Warm up.\n\nThe engines start here.")
+            time.sleep(1)
+            firsts, wholes = [], []
+            for seed in range(FRESH_ARTICLES):
+                first, whole = stream_times(base, seed)
+                firsts.append(first)
+                wholes.append(whole)
+                print(f"first byte {first * 1000:.0f} ms, whole stream {whole:.2f} s", flush=True)
+            created = post(base, article_text(WORDS, seed=1000))
+            audio = base + created["audio_url"]
+            status = base + created["status_url"]
+            rates: dict[str, list[float]] = {"livez": [], "range": [], "status": []}
+            for _ in range(WRK_ROUNDS):
+                rates["livez"].append(wrk_rate(base + "/livez"))
+                rates["range"].append(wrk_rate(audio, ("Range: bytes=65536-131071",)))
+                rates["status"].append(wrk_rate(status))
+        article = folder / "article.txt"
+        article.write_text(article_text(WORDS, seed=2000), encoding="utf-8")
+        colds = [
+            run(
+                [
+                    sys.executable,
+                    "-m",
+                    "service",
+                    "narrate",
+                    str(article),
+                    "-o",
+                    str(folder / "o.mp3"),
+                    "--cache-dir",
+                    str(folder / f"c{i}"),
+                ]
+            ).wall_s
+            for i in range(3)
+        ]
+    median = statistics.median
+    live, ranged, stat = (median(rates[k]) for k in ("livez", "range", "status"))
+    lines = [
+        "## Web delivery (issue: web service)",
+        "",
+        f"Real server (`listen serve`, gunicorn gthread, 1 process), loopback, {WORDS:,}-word "
+        f"articles. wrk: 2 threads, 16 connections, {WRK_SECONDS} s per round, {WRK_ROUNDS} "
+        "interleaved rounds, medians.",
+        "",
+        "| measure | value | target |",
+        "|---|---:|---|",
+        f"| first audio byte after POST, median of {FRESH_ARTICLES} uncached | "
+        f"**{median(firsts) * 1000:.0f} ms** (min {min(firsts) * 1000:.0f}, max "
+        f"{max(firsts) * 1000:.0f}) | <= 150 ms |",
+        f"| whole stream of an uncached article, median | {median(wholes):.2f} s | "
+        f"<= cold narration ({median(colds):.2f} s CLI, process start included): "
+        f"**{median(wholes) / median(colds):.2f}x** |",
+        f"| `/livez` (trivial route) | {live:,.0f} req/s | baseline |",
+        f"| 64 KiB Range of a cached MP3 | {ranged:,.0f} req/s (**{ranged / live:.2f}x**) "
+        "| >= 0.8x |",
+        f"| status JSON of a finished narration | {stat:,.0f} req/s (**{stat / live:.2f}x**) "
+        "| >= 0.8x |",
+    ]
+    print("\n".join(lines))
+    write_section("web", "\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

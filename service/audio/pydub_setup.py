@@ -1,17 +1,19 @@
-"""Import pydub pointed at the ffmpeg that imageio-ffmpeg ships: no system ffmpeg needed."""
+"""Import pydub quietly: we use it on raw PCM only, never through ffmpeg.
+
+pydub warns at import when no ffmpeg is on PATH. It needs one only to read or
+write encoded files (``from_file``, ``export``), which this project does not
+do: MP3 is encoded with lameenc, and Opus through the ffmpeg that
+imageio-ffmpeg ships (see ``service.audio.container``). Asking imageio-ffmpeg
+for its binary here would run ``ffmpeg -version`` in every worker at start.
+"""
 
 from __future__ import annotations
 
 import warnings
 
-import imageio_ffmpeg
-
 with warnings.catch_warnings():
-    # pydub looks for ffmpeg on PATH when imported; ours is set just below.
     warnings.filterwarnings("ignore", message="Couldn't find ffmpeg", category=RuntimeWarning)
     from pydub import AudioSegment
     from pydub.silence import detect_leading_silence
-
-AudioSegment.converter = imageio_ffmpeg.get_ffmpeg_exe()
 
 __all__ = ["AudioSegment", "detect_leading_silence"]

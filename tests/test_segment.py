@@ -274,10 +274,8 @@ def _longest_unbroken_run(text: str) -> int:
     return max((len(run) for run in text.split()), default=0)
 
 
-@settings(max_examples=250, deadline=500)
-@given(_articles(), st.integers(min_value=20, max_value=400))
-def test_segment_article_keeps_offsets_caps_and_words(article: Article, cap: int) -> None:
-    blocks = segment_article(article, max_sentence_chars=cap)
+def check_segmentation(article: Article, blocks: tuple[SpokenBlock, ...], cap: int) -> None:
+    """Assert what every segmentation keeps: offsets, order, caps and the words heard."""
     full_text = article.text
     previous_end = 0
     heard: list[str] = []
@@ -297,6 +295,12 @@ def test_segment_article_keeps_offsets_caps_and_words(article: Article, cap: int
             heard += spoken_words(sentence.spoken)
     if all(_longest_unbroken_run(text) < cap for _, text in article.parts):
         assert heard == _heard_words(article)
+
+
+@settings(max_examples=250, deadline=500)
+@given(_articles(), st.integers(min_value=20, max_value=400))
+def test_segment_article_keeps_offsets_caps_and_words(article: Article, cap: int) -> None:
+    check_segmentation(article, segment_article(article, max_sentence_chars=cap), cap)
 
 
 @settings(max_examples=100, deadline=500)

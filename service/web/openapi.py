@@ -24,7 +24,7 @@ ID_PARAMETER = {
     "name": "narration_id",
     "in": "path",
     "required": True,
-    "schema": {"type": "string"},
+    "schema": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
     "description": "Narration id (32 hex digits).",
 }
 

@@ -137,10 +137,11 @@ def test_resolve_engine_unknown_name_lists_known_engines() -> None:
 def test_resolve_engine_missing_dependency_says_how_to_install(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    entry = EngineEntry("listen_engine_not_installed_anywhere:Engine", "pip install '.[piper]'")
-    monkeypatch.setitem(ENGINES, "piper", entry)
-    with pytest.raises(EngineUnavailableError, match=r"pip install '\.\[piper\]'"):
-        resolve_engine("piper")
+    # Not "piper": once installed, an earlier test may have resolved it in this process.
+    entry = EngineEntry("listen_engine_not_installed_anywhere:Engine", "pip install '.[kokoro]'")
+    monkeypatch.setitem(ENGINES, "kokoro", entry)
+    with pytest.raises(EngineUnavailableError, match=r"pip install '\.\[kokoro\]'"):
+        resolve_engine("kokoro")
 
 
 def test_registry_and_version_do_not_load_espeak_here() -> None:

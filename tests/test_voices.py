@@ -130,7 +130,7 @@ def test_resolve_voice_default_voices_mapping_wins() -> None:
 
 
 def test_resolve_voice_ignores_a_mapping_to_a_missing_voice() -> None:
-    settings = Settings(default_voices="en=piper:en_US-joe-medium,de=pyttsx3:gmw/nope")
+    settings = Settings(default_voices="en=piper:en_US-nobody-low,de=pyttsx3:gmw/nope")
     assert resolve_voice(None, "en", settings) == "pyttsx3:gmw/en-us"
     assert resolve_voice(None, "de", settings) == "pyttsx3:gmw/de"
 

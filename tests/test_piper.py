@@ -32,6 +32,9 @@ from service.web import close_app, create_app
 from tests.audio_tools import decode, reported_duration_ms, rms
 from tests.conftest import ROOT, SEED_ARTICLE
 
+# One xdist worker runs the whole file, so the seed is narrated and the app started once.
+pytestmark = pytest.mark.xdist_group("piper")
+
 JOE = "piper:en_US-joe-medium"
 SENTENCE = "The committee met on Tuesday to discuss the new members of the alliance."
 SEED_TEXT = SEED_ARTICLE.read_text(encoding="utf-8")

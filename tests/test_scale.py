@@ -313,7 +313,9 @@ def test_scale_identical_requests_to_both_nodes_make_one_job(cluster: Cluster) -
         succeeded_before + 1
     )
     assert metric(node_a, "listen_workers") >= 2
-    assert metric(node_a, "listen_audio_bytes_served_total") > 0
+    served_before = metric(node_a, "listen_audio_bytes_served_total")
+    audio = call("GET", f"{node_b}/api/narrations/{replies[0].json()['id']}/audio.mp3")
+    assert metric(node_a, "listen_audio_bytes_served_total") == served_before + len(audio.body)
 
 
 def test_scale_web_processes_never_load_an_engine(

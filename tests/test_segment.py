@@ -195,6 +195,26 @@ def test_segment_article_handles_ten_thousand_words_quickly() -> None:
     assert len(blocks) == 81
 
 
+@pytest.mark.parametrize(
+    "paragraph",
+    [
+        "word " * 200_000,
+        "x" * 1_000_000,
+        "In 1990 the U.S. grew 3.5% on Jan. 5, 2024, and by $5.3 billion, " * 16_000,
+    ],
+    ids=["words", "no-spaces", "no-full-stops"],
+)
+def test_segment_article_cuts_a_megabyte_paragraph_in_linear_time(paragraph: str) -> None:
+    # Each cut used to re-read the whole rest of the paragraph: 40,000 words took 27 s.
+    started = time.perf_counter()
+    blocks = segment_article(_article(paragraph), max_sentence_chars=400)
+    assert time.perf_counter() - started < 5.0
+    sentences = blocks[1].sentences
+    assert len(sentences) >= len(paragraph) // 400
+    assert all(len(sentence.text) <= 400 for sentence in sentences)
+    assert "".join("".join(s.text.split()) for s in sentences) == "".join(paragraph.split())
+
+
 # --- properties over arbitrary text ---------------------------------------
 
 _WORDS = st.sampled_from(

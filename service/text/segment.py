@@ -205,8 +205,7 @@ def _cap_spans(text: str, start: int, end: int, cap: int, language: str) -> list
     """Cut a span longer than ``cap`` at clause boundaries, then spaces, then anywhere."""
     pieces: list[tuple[int, int]] = []
     while end - start > cap:
-        whole = spoken_words(_spoken(text[start:end], language))
-        cut = _find_cut(text, start, end, cap, whole, language)
+        cut = _find_cut(text, start, end, cap, language)
         pieces.append(_strip_span(text, start, cut))
         start, end = _strip_span(text, cut, end)
     if start < end:
@@ -216,11 +215,16 @@ def _cap_spans(text: str, start: int, end: int, cap: int, language: str) -> list
     ]
 
 
-def _find_cut(text: str, start: int, end: int, cap: int, whole: list[str], language: str) -> int:
+def _find_cut(text: str, start: int, end: int, cap: int, language: str) -> int:
     """Return where to cut ``text[start:end]`` so the first piece fits ``cap``.
 
     Prefer the last clause boundary of the strongest kind that keeps the words
     heard unchanged; cut at ``cap`` itself only when nothing else fits.
+
+    Spoken-form rules look a few words around them, so a cut is checked
+    against the text up to ``cap`` characters past it (to the next space),
+    not against the whole remainder: the work per cut stays bounded, and a
+    paragraph of a megabyte without a full stop is cut in linear time.
     """
     window = text[start : start + cap + 1]
     for pattern in _CUT_PATTERNS:
@@ -229,15 +233,29 @@ def _find_cut(text: str, start: int, end: int, cap: int, whole: list[str], langu
             left_start, left_end = _strip_span(text, start, cut)
             if left_end <= left_start or left_end - left_start > cap or cut >= end:
                 continue
+            context_end = _context_end(text, cut, end, cap)
             left = spoken_words(_spoken(text[left_start:left_end], language))
-            right = spoken_words(_spoken(text[cut:end], language))
-            if left + right == whole:
+            right = spoken_words(_spoken(text[cut:context_end], language))
+            if left + right == spoken_words(_spoken(text[start:context_end], language)):
                 return cut
     cut = start + cap
     # Keep combining marks (accents) with the letter they sit on.
     while cut > start + 1 and unicodedata.combining(text[cut]):
         cut -= 1
     return cut
+
+
+def _context_end(text: str, cut: int, end: int, reach: int) -> int:
+    """Return where the text that can change the words around ``cut`` ends.
+
+    That is ``reach`` characters on, moved to the next space so no word is
+    split, but never more than twice ``reach`` (text without spaces).
+    """
+    if end - cut <= reach:
+        return end
+    limit = min(end, cut + 2 * reach)
+    space = _SPACE.search(text, cut + reach, limit)
+    return limit if space is None else space.start()
 
 
 @lru_cache(maxsize=4096)
@@ -247,6 +265,7 @@ def _spoken(text: str, language: str) -> str:
 
 
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
+_SPACE = re.compile(r"\s")
 _CUT_PATTERNS = (
     re.compile(r"[;:](?=\s)\s*|[；：]\s*"),
     re.compile(r",(?=\s)\s*|[，、]\s*"),

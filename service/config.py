@@ -45,6 +45,8 @@ class Settings:
     """Allow fetching loopback, private, link-local and reserved addresses."""
     max_sentence_chars: int = 400
     """Sentences longer than this are split at clause boundaries."""
+    max_words: int = 50_000
+    """Longest article read, in words (about 4.8 hours at 175 wpm); 0 means no limit."""
 
     # --- voice ---
     voice: str = ""

@@ -174,3 +174,22 @@ def test_load_cli_extract_json_reads_stdin() -> None:
     result = CliRunner().invoke(cli, ["extract", "--json", "-"], input="# Hi\n\nA *short* post.\n")
     record = json.loads(result.output)
     assert (record["title"], record["paragraphs"]) == ("Hi", ["A short post."])
+
+
+def test_load_article_over_the_word_limit_is_too_large() -> None:
+    text = "Title\n\n" + "\n\n".join("Five words in this paragraph." for _ in range(300))
+    limited = Settings(max_words=1000)
+    with pytest.raises(TooLargeError, match=r"1,50\d words; the limit is 1,000"):
+        load_article_from_text(text, limited)
+    assert load_article_from_text(text, Settings(max_words=0)).word_count > 1000
+
+
+def test_load_and_plan_ten_thousand_paragraphs_in_seconds(tmp_path: Path) -> None:
+    from service.pipeline.prepare import prepare_plan
+
+    text = "Title\n\n" + "\n\n".join(f"Paragraph {i} tells the news." for i in range(10_000))
+    settings = Settings(cache_dir=tmp_path, max_words=0)
+    started = time.perf_counter()
+    plan = prepare_plan(load_article_from_text(text, settings, kind="text"), settings)
+    assert time.perf_counter() - started < 15
+    assert len(plan.blocks) == 10_001

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Response
 from flask_cors import CORS
 
 from service.config import Settings
@@ -55,8 +55,15 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
     )
     init_access(app, [api, speech, player])
     register_problem_handlers(app)
+    app.after_request(_no_sniffing)
     init_metrics(app)
     return app
+
+
+def _no_sniffing(response: Response) -> Response:
+    """Make browsers trust our content types: JSON, captions and audio never run as a page."""
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 def close_app(app: Flask) -> None:

@@ -152,9 +152,11 @@ def length_scale_for(rate_wpm: int, voice_length_scale: float = 1.0) -> float:
 def default_thread_count(settings: Settings) -> int:
     """Return onnxruntime threads per worker: the cores shared among the worker processes.
 
-    Piper in one process keeps both cores of a two-core machine busy; a pool
-    of one worker per core, each with one thread, does the same work without
-    the threads of two processes fighting over the cores.
+    With the default pool (one worker per core) that is one thread each. A
+    second intra-op thread made one process slower, not faster, on two cores
+    (3.7x against 5.9x real time, ``python -m bench.piper``): Piper's many
+    small operators cost more to hand over than they gain. Cores are better
+    used by processes, each speaking its own sentences.
     """
     return max(1, (os.cpu_count() or 1) // settings.worker_count)
 

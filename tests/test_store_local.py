@@ -427,3 +427,11 @@ def test_local_store_put_fails_cleanly_on_a_full_disk(tiny_tmpfs: Path) -> None:
     with pytest.raises(StoreError, match="disk is full"):
         open_store(Settings(cache_dir=tiny_tmpfs / "cache"))
     assert not store.writable()
+
+
+def test_local_store_put_on_a_read_only_disk_names_the_reason(tiny_tmpfs: Path) -> None:
+    store = open_store(Settings(cache_dir=tiny_tmpfs / "cache"))
+    subprocess.run(["mount", "-o", "remount,ro", str(tiny_tmpfs)], check=True)
+    # The clean-up of the temp file fails too on a read-only disk; it must not hide why.
+    with pytest.raises(StoreError, match="read-only"):
+        store.put("narrations/new/plan.json", b"{}")

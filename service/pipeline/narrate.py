@@ -197,7 +197,9 @@ class Narrator:
         try:
             yield temp
         finally:
-            with contextlib.suppress(FileNotFoundError):
+            # OSError, not just FileNotFoundError: on a read-only disk the unlink
+            # fails too, and must not hide why the narration failed.
+            with contextlib.suppress(OSError):
                 os.unlink(temp)
 
 

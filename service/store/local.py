@@ -196,7 +196,7 @@ class LocalStore:
         except OSError as error:
             raise self._error(error, "write to") from None
         finally:
-            temp.unlink(missing_ok=True)
+            _discard(temp)
         if added:
             self._grew(len(data))
 
@@ -351,3 +351,15 @@ class LocalStore:
     def _error(self, error: OSError, action: str) -> StoreError:
         reason = _REASONS.get(error.errno or 0, error.strerror or str(error))
         return StoreError(f"cannot {action} the audio store at {self.root}: {reason}")
+
+
+def _discard(temp: Path) -> None:
+    """Remove a temp file, never raising: on a read-only disk even a missing file fails.
+
+    The error being handled (full or read-only disk) must reach the caller, not
+    this clean-up's own; a temp file left behind is swept by the next prune.
+    """
+    try:
+        temp.unlink(missing_ok=True)
+    except OSError as error:
+        logger.debug("could not remove %s: %s", temp, error)

@@ -7,10 +7,12 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 
 def free_port() -> int:
@@ -73,3 +75,32 @@ def running_server(
             process.kill()
             process.wait()
         log.close()
+
+
+def server_process(base: str) -> Any:
+    """Return the ``psutil.Process`` of the server (gunicorn master) listening at ``base``."""
+    import psutil
+
+    port = str(urllib.parse.urlsplit(base).port)
+    for process in psutil.process_iter(["cmdline"]):
+        cmdline = process.info["cmdline"] or []
+        if "serve" in cmdline and "--port" in cmdline and port in cmdline:
+            return process
+    raise LookupError(f"no server process for {base}")
+
+
+def web_worker(base: str) -> Any:
+    """Return the gunicorn worker process (the one running the app) of the server at ``base``."""
+    children = server_process(base).children()
+    if len(children) != 1:
+        raise LookupError(f"expected one web worker, found {len(children)}")
+    return children[0]
+
+
+def engine_workers(base: str) -> list[Any]:
+    """Return the engine worker processes (spawned by the web worker) of the server at ``base``."""
+    return [
+        child
+        for child in web_worker(base).children()
+        if "resource_tracker" not in " ".join(child.cmdline())
+    ]

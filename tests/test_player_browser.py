@@ -522,3 +522,31 @@ def test_embed_highlights_a_narration_made_in_advance(page: Page, server: str) -
         page.wait_for_selector("article [data-listen-reading]")
         assert page.locator("article [data-listen-reading]").count() == 1
         assert paragraphs.count() >= 5
+
+
+def test_embed_keeps_hostile_ids_and_markup_in_a_publisher_page_as_text(
+    page: Page, server: str
+) -> None:
+    escaped = MARKUP.replace("<", "&lt;").replace(">", "&gt;")
+    hostile_id = '"><img src=x onerror=alert(1)>'
+    html = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>Markup as words</title></head>
+<body><article class="story"><h1>Breaking {escaped} news</h1>
+<p class="byline">By {escaped}</p>
+<p>The first paragraph quotes {escaped} as plain words, nothing more than that.</p>
+<p>The second paragraph is calm and says nothing odd at all, as before.</p></article>
+<script src="{server}/embed.js" data-article="article.story"
+  data-narration='{hostile_id}' async></script></body></html>"""
+    with publisher_site({"/markup.html": html.encode()}) as site:
+        requests: list[str] = []
+        page.on("request", lambda request: requests.append(request.url))
+        page.goto(site + "/markup.html")
+        button = page.locator("listen-story button.play")
+        expect(button).to_be_visible()
+        button.click()
+        wait_for_time(page, 0.3, selector="listen-story audio")
+        page.wait_for_selector("article.story [data-listen-reading]", timeout=60_000)
+        expect(page.locator("article.story p").nth(1)).to_contain_text(MARKUP)
+    assert page.locator("img[src=x]").count() == 0  # also inside the embed's shadow root
+    assert page.locator("listen-story script").count() == 0
+    assert not [url for url in requests if "onerror" in url or "%3Cimg" in url]

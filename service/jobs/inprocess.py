@@ -17,6 +17,8 @@ from service.store import Store
 
 log = logging.getLogger(__name__)
 
+FINISHED_KEPT = 512
+"""Finished jobs whose state stays in memory; older ones are read from the store."""
 CONCURRENT_JOBS = 2
 """Narrations rendered at once; they share the engine pool."""
 
@@ -48,8 +50,16 @@ class InProcessRunner:
 
     def _set(self, state: JobState) -> None:
         with self._changed:
+            self._states.pop(state.narration_id, None)  # keep the dict in order of last change
             self._states[state.narration_id] = state
+            self._forget_old_finished()
             self._changed.notify_all()
+
+    def _forget_old_finished(self) -> None:
+        """Drop the oldest finished jobs past :data:`FINISHED_KEPT`: the store remembers them."""
+        finished = [k for k, s in self._states.items() if s.status in ("done", "failed")]
+        for narration_id in finished[: max(0, len(finished) - FINISHED_KEPT)]:
+            del self._states[narration_id]
 
     def submit(self, plan: NarrationPlan, formats: tuple[str, ...]) -> JobState:
         """Start the job for ``plan`` unless one is queued, running or done."""

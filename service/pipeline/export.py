@@ -17,6 +17,7 @@ from service.pipeline.objects import (
     FORMATS,
     NarrationResult,
     audio_object,
+    chunk_meta_object,
     manifest_object,
     narration_object,
     read_manifest,
@@ -98,7 +99,9 @@ def narrate_to_files(
         from service.engines.pool import EnginePool
         from service.pipeline.narrate import Narrator
 
-        workers = max(1, min(settings.worker_count, plan.segments_total))
+        # as many engines as there are chunks to make: an edited paragraph starts one
+        missing = sum(not store.exists(chunk_meta_object(c.chunk_key)) for c in plan.chunks)
+        workers = max(1, min(settings.worker_count, missing))
         with EnginePool(workers, task_timeout_s=settings.segment_timeout_s) as pool:
             result = Narrator(settings, store, pool).narrate(
                 plan, formats=(fmt,), on_progress=on_progress

@@ -7,6 +7,7 @@ that changes the sound, so an edited paragraph changes one chunk's key only.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
@@ -129,7 +130,7 @@ class NarrationPlan:
         """Return the number of chunks (the unit of progress)."""
         return len(self.chunks)
 
-    @property
+    @functools.cached_property
     def word_count(self) -> int:
         """Return the number of words read."""
         return sum(len(s.spoken.split()) for b in self.blocks for s in b.sentences)

@@ -14,6 +14,7 @@ from service.errors import ListenError
 from service.jobs.base import JobRunner, JobState, QueueUnavailableError
 from service.pipeline.objects import (
     audio_object,
+    audio_sha256,
     chunk_audio_object,
     chunk_meta_object,
     plan_object,
@@ -25,6 +26,7 @@ from service.store import Store
 from service.text.article import Article
 
 PLAN_CACHE_SIZE = 256
+DURATION_CACHE_SIZE = 4096
 STREAM_POLL_S = 0.2
 STREAM_STALL_S = 120.0
 """A stream gives up when no chunk arrives for this long."""
@@ -60,6 +62,8 @@ class Narrations:
         self.store = store
         self.runner = runner
         self._plans: OrderedDict[str, NarrationPlan] = OrderedDict()
+        self._durations: OrderedDict[str, int] = OrderedDict()
+        self._hashes: OrderedDict[str, str] = OrderedDict()
         self._lock = threading.Lock()
         self.seeds: dict[str, str] = {}
         """Sample article file name -> narration id, for the index page."""
@@ -103,22 +107,52 @@ class Narrations:
         """Return a narration's current state; re-run it if a restart interrupted it."""
         return self._view(self.plan(narration_id), want_format="mp3")
 
+    def content_hash(self, narration_id: str, fmt: str) -> str | None:
+        """Return the SHA-256 of a finished audio file (its ETag); it never changes."""
+        key = f"{narration_id}.{fmt}"
+        with self._lock:
+            known = self._hashes.get(key)
+        if known is not None:
+            return known
+        found = audio_sha256(self.store, narration_id, fmt)
+        if found is not None:
+            with self._lock:
+                self._hashes[key] = found
+                while len(self._hashes) > DURATION_CACHE_SIZE:
+                    self._hashes.popitem(last=False)
+        return found
+
+    def _duration_ms(self, narration_id: str) -> int | None:
+        """Return a finished narration's duration (the manifest never changes once written)."""
+        with self._lock:
+            known = self._durations.get(narration_id)
+        if known is not None:
+            return known
+        manifest = read_manifest(self.store, narration_id)
+        if manifest is None:
+            return None
+        duration = int(manifest["duration_ms"])
+        with self._lock:
+            self._durations[narration_id] = duration
+            while len(self._durations) > DURATION_CACHE_SIZE:
+                self._durations.popitem(last=False)
+        return duration
+
     def _view(self, plan: NarrationPlan, *, want_format: str) -> NarrationView:
         narration_id = plan.narration_id
-        manifest = read_manifest(self.store, narration_id)
+        duration = self._duration_ms(narration_id)
         formats = tuple(
             fmt
             for fmt in ("mp3", "ogg", "wav")
             if self.store.exists(audio_object(narration_id, fmt))
         )
         total = plan.segments_total
-        if manifest is not None and want_format in formats:
+        if duration is not None and want_format in formats:
             state = JobState(narration_id, "done", total, total)
-            return NarrationView(plan, state, int(manifest["duration_ms"]), formats)
+            return NarrationView(plan, state, duration, formats)
         state_now = self.runner.state(narration_id)
         if state_now is None or (state_now.status == "done" and want_format not in formats):
             state_now = self.runner.submit(plan, (want_format,))
-        duration = int(manifest["duration_ms"]) if manifest is not None else None
         return NarrationView(plan, state_now, duration, formats)
 
     def chunk_stream(self, narration_id: str) -> Iterator[bytes]:

@@ -29,9 +29,9 @@ class InProcessRunner:
     def __init__(self, settings: Settings, store: Store, pool: EnginePool | None = None) -> None:
         self.settings = settings
         self.store = store
-        self.pool = pool or EnginePool(
-            settings.worker_count, task_timeout_s=settings.segment_timeout_s
-        )
+        # from_settings warms every engine the settings name (a Piper default voice
+        # loads its model at start, not on the first listener's first sentence)
+        self.pool = pool or EnginePool.from_settings(settings)
         self._owns_pool = pool is None
         self._threads = ThreadPoolExecutor(CONCURRENT_JOBS, thread_name_prefix="narration")
         self._states: dict[str, JobState] = {}

@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import os
 import subprocess
+import tempfile
 import wave
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -137,8 +138,10 @@ class OggOpusWriter:
             command += ["-metadata", f"album={album}"]
         command += ["-f", "ogg", str(path)]
         self._path = path
+        # ffmpeg's messages go to a file: a pipe nobody reads could fill and stall it
+        self._messages = tempfile.TemporaryFile()  # noqa: SIM115 - closed in finish/abort
         self._process = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._messages
         )
 
     def write(self, data: bytes) -> None:
@@ -156,19 +159,29 @@ class OggOpusWriter:
             self._process.stdin.close()
         if self._process.wait() != 0:
             self._fail()
+        self._messages.close()
         with open(self._path, "rb+") as handle:
             _close_synced(handle)
 
     def abort(self) -> None:
         """Stop the encoder."""
-        self._process.kill()
-        self._process.wait()
+        self._stop()
+        self._messages.close()
 
     def _fail(self) -> None:
-        assert self._process.stderr is not None
-        self._process.kill()
-        message = self._process.stderr.read().decode("utf-8", "replace").strip().splitlines()
+        self._stop()
+        self._messages.seek(0)
+        message = self._messages.read().decode("utf-8", "replace").strip().splitlines()
+        self._messages.close()
         raise OutputError(f"Opus encoding failed: {message[-1] if message else 'ffmpeg exited'}")
+
+    def _stop(self) -> None:
+        """Stop the encoder and close its input."""
+        self._process.kill()
+        self._process.wait()
+        if self._process.stdin is not None:
+            with contextlib.suppress(BrokenPipeError):
+                self._process.stdin.close()
 
 
 def _close_synced(handle: BinaryIO) -> None:

@@ -189,6 +189,27 @@ def narrate(
 
 
 @cli.command()
+@click.argument("source")
+@click.option("--voice", help="Voice id (see `listen voices`); default: one for the language.")
+@click.option("--rate", "rate_wpm", type=int, help="Words per minute.")
+@click.pass_obj
+@reports_errors
+def say(settings: Settings, source: str, voice: str | None, rate_wpm: int | None) -> None:
+    """Speak SOURCE (file, '-' for stdin, or URL) through the sound device."""
+    import tempfile
+    from pathlib import Path
+
+    from service.audio.playback import play, require_sound_device
+    from service.pipeline.export import narrate_to_files
+
+    require_sound_device()  # before any synthesis
+    settings = settings.replace(voice=voice, rate_wpm=rate_wpm)
+    with tempfile.TemporaryDirectory(prefix="listen-say-") as scratch:
+        result = narrate_to_files(source, settings, output=Path(scratch) / "say.wav", fmt="wav")
+        play(result.path)
+
+
+@cli.command()
 @click.option("--language", help="Only voices speaking this language (en, pt-br...).")
 @click.option("--engine", help="Only voices of this engine (pyttsx3, piper).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per voice, per line.")

@@ -310,3 +310,23 @@ def test_narrate_killed_mid_write_leaves_nothing_half_done(
     manifest = read_manifest(store, plan.narration_id)
     assert manifest is not None
     assert abs(reported_duration_ms(tmp_path / "out.mp3") - manifest["duration_ms"]) < 60
+
+
+def test_cli_say_plays_or_says_clearly_why_not(tmp_path: Path) -> None:
+    from service.audio.playback import has_sound_device
+
+    done = subprocess.run(
+        [*LISTEN, "say", str(SEED_ARTICLE), "--rate", "450"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    if has_sound_device():
+        assert done.returncode == 0, done.stderr
+    else:
+        assert done.returncode == 1
+        assert done.stderr.strip().splitlines() == [
+            "listen: error: no sound device here; write a file instead: "
+            "listen narrate INPUT -o story.mp3"
+        ]

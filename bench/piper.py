@@ -254,7 +254,7 @@ def bench_ttfb(runs: int, work: Path) -> str:
         f"### Time to first audio byte, uncached {WORDS:,}-word article, `listen serve` "
         f"(median of {runs})\n\n"
         "| workers | median s | runs |\n|---|---:|---|\n"
-        + row("model not loaded yet (first narration after start)", cold)
+        + row("first narration after the server starts (voice warmed at start)", cold)
         + "\n"
         + row("model loaded (after one short narration)", warm)
     )

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-import http.server
 import json
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -21,7 +19,7 @@ from bench.corpus import article_text
 from service.web import close_app, create_app
 from tests.audio_tools import decode
 from tests.conftest import SEED_ARTICLE, SEEDS
-from tests.webserver import running_server
+from tests.webserver import running_server, serving_page
 
 SEED_TEXT = SEED_ARTICLE.read_text(encoding="utf-8")
 
@@ -119,21 +117,8 @@ def test_create_from_each_input_kind(
 def test_create_from_url_of_a_local_page(tmp_path: Path) -> None:
     page = (SEEDS / "newsroom-page.html").read_bytes()
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(page)))
-            self.end_headers()
-            self.wfile.write(page)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/story"
-    try:
+    with serving_page(page) as site:
+        url = f"{site}/story"
         for app in make_app(tmp_path, allow_private_urls=True):
             answer = app.test_client().post("/api/narrations", json={"url": url})
             assert answer.status_code == 202, answer.get_json()
@@ -141,9 +126,6 @@ def test_create_from_url_of_a_local_page(tmp_path: Path) -> None:
             refused = app.test_client().post("/api/narrations", json={"url": url})
             assert refused.status_code == 422
             assert refused.mimetype == "application/problem+json"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_audio_range_etag_and_download(client: FlaskClient) -> None:

@@ -5,11 +5,9 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import http.client
-import http.server
 import json
 import os
 import struct
-import threading
 import time
 import urllib.parse
 from collections.abc import Iterator
@@ -20,7 +18,7 @@ import lxml.html
 import pytest
 
 from tests.browser import narrate
-from tests.webserver import running_server
+from tests.webserver import running_server, serving_page
 
 pytestmark = pytest.mark.xdist_group("hostile")
 
@@ -110,23 +108,10 @@ def test_hostile_markup_in_byline_title_and_url_is_text_in_pages_and_json(
         "</article></body></html>"
     ).encode()
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(page)))
-            self.end_headers()
-            self.wfile.write(page)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    site = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=site.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{site.server_address[1]}/story/{MARKUP}?q={MARKUP}"
     cache = folder / "cache-urls"
     cache.mkdir()
-    try:
+    with serving_page(page) as site:
+        url = f"{site}/story/{MARKUP}?q={MARKUP}"
         env = {**SERVER_ENV, "LISTEN_ALLOW_PRIVATE_URLS": "1"}
         with running_server(cache, env=env, args=()) as base:
             made = narrate(base, {"url": url})
@@ -156,9 +141,6 @@ def test_hostile_markup_in_byline_title_and_url_is_text_in_pages_and_json(
                 status, headers, body = request(base, "GET", path)
                 assert "script-src 'self'" in headers["content-security-policy"], path
                 assert_inert(body)
-    finally:
-        site.shutdown()
-        site.server_close()
 
 
 # --- ids that are not ours -----------------------------------------------------

@@ -44,6 +44,8 @@ T = TypeVar("T")
 _SPAWN = multiprocessing.get_context("spawn")
 _READY_HOLD_S = 0.02
 """How long a readiness probe keeps its worker busy, so probes spread over workers."""
+_POOL_BREAKS_FORGIVEN = 3
+"""Times a task is rescheduled, uncounted, because the whole pool broke under it."""
 
 
 def synthesize(text: str, settings: VoiceSettings) -> Pcm:
@@ -85,6 +87,10 @@ class _Task:
     future: Future[Any]
     attempts: int = 0
     inner: Future[Any] | None = field(default=None, repr=False)
+    pool: ProcessPool | None = field(default=None, repr=False)
+    """The pebble pool the current attempt runs on."""
+    pool_breaks: int = 0
+    """Attempts lost because the whole pool broke under them (not counted as attempts)."""
 
 
 class EnginePool:
@@ -262,6 +268,14 @@ class EnginePool:
                 )
             return self._pool
 
+    def _replace_pool(self, broken: ProcessPool | None) -> None:
+        """Retire ``broken`` now if it is still the current pool (it may still look active)."""
+        with self._lock:
+            if broken is not None and self._pool is broken:
+                logger.warning("engine worker pool broke; starting a new one")
+                self._retire(broken)
+                self._pool = None
+
     def _retire(self, pool: ProcessPool) -> None:
         """Join a broken pebble pool in the background (this may be one of its threads)."""
         reaper = threading.Thread(target=pool.join, name="engine-pool-reaper", daemon=True)
@@ -289,6 +303,7 @@ class EnginePool:
             self._finish(task, SynthesisError(f"{task.label}: no engine worker could be started"))
             return
         task.inner = inner
+        task.pool = pool
         inner.add_done_callback(lambda done: self._on_attempt_done(task, done))
 
     def _on_attempt_done(self, task: _Task, inner: Future[Any]) -> None:
@@ -302,6 +317,14 @@ class EnginePool:
         error = inner.exception()
         if error is None:
             self._finish(task, None, inner.result())
+            return
+        if isinstance(error, BrokenProcessPool) and task.pool_breaks < _POOL_BREAKS_FORGIVEN:
+            # Another worker's death broke the whole pebble pool under this attempt:
+            # not this task's fault, so it does not use up its one retry.
+            task.pool_breaks += 1
+            task.attempts -= 1
+            self._replace_pool(task.pool)
+            self._schedule(task)
             return
         problem = _worker_problem(error, self.task_timeout_s)
         if problem is None:

@@ -47,6 +47,20 @@ def baseline_command(article: Path, out: Path) -> list[str]:
     ]
 
 
+def narrate_command(source: Path, out: Path, cache: Path) -> list[str]:
+    """Return our side: ``listen narrate`` of ``source`` through the cache folder ``cache``."""
+    return [
+        *LISTEN,
+        str(source),
+        "-o",
+        str(out),
+        "--cache-dir",
+        str(cache),
+        "--rate",
+        str(RATE_WPM),
+    ]
+
+
 def edited(text: str) -> str:
     """Change one word of one paragraph in the middle of the article."""
     paragraphs = text.split("\n\n")
@@ -68,32 +82,9 @@ def bench_size(words: int, runs: int, work: Path) -> dict[str, Series]:
         series["baseline"].runs.append(
             run(baseline_command(article, work / "base.mp3"), shell=True)
         )
-        cold = [
-            *LISTEN,
-            str(article),
-            "-o",
-            str(out),
-            "--cache-dir",
-            str(cache),
-            "--rate",
-            str(RATE_WPM),
-        ]
-        series["cold"].runs.append(run(cold))
-        series["cached"].runs.append(run(cold))
-        series["edited"].runs.append(
-            run(
-                [
-                    *LISTEN,
-                    str(changed),
-                    "-o",
-                    str(out),
-                    "--cache-dir",
-                    str(cache),
-                    "--rate",
-                    str(RATE_WPM),
-                ]
-            )
-        )
+        series["cold"].runs.append(run(narrate_command(article, out, cache)))
+        series["cached"].runs.append(run(narrate_command(article, out, cache)))
+        series["edited"].runs.append(run(narrate_command(changed, out, cache)))
         shutil.rmtree(cache)
     return series
 

@@ -73,12 +73,16 @@ class Narrations:
         with self._lock:
             self.seeds[name] = narration_id
 
-    def _remember(self, plan: NarrationPlan) -> None:
+    def _keep(self, cache: OrderedDict[str, Any], key: str, value: Any, size: int) -> None:
+        """Put ``value`` in a bounded in-memory cache, dropping the least recently kept."""
         with self._lock:
-            self._plans[plan.narration_id] = plan
-            self._plans.move_to_end(plan.narration_id)
-            while len(self._plans) > PLAN_CACHE_SIZE:
-                self._plans.popitem(last=False)
+            cache[key] = value
+            cache.move_to_end(key)
+            while len(cache) > size:
+                cache.popitem(last=False)
+
+    def _remember(self, plan: NarrationPlan) -> None:
+        self._keep(self._plans, plan.narration_id, plan, PLAN_CACHE_SIZE)
 
     def plan(self, narration_id: str) -> NarrationPlan:
         """Return a narration's plan, from memory or the store."""
@@ -116,10 +120,7 @@ class Narrations:
             return known
         found = audio_sha256(self.store, narration_id, fmt)
         if found is not None:
-            with self._lock:
-                self._hashes[key] = found
-                while len(self._hashes) > DURATION_CACHE_SIZE:
-                    self._hashes.popitem(last=False)
+            self._keep(self._hashes, key, found, DURATION_CACHE_SIZE)
         return found
 
     def _duration_ms(self, narration_id: str) -> int | None:
@@ -132,10 +133,7 @@ class Narrations:
         if manifest is None:
             return None
         duration = int(manifest["duration_ms"])
-        with self._lock:
-            self._durations[narration_id] = duration
-            while len(self._durations) > DURATION_CACHE_SIZE:
-                self._durations.popitem(last=False)
+        self._keep(self._durations, narration_id, duration, DURATION_CACHE_SIZE)
         return duration
 
     def _view(self, plan: NarrationPlan, *, want_format: str) -> NarrationView:

@@ -20,6 +20,7 @@ import errno
 import logging
 import os
 import shutil
+import stat
 import time
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -158,10 +159,10 @@ class LocalStore:
     def local_path(self, key: str) -> Path | None:
         path = self._path(key)
         try:
-            status = path.stat()
+            status = os.stat(path)
         except _MISSING:
             return None
-        if not path.is_file():
+        if not stat.S_ISREG(status.st_mode):
             return None
         self._touch_if_stale(path, status.st_mtime)
         return path

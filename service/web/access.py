@@ -68,4 +68,7 @@ def init_access(app: Flask, creating: list[Blueprint]) -> Limiter:
     )
     for blueprint in creating:
         limiter.limit(creation_limit, methods=["POST"])(blueprint)
+    # Only creation is limited: let every other request skip the limiter's work
+    # (it costs about as much as a whole trivial request).
+    limiter.request_filter(lambda: request.method != "POST")
     return limiter

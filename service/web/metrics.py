@@ -28,7 +28,6 @@ from prometheus_client.registry import Collector
 from service.errors import ListenError
 from service.jobs.base import JobRunner
 from service.jobs.tally import ReportsFigures, Tally
-from service.web.context import state
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +104,10 @@ def init_metrics(app: Flask) -> None:
     registry.register(RunnerCollector(app.extensions["listen"].runner))
     app.extensions[REGISTRY_EXTENSION] = registry
     app.register_blueprint(metrics)
-    app.after_request(_count_audio_bytes)
+    runner = app.extensions["listen"].runner
+    if isinstance(runner, ReportsFigures):  # checked once: a protocol check is slow
+        tally = runner.tally
+        app.after_request(lambda response: _count_audio_bytes(response, tally))
 
 
 @metrics.get("/metrics")
@@ -119,17 +121,16 @@ def scrape() -> Response:
     return response
 
 
-def _count_audio_bytes(response: Response) -> Response:
-    if request.endpoint not in AUDIO_ENDPOINTS or request.method != "GET":
+def _count_audio_bytes(response: Response, tally: Tally) -> Response:
+    if response.status_code not in (200, 206) or request.endpoint not in AUDIO_ENDPOINTS:
         return response
-    runner = state().runner
-    if not isinstance(runner, ReportsFigures) or response.status_code not in (200, 206):
+    if request.method != "GET":
         return response
     length = response.headers.get("Content-Length", type=int)
     if length is not None:
-        runner.tally.add("bytes_served", length)
+        tally.add("bytes_served", length)
     else:  # a live stream: count what actually leaves
-        response.response = _counting(response.response, runner.tally)
+        response.response = _counting(response.response, tally)
     return response
 
 

@@ -27,6 +27,12 @@ from service.text.article import Article
 
 PLAN_CACHE_SIZE = 256
 DURATION_CACHE_SIZE = 4096
+FINISHED_STATUS_TTL_S = 5.0
+"""How long the status answer of a finished narration is reused before it is looked at again.
+
+Within it, a status may miss a format another node has just made or an audio
+file the cache has just evicted; creating a narration here forgets it at once.
+"""
 STREAM_POLL_S = 0.2
 STREAM_STALL_S = 120.0
 """A stream gives up when no chunk arrives for this long."""
@@ -64,6 +70,7 @@ class Narrations:
         self._plans: OrderedDict[str, NarrationPlan] = OrderedDict()
         self._durations: OrderedDict[str, int] = OrderedDict()
         self._hashes: OrderedDict[str, str] = OrderedDict()
+        self._finished: OrderedDict[str, tuple[float, str, bytes]] = OrderedDict()
         self._lock = threading.Lock()
         self.seeds: dict[str, str] = {}
         """Sample article file name -> narration id, for the index page."""
@@ -105,11 +112,30 @@ class Narrations:
         plan = prepare_plan(article, settings, voice=voice)
         self._remember(plan)
         self.store.put(plan_object(plan.narration_id), plan.to_json().encode())
+        self.forget_finished(plan.narration_id)
         return self._view(plan, want_format=fmt)
 
     def view(self, narration_id: str) -> NarrationView:
         """Return a narration's current state; re-run it if a restart interrupted it."""
         return self._view(self.plan(narration_id), want_format="mp3")
+
+    def finished_status(self, narration_id: str, url_root: str) -> bytes | None:
+        """Return a finished narration's status answer kept by :meth:`keep_finished_status`."""
+        with self._lock:
+            found = self._finished.get(narration_id)
+        if found is None or found[1] != url_root or time.monotonic() > found[0]:
+            return None
+        return found[2]
+
+    def keep_finished_status(self, narration_id: str, url_root: str, body: bytes) -> None:
+        """Reuse a finished narration's status answer (for one URL root) for a while."""
+        expires = time.monotonic() + FINISHED_STATUS_TTL_S
+        self._keep(self._finished, narration_id, (expires, url_root, body), DURATION_CACHE_SIZE)
+
+    def forget_finished(self, narration_id: str) -> None:
+        """Look at a narration afresh next time (its formats may be about to change)."""
+        with self._lock:
+            self._finished.pop(narration_id, None)
 
     def content_hash(self, narration_id: str, fmt: str) -> str | None:
         """Return the SHA-256 of a finished audio file (its ETag); it never changes."""

@@ -16,6 +16,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from bench.corpus import article_text
+from service.pipeline.objects import audio_object
 from service.web import close_app, create_app
 from tests.audio_tools import decode
 from tests.conftest import SEED_ARTICLE, SEEDS
@@ -345,3 +346,47 @@ def test_voices_and_health(client: FlaskClient) -> None:
     health = client.get("/healthz")
     assert health.status_code == 200
     assert health.get_json()["store"] is True
+
+
+def test_cors_headers_go_to_requests_that_carry_an_origin(tmp_path: Path) -> None:
+    for app in make_app(tmp_path, cors_origins="https://news.example"):
+        client = app.test_client()
+        created = client.post("/api/narrations", json={"text": "Hello there."}).get_json()
+        wait_done(client, created["id"])
+        for url in (created["status_url"], created["timings_url"], created["audio_url"]):
+            allowed = fetch(client, url, headers={"Origin": "https://news.example"})
+            assert allowed.headers["Access-Control-Allow-Origin"] == "https://news.example"
+            assert "Content-Range" in allowed.headers["Access-Control-Expose-Headers"]
+            assert "Origin" in allowed.headers["Vary"]  # caches keep one answer per origin
+            other = fetch(client, url, headers={"Origin": "https://elsewhere.example"})
+            assert "Access-Control-Allow-Origin" not in other.headers
+            plain = fetch(client, url)  # an <audio> element or a same-origin page
+            assert "Access-Control-Allow-Origin" not in plain.headers
+            assert "Origin" in plain.headers["Vary"]
+
+
+def test_status_of_a_finished_narration_shows_a_format_made_later(client: FlaskClient) -> None:
+    text = "A short note.\n\nIt is read twice, in two formats."
+    created = client.post("/api/narrations", json={"text": text}).get_json()
+    assert wait_done(client, created["id"])["formats"] == ["mp3"]
+    again = client.post("/api/narrations", json={"text": text, "format": "ogg"}).get_json()
+    assert again["id"] == created["id"]
+    deadline = time.monotonic() + 60
+    while "ogg" not in client.get(created["status_url"]).get_json()["formats"]:
+        assert time.monotonic() < deadline, "the status kept its old formats"
+        time.sleep(0.05)
+    assert fetch(client, again["audio_url"]).status_code == 200
+
+
+def test_audio_removed_from_the_cache_is_not_served_from_an_open_file(app: Flask) -> None:
+    client = app.test_client()
+    created = client.post("/api/narrations", json={"text": "Kept open for a moment."}).get_json()
+    wait_done(client, created["id"])
+    assert fetch(client, created["audio_url"], headers={"Range": "bytes=0-99"}).status_code == 206
+    state = app.extensions["listen"]
+    state.open_files.recheck_s = 0.0  # look the file up in the store at once
+    state.store.delete(audio_object(created["id"], "mp3"))
+    gone = fetch(client, created["audio_url"], headers={"Range": "bytes=0-99"})
+    assert gone.status_code == 409  # made again on request, never served from the old file
+    wait_done(client, created["id"])
+    assert fetch(client, created["audio_url"]).status_code == 200

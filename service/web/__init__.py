@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 from flask_cors import CORS
 
 from service.config import Settings
@@ -12,6 +12,9 @@ from service.jobs.base import JobRunner
 from service.store import open_store
 from service.web.context import EXTENSION, AppState
 from service.web.narrations import Narrations
+
+CORS_PREFIXES = ("/api/", "/v1/")
+"""Paths a publisher's page may call from the browser."""
 
 
 def make_runner(settings: Settings, store: Any) -> JobRunner:
@@ -50,19 +53,28 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()] or "*"
     CORS(
         app,
-        resources={r"/api/*": {"origins": origins}, r"/v1/*": {"origins": origins}},
+        resources={f"{prefix}*": {"origins": origins} for prefix in CORS_PREFIXES},
         expose_headers=["Location", "Retry-After", "Content-Range", "Content-Length", "ETag"],
+        always_send=False,  # only to requests that ask (they carry Origin), as the spec says
     )
     init_access(app, [api, speech, player])
     register_problem_handlers(app)
-    app.after_request(_no_sniffing)
+    app.after_request(_common_headers)
     init_metrics(app)
     return app
 
 
-def _no_sniffing(response: Response) -> Response:
-    """Make browsers trust our content types: JSON, captions and audio never run as a page."""
+def _common_headers(response: Response) -> Response:
+    """Add the headers every answer needs.
+
+    ``nosniff`` makes browsers trust our content types: JSON, captions and
+    audio never run as a page. ``Vary: Origin`` on the API: CORS headers go
+    only to requests that carry an ``Origin``, so a shared cache must not hand
+    an answer made for one kind of request to the other.
+    """
     response.headers["X-Content-Type-Options"] = "nosniff"
+    if request.path.startswith(CORS_PREFIXES):
+        response.vary.add("Origin")
     return response
 
 
@@ -70,3 +82,4 @@ def close_app(app: Flask) -> None:
     """Stop the app's job runner and its workers."""
     state: AppState = app.extensions[EXTENSION]
     state.runner.close()
+    state.open_files.close()

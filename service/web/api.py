@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any, BinaryIO
 
 from flask import Blueprint, Response, jsonify, request, stream_with_context, url_for
 from slugify import slugify
-from werkzeug.exceptions import RequestedRangeNotSatisfiable
 
 from service.pipeline.objects import audio_object, manifest_object, narration_object
 from service.web.access import require_key
-from service.web.context import narrations, settings, store
+from service.web.context import narrations, open_files, settings, store
+from service.web.files import IMMUTABLE, send_file
 from service.web.intake import read_request
 from service.web.narrations import NarrationView, UnknownNarrationError
 from service.web.problems import problem
@@ -23,7 +19,6 @@ api = Blueprint("api", __name__, url_prefix="/api")
 
 NARRATION_ID = re.compile(r"^[0-9a-f]{32}$")
 MIMETYPES = {"mp3": "audio/mpeg", "ogg": "audio/ogg", "wav": "audio/wav"}
-IMMUTABLE = "public, max-age=31536000, immutable"
 
 
 def checked_id(narration_id: str) -> str:
@@ -70,10 +65,20 @@ def create() -> Response:
 @api.get("/narrations/<narration_id>")
 def status(narration_id: str) -> Response:
     """Report a narration's status and progress."""
-    return narration_response(narrations().view(checked_id(narration_id)))
+    checked_id(narration_id)
+    root = request.script_root
+    body = narrations().finished_status(narration_id, root)
+    if body is None:
+        view = narrations().view(narration_id)
+        response = narration_response(view)
+        if view.state.status == "done":
+            narrations().keep_finished_status(narration_id, root, response.get_data())
+        return response
+    return Response(body, mimetype="application/json", headers={"Cache-Control": "no-store"})
 
 
 def _not_ready(narration_id: str) -> Response:
+    narrations().forget_finished(narration_id)  # a file may have just left the cache
     view = narrations().view(narration_id)
     if view.state.status == "failed":
         return problem(
@@ -96,80 +101,29 @@ def _not_ready(narration_id: str) -> Response:
     )
 
 
-def _send_stored(key: str, narration_id: str, fmt: str, *, download: bool) -> Response:
-    """Send a finished file with Range, ETag = content hash, 304 and immutable caching."""
+def _send_finished(narration_id: str, fmt: str, *, download: bool) -> Response | None:
+    """Send a finished file with Range, ETag = content hash, 304 and immutable caching.
+
+    Return ``None`` when the file is not (or no longer) in the store.
+    """
+    key = audio_object(narration_id, fmt)
     etag = narrations().content_hash(narration_id, fmt)
     name = None
     if download:
         title = narrations().plan(narration_id).title
         name = f"{slugify(title, max_length=80) or 'narration'}.{fmt}"
-    path = store().local_path(key)
-    if path is None:
+    sent = send_file(
+        request,
+        open_files(),
+        key,
+        lambda: store().local_path(key),
+        mimetype=MIMETYPES[fmt],
+        etag=etag,
+        download_name=name,
+    )
+    if sent is None and store().exists(key):  # a store with no local files (S3)
         return stored_object_response(key, MIMETYPES[fmt], etag, download_name=name)
-    return _send_local(path, MIMETYPES[fmt], etag, download_name=name)
-
-
-def _send_local(
-    path: Path, mimetype: str, etag: str | None, *, download_name: str | None
-) -> Response:
-    """Answer GET/HEAD for an immutable local file: 304, one byte range (206/416), or all of it.
-
-    The body is the open file handed to the server's ``wsgi.file_wrapper``
-    when it has one (gunicorn sends it with sendfile()), so a cached file goes
-    out at static-file speed; Flask's send_file costs several times a trivial
-    request here, most of it in work an immutable, content-hashed file never needs.
-    """
-    headers = {"Cache-Control": IMMUTABLE, "Accept-Ranges": "bytes"}
-    if etag:
-        headers["ETag"] = f'"{etag}"'
-        if request.if_none_match.contains(etag):
-            return Response(status=304, headers=headers)
-    try:
-        handle = open(path, "rb")  # noqa: SIM115 - closed with the response
-    except FileNotFoundError:
-        raise UnknownNarrationError("the audio was removed from the cache; ask again") from None
-    size = os.fstat(handle.fileno()).st_size
-    start, stop, status = 0, size, 200
-    if_range = request.if_range
-    wanted = request.range
-    if wanted is not None and (
-        (if_range.etag is None and if_range.date is None)
-        or (etag is not None and if_range.etag == etag)
-    ):
-        span = wanted.range_for_length(size)
-        if span is None:
-            handle.close()
-            raise RequestedRangeNotSatisfiable(length=size)  # answered as send_file's is
-        start, stop = span
-        status = 206
-        headers["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
-    handle.seek(start)
-    file_wrapper = request.environ.get("wsgi.file_wrapper")
-    body: Any = (
-        file_wrapper(handle, 65536)
-        if file_wrapper is not None
-        else _read_span(handle, stop - start)
-    )
-    response = Response(
-        body, status=status, mimetype=mimetype, headers=headers, direct_passthrough=True
-    )
-    response.content_length = stop - start
-    if download_name:
-        response.headers.set("Content-Disposition", "attachment", filename=download_name)
-    return response
-
-
-def _read_span(handle: BinaryIO, length: int) -> Iterator[bytes]:
-    """Yield ``length`` bytes of ``handle`` from where it stands, then close it."""
-    try:
-        while length > 0:
-            block = handle.read(min(65536, length))
-            if not block:
-                return
-            length -= len(block)
-            yield block
-    finally:
-        handle.close()
+    return sent
 
 
 def stored_object_response(
@@ -187,14 +141,10 @@ def audio(narration_id: str, fmt: str) -> Response:
     checked_id(narration_id)
     if fmt not in MIMETYPES:
         raise UnknownNarrationError(f"no {fmt[:10]!r} audio; formats are mp3, ogg and wav")
-    plan = narrations().plan(narration_id)
-    if store().exists(audio_object(plan.narration_id, fmt)):
-        return _send_stored(
-            audio_object(narration_id, fmt),
-            narration_id,
-            fmt,
-            download=request.args.get("download") == "1",
-        )
+    finished = _send_finished(narration_id, fmt, download=request.args.get("download") == "1")
+    if finished is not None:
+        return finished
+    narrations().plan(narration_id)  # 404 for an id nobody asked for
     if fmt != "mp3" and store().exists(manifest_object(narration_id)):
         raise UnknownNarrationError(
             f"no {fmt} audio was made; create the narration with format={fmt}"
@@ -206,9 +156,10 @@ def audio(narration_id: str, fmt: str) -> Response:
 def stream(narration_id: str) -> Response:
     """Stream MP3 as it is made; the finished file once it exists (with Range)."""
     checked_id(narration_id)
-    narrations().plan(narration_id)
-    if store().exists(audio_object(narration_id, "mp3")):
-        return _send_stored(audio_object(narration_id, "mp3"), narration_id, "mp3", download=False)
+    finished = _send_finished(narration_id, "mp3", download=False)
+    if finished is not None:
+        return finished
+    narrations().plan(narration_id)  # 404 for an id nobody asked for
     view = narrations().view(narration_id)
     if view.state.status == "failed":
         return _not_ready(narration_id)
@@ -227,7 +178,6 @@ def _stored_text(narration_id: str, name: str, mimetype: str) -> Response:
         return _not_ready(narration_id)
     response = Response(data, mimetype=mimetype)
     response.headers["Cache-Control"] = IMMUTABLE
-    response.headers["Access-Control-Allow-Origin"] = "*"
     return response
 
 

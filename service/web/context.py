@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import current_app
 
 from service.config import Settings
 from service.jobs.base import JobRunner
 from service.store import Store
+from service.web.files import OpenFiles
 from service.web.narrations import Narrations
 
 EXTENSION = "listen"
@@ -22,6 +23,8 @@ class AppState:
     store: Store
     runner: JobRunner
     narrations: Narrations
+    open_files: OpenFiles = field(default_factory=OpenFiles)
+    """Finished audio files kept open for range requests."""
 
 
 def state() -> AppState:
@@ -43,3 +46,8 @@ def store() -> Store:
 def narrations() -> Narrations:
     """Return the current app's narrations service."""
     return state().narrations
+
+
+def open_files() -> OpenFiles:
+    """Return the current app's set of open audio files."""
+    return state().open_files

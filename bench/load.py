@@ -39,7 +39,7 @@ import psutil
 
 from bench.corpus import article_text
 from bench.results import RESULTS, write_section
-from tests.webserver import running_server, server_process, web_worker
+from tests.webserver import engine_workers, running_server, server_process, web_worker
 
 RANGE_BYTES = 65536
 BURST_ARTICLES = 50
@@ -78,6 +78,14 @@ def wait_done(base: str, status_url: str, timeout_s: float = 600) -> dict[str, A
             return dict(state)
         time.sleep(0.25)
     raise TimeoutError(status_url)
+
+
+def rss_mb(process: Any) -> float:
+    """Return one process's resident memory in MB (0 when it has just ended)."""
+    try:
+        return float(process.memory_info().rss) / 1e6
+    except psutil.NoSuchProcess:
+        return 0.0
 
 
 def tree_rss_mb(base: str) -> float:
@@ -185,6 +193,9 @@ def burst(base: str) -> str:
 # --- soak -------------------------------------------------------------------------------
 
 
+Sample = tuple[float, float, float, float, int, int, int]
+
+
 @dataclass
 class Soak:
     """Mixed traffic against one server, with its counts."""
@@ -194,7 +205,8 @@ class Soak:
     ready: list[dict[str, Any]]
     requests: int = 0
     errors: list[str] = field(default_factory=list)
-    samples: list[tuple[float, float, int, int, int]] = field(default_factory=list)
+    samples: list[Sample] = field(default_factory=list)
+    """(seconds, tree MB, web worker MB, engine workers MB, threads, open files, engines)."""
     created: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -253,13 +265,12 @@ class Soak:
         started = time.monotonic()
         while time.monotonic() - started < self.seconds:
             worker = web_worker(self.base)
-            engines = [
-                c for c in worker.children() if "resource_tracker" not in " ".join(c.cmdline())
-            ]
-            self.samples.append(
-                (time.monotonic() - started, tree_rss_mb(self.base), worker.num_threads(),
-                 worker.num_fds(), len(engines))
-            )  # fmt: skip
+            engines = engine_workers(self.base)
+            engines_mb = sum(rss_mb(engine) for engine in engines)
+            sample = (time.monotonic() - started, tree_rss_mb(self.base), rss_mb(worker),
+                      engines_mb, worker.num_threads(), worker.num_fds(), len(engines))  # fmt: skip
+            self.samples.append(sample)
+            print("soak sample: " + " ".join(f"{value:.1f}" for value in sample), file=sys.stderr)
             time.sleep(SAMPLE_EVERY_S)
         assert root.is_running()
 
@@ -274,11 +285,12 @@ class Soak:
         first = [s for s in self.samples if s[0] < window]
         last = [s for s in self.samples if s[0] >= self.samples[-1][0] - window]
 
-        def median(rows: list[tuple[float, float, int, int, int]], column: int) -> str:
+        def median(rows: list[Sample], column: int) -> str:
             return f"{statistics.median(row[column] for row in rows):.0f}"
 
-        names = ("memory of the process tree (MB)", "web worker threads", "web worker open files",
-                 "engine worker processes")  # fmt: skip
+        names = ("memory of the process tree (MB)", "of which the web worker (MB)",
+                 "of which the engine workers (MB)", "web worker threads",
+                 "web worker open files", "engine worker processes")  # fmt: skip
         table = [
             f"| {name} | {median(first, i + 1)} | {median(last, i + 1)} |"
             for i, name in enumerate(names)

@@ -295,6 +295,12 @@ class Soak:
             f"| {name} | {median(first, i + 1)} | {median(last, i + 1)} |"
             for i, name in enumerate(names)
         ]
+        minutes = [
+            f"| {minute + 1} | {median(rows, 2)} | {median(rows, 3)} | {median(rows, 4)} | "
+            f"{median(rows, 5)} |"
+            for minute in range(int(self.samples[-1][0] // 60) + 1)
+            if (rows := [s for s in self.samples if minute * 60 <= s[0] < (minute + 1) * 60])
+        ]
         return "\n".join(
             [
                 f"{self.seconds / 60:.0f} minutes of mixed traffic: 8 listeners (Range, status, "
@@ -308,6 +314,12 @@ class Soak:
                 f"last {window:.0f} s |",
                 "|---|---|---|",
                 *table,
+                "",
+                "Minute by minute (medians):",
+                "",
+                "| minute | web worker MB | engine workers MB | threads | open files |",
+                "|---:|---:|---:|---:|---:|",
+                *minutes,
             ]
         )
 

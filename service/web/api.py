@@ -172,9 +172,9 @@ def stream(narration_id: str) -> Response:
 
 def _stored_text(narration_id: str, name: str, mimetype: str) -> Response:
     checked_id(narration_id)
-    narrations().plan(narration_id)
     data = store().get(narration_object(narration_id, name))
     if data is None:
+        narrations().plan(narration_id)  # 404 for an id nobody asked for
         return _not_ready(narration_id)
     response = Response(data, mimetype=mimetype)
     response.headers["Cache-Control"] = IMMUTABLE

@@ -25,7 +25,8 @@ from service.pipeline.prepare import prepare_plan
 from service.store import Store
 from service.text.article import Article
 
-PLAN_CACHE_SIZE = 256
+PLAN_CACHE_SIZE = 64
+"""Plans kept in memory: those of narrations being made (a finished one is served without it)."""
 DURATION_CACHE_SIZE = 4096
 FINISHED_STATUS_TTL_S = 5.0
 """How long the status answer of a finished narration is reused before it is looked at again.

@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from service.text.article import BLOCK_KINDS, Article, Block
-from service.text.segment import SpokenBlock, segment_article, segment_block, segment_id
+from service.text.blocks import SpokenBlock, segment_id
+from service.text.segment import segment_article, segment_block
 from service.text.spoken import byline_prefix, spoken_form, spoken_words
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from service.config import Settings
 from service.engines.base import VoiceSettings
 from service.text.article import Article
-from service.text.segment import Sentence, SpokenBlock, segment_article
+from service.text.blocks import Sentence, SpokenBlock
 
 AUDIO_FORMAT_VERSION = 1
 """Bump when anything changes the audio made from the same inputs."""
@@ -239,14 +239,12 @@ def plan_chunks(
 
 def plan_narration(
     article: Article,
+    blocks: tuple[SpokenBlock, ...],
     voice: VoiceSettings,
     engine_version: str,
     output: OutputSettings,
-    *,
-    max_sentence_chars: int = 400,
 ) -> NarrationPlan:
-    """Segment ``article`` and key every sentence, chunk and the narration itself."""
-    blocks = segment_article(article, max_sentence_chars=max_sentence_chars)
+    """Key every sentence and chunk of ``article`` (segmented into ``blocks``), and the whole."""
     chunks = plan_chunks(blocks, voice, engine_version, output)
     narration_id = _digest(
         {

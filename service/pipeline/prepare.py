@@ -8,6 +8,7 @@ from service.engines.registry import resolve_engine
 from service.engines.voices import resolve_voice, voice_settings
 from service.pipeline.plan import NarrationPlan, OutputSettings, plan_narration
 from service.text.article import Article
+from service.text.segment import segment_article
 
 
 def choose_voice(settings: Settings, language: str, voice: str | None = None) -> VoiceSettings:
@@ -24,8 +25,8 @@ def prepare_plan(
     chosen = choose_voice(settings, article.language, voice)
     return plan_narration(
         article,
+        segment_article(article, max_sentence_chars=settings.max_sentence_chars),
         chosen,
         resolve_engine(chosen.engine).version(),
         OutputSettings.from_settings(settings),
-        max_sentence_chars=settings.max_sentence_chars,
     )

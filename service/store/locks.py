@@ -21,8 +21,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import filelock
-
 from service.store.base import StoreLockTimeoutError
 
 
@@ -41,6 +39,8 @@ class KeyLocks:
     @contextmanager
     def producer(self, key: str, timeout_s: float) -> Iterator[None]:
         """Hold the producer lock of ``key``; raise after ``timeout_s`` seconds."""
+        import filelock  # only producers need it; readers of the cache start faster without
+
         path = self._ensure_parent(self.lock_file(key, ".lock"))
         lock = filelock.FileLock(path, timeout=timeout_s)
         try:

@@ -9,58 +9,15 @@ raises on unknown ones, and it returns exact character offsets.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import unicodedata
-from dataclasses import dataclass
 from functools import lru_cache
 
 import sentencex
 
 from service.text.article import BLOCK_SEPARATOR, Article
+from service.text.blocks import Sentence, SpokenBlock
 from service.text.spoken import byline_prefix, language_subtag, spoken_form, spoken_words
-
-
-@dataclass(frozen=True)
-class Sentence:
-    """One segment: the unit given to the engine and cached."""
-
-    text: str
-    """The sentence as displayed: ``article.text[start_char:end_char]``."""
-    spoken: str
-    """What the engine is given (URLs, footnote marks, emoji... handled)."""
-    start_char: int
-    """Offset of the first character in ``Article.text``."""
-    end_char: int
-    """Offset one past the last character in ``Article.text``."""
-
-    @property
-    def segment_id(self) -> str:
-        """Return a stable id derived from the spoken text alone."""
-        return segment_id(self.spoken)
-
-
-@dataclass(frozen=True)
-class SpokenBlock:
-    """A title, byline, heading, paragraph, quote or list item, as sentences."""
-
-    index: int
-    """Position among the spoken blocks, from 0 (the title)."""
-    kind: str
-    """title, byline, heading, paragraph, quote or list_item."""
-    text: str
-    """The block as displayed."""
-    start_char: int
-    """Offset of the block in ``Article.text``."""
-    end_char: int
-    """Offset one past the block's end in ``Article.text``."""
-    sentences: tuple[Sentence, ...]
-    """The block's sentences in order; never empty."""
-
-
-def segment_id(spoken: str) -> str:
-    """Return the id of a segment: the first 16 hex digits of SHA-256 of its spoken text."""
-    return hashlib.sha256(spoken.encode("utf-8")).hexdigest()[:16]
 
 
 def segment_article(article: Article, *, max_sentence_chars: int = 400) -> tuple[SpokenBlock, ...]:

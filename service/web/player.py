@@ -19,8 +19,8 @@ from flask import (
 
 from service.errors import InputError, ListenError
 from service.pipeline.plan import NarrationPlan
+from service.text.blocks import SpokenBlock
 from service.text.load import load_article, load_article_from_text
-from service.text.segment import SpokenBlock
 from service.web.api import checked_id, urls_for
 from service.web.context import narrations, settings
 

@@ -77,9 +77,10 @@ def limit_malloc_arenas(arenas: int = 2) -> None:
 
     By default glibc may create up to eight arenas per core as threads
     allocate, and memory freed in one stays with it: in two 5-minute soaks
-    side by side, the web worker grew 12 MB with them and 9 MB with two. Set in the worker before it starts
-    any thread (the ``MALLOC_ARENA_MAX`` variable would be read too early, when
-    the server process started). Elsewhere than glibc, nothing happens.
+    side by side, the web worker grew 12 MB with them and 9 MB with two.
+    Set in the worker before it starts any thread (the ``MALLOC_ARENA_MAX``
+    variable would be read too early, when the server process started).
+    Elsewhere than glibc, nothing happens.
     """
     try:
         libc = ctypes.CDLL(None)

@@ -1,0 +1,52 @@
+"""A segmented article as plain data: spoken blocks of sentences, with offsets and ids.
+
+The planner, the workers and the player read these; only
+:mod:`service.text.segment` makes them (and loads the segmenter to do so).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One segment: the unit given to the engine and cached."""
+
+    text: str
+    """The sentence as displayed: ``article.text[start_char:end_char]``."""
+    spoken: str
+    """What the engine is given (URLs, footnote marks, emoji... handled)."""
+    start_char: int
+    """Offset of the first character in ``Article.text``."""
+    end_char: int
+    """Offset one past the last character in ``Article.text``."""
+
+    @property
+    def segment_id(self) -> str:
+        """Return a stable id derived from the spoken text alone."""
+        return segment_id(self.spoken)
+
+
+@dataclass(frozen=True)
+class SpokenBlock:
+    """A title, byline, heading, paragraph, quote or list item, as sentences."""
+
+    index: int
+    """Position among the spoken blocks, from 0 (the title)."""
+    kind: str
+    """title, byline, heading, paragraph, quote or list_item."""
+    text: str
+    """The block as displayed."""
+    start_char: int
+    """Offset of the block in ``Article.text``."""
+    end_char: int
+    """Offset one past the block's end in ``Article.text``."""
+    sentences: tuple[Sentence, ...]
+    """The block's sentences in order; never empty."""
+
+
+def segment_id(spoken: str) -> str:
+    """Return the id of a segment: the first 16 hex digits of SHA-256 of its spoken text."""
+    return hashlib.sha256(spoken.encode("utf-8")).hexdigest()[:16]

@@ -13,6 +13,7 @@ from slugify import slugify
 
 from service.config import Settings
 from service.errors import OutputError
+from service.pipeline.memo import Memo, memo_key, recall, remember
 from service.pipeline.objects import (
     FORMATS,
     NarrationResult,
@@ -22,9 +23,8 @@ from service.pipeline.objects import (
     narration_object,
     read_manifest,
 )
-from service.pipeline.prepare import prepare_plan
 from service.store import Store, open_store
-from service.text.load import load_article
+from service.text.source import Source, read_source
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,8 @@ class ExportResult:
     """The narration's id in the cache."""
     cached: bool
     """True when nothing had to be synthesised."""
+    title: str
+    """The article's title."""
 
 
 def default_filename(title: str, fmt: str) -> str:
@@ -83,14 +85,53 @@ def narrate_to_files(
     fmt = fmt or (suffix if suffix in FORMATS else settings.audio_format)
     if fmt not in FORMATS:
         raise OutputError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    article = load_article(source, settings)
-    plan = prepare_plan(article, settings)
-    target = output or Path(default_filename(plan.title, fmt))
+    read = read_source(source, settings)
+    store = open_store(settings)
+    key = memo_key(read, settings)
+    known = recall(store, key)
+    if known is not None and _finished(store, known.narration_id, fmt):
+        target = _checked_target(output or Path(default_filename(known.title, fmt)))
+        found = ExportResult(target, known.duration_ms, known.narration_id, True, known.title)
+    else:
+        found = _narrate(read, settings, store, output, fmt, on_progress)
+        remember(store, key, Memo(found.narration_id, found.title, found.duration_ms))
+    narration_id = found.narration_id
+    copy_atomically(store, audio_object(narration_id, fmt), found.path)
+    if timings is not None:
+        copy_atomically(store, manifest_object(narration_id), timings)
+    if captions is not None:
+        copy_atomically(store, narration_object(narration_id, "captions.vtt"), captions)
+    return found
+
+
+def _finished(store: Store, narration_id: str, fmt: str) -> bool:
+    return store.exists(manifest_object(narration_id)) and store.exists(
+        audio_object(narration_id, fmt)
+    )
+
+
+def _checked_target(target: Path) -> Path:
     if target.is_dir():
         raise OutputError(f"{target} is a folder; give a file name")
     if not (target.parent if str(target.parent) else Path(".")).is_dir():
         raise OutputError(f"cannot write {target}: folder {target.parent} does not exist")
-    store = open_store(settings)
+    return target
+
+
+def _narrate(
+    read: Source,
+    settings: Settings,
+    store: Store,
+    output: Path | None,
+    fmt: str,
+    on_progress: Callable[[int, int], None] | None,
+) -> ExportResult:
+    """Read, plan and (unless the cache has it all) synthesise the narration of ``read``."""
+    from service.pipeline.prepare import prepare_plan
+    from service.text.load import article_from_source
+
+    plan = prepare_plan(article_from_source(read, settings), settings)
+    target = _checked_target(output or Path(default_filename(plan.title, fmt)))
     manifest = read_manifest(store, plan.narration_id)
     if manifest is not None and store.exists(audio_object(plan.narration_id, fmt)):
         result = NarrationResult(plan.narration_id, manifest, cached=True)
@@ -106,9 +147,4 @@ def narrate_to_files(
             result = Narrator(settings, store, pool).narrate(
                 plan, formats=(fmt,), on_progress=on_progress
             )
-    copy_atomically(store, audio_object(plan.narration_id, fmt), target)
-    if timings is not None:
-        copy_atomically(store, manifest_object(plan.narration_id), timings)
-    if captions is not None:
-        copy_atomically(store, narration_object(plan.narration_id, "captions.vtt"), captions)
-    return ExportResult(target, result.duration_ms, plan.narration_id, result.cached)
+    return ExportResult(target, result.duration_ms, plan.narration_id, result.cached, plan.title)

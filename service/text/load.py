@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import sys
-from pathlib import Path
-from typing import BinaryIO
 
 from service.config import Settings
 from service.errors import InputError, NothingToReadError, TooLargeError
@@ -20,17 +17,9 @@ from service.text.decode import decode_bytes
 from service.text.language import detect_language
 from service.text.markdown import article_from_markdown, looks_like_markdown
 from service.text.plain import article_from_plain
+from service.text.source import Source, read_source, too_large
 
 KINDS = ("text", "markdown", "html")
-_SUFFIX_KINDS = {
-    ".html": "html", ".htm": "html", ".xhtml": "html", ".shtml": "html",
-    ".md": "markdown", ".markdown": "markdown", ".mdown": "markdown", ".mkd": "markdown",
-    ".txt": "text", ".text": "text",
-}  # fmt: skip
-_MEDIA_KINDS = {
-    "text/html": "html", "application/xhtml+xml": "html",
-    "text/markdown": "markdown", "text/x-markdown": "markdown", "text/plain": "text",
-}  # fmt: skip
 _HTML_START = re.compile(
     r"\A\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body|article|main|section|div|p|"
     r"h[1-6]|meta|title|ul|ol|table|blockquote|header|nav|figure|span|a|b|i|em|strong)\b",
@@ -41,37 +30,16 @@ _HTML_TAG = re.compile(r"</?(?:p|div|br|span|a|h[1-6]|li|article|section|body|ht
 
 def load_article(source: str, settings: Settings) -> Article:
     """Read the article at ``source``: a file path, ``-`` for stdin, or an http(s) URL."""
-    if re.match(r"^https?://", source, re.I):
-        from service.text.fetch import fetch_url
+    return article_from_source(read_source(source, settings), settings)
 
-        fetched = fetch_url(source, settings)
-        text = decode_bytes(fetched.body, declared_charset=fetched.charset)
-        hint = _MEDIA_KINDS.get(fetched.media_type)
-        return _article(text, settings, hint=hint, source_url=fetched.url)
-    if source == "-":
-        data = _read_capped(sys.stdin.buffer, "standard input", settings.max_input_bytes)
-        return load_article_from_text(data, settings)
-    path = Path(source)
-    try:
-        size = path.stat().st_size
-        if path.is_dir():
-            raise InputError(f"{source} is a folder, not a file")
-        if not path.is_file():
-            raise InputError(f"{source} is not a regular file")
-        if size > settings.max_input_bytes:
-            raise TooLargeError(_too_large(source, size, settings.max_input_bytes))
-        with path.open("rb") as stream:
-            data = _read_capped(stream, source, settings.max_input_bytes)
-    except FileNotFoundError:
-        raise InputError(f"{source}: no such file") from None
-    except PermissionError:
-        raise InputError(f"{source}: permission denied") from None
-    except IsADirectoryError:
-        raise InputError(f"{source} is a folder, not a file") from None
-    except OSError as error:
-        raise InputError(f"{source} cannot be read: {error.strerror or error}") from None
-    text = _decode(data, settings)
-    return _article(text, settings, hint=_SUFFIX_KINDS.get(path.suffix.lower()))
+
+def article_from_source(source: Source, settings: Settings) -> Article:
+    """Read the article in an input's bytes (see :func:`~service.text.source.read_source`)."""
+    if source.url is not None:
+        text = decode_bytes(source.data, declared_charset=source.charset)
+    else:
+        text = _decode(source.data, settings)
+    return _article(text, settings, hint=source.hint, source_url=source.url)
 
 
 def load_article_from_text(
@@ -87,11 +55,11 @@ def load_article_from_text(
         raise InputError(f"unknown input kind {kind!r}; use one of {', '.join(KINDS)}")
     if isinstance(data, bytes):
         if len(data) > settings.max_input_bytes:
-            raise TooLargeError(_too_large("the input", len(data), settings.max_input_bytes))
+            raise TooLargeError(too_large("the input", len(data), settings.max_input_bytes))
         text = _decode(data, settings)
     else:
         if len(data) > settings.max_input_bytes:
-            raise TooLargeError(_too_large("the input", len(data), settings.max_input_bytes))
+            raise TooLargeError(too_large("the input", len(data), settings.max_input_bytes))
         text = data
     return _article(text, settings, kind=kind, title=title, source_url=source_url)
 
@@ -155,15 +123,3 @@ def _decode(data: bytes, settings: Settings) -> str:
     if not data.strip():
         raise InputError("the input is empty")
     return decode_bytes(data)
-
-
-def _read_capped(stream: BinaryIO, name: str, cap_bytes: int) -> bytes:
-    """Read at most one byte past the cap, so a huge input is never held whole."""
-    data = stream.read(cap_bytes + 1)
-    if len(data) > cap_bytes:
-        raise TooLargeError(f"{name} is larger than the limit of {cap_bytes:,} bytes")
-    return data
-
-
-def _too_large(name: str, size: int, cap_bytes: int) -> str:
-    return f"{name} is {size:,} bytes; the limit is {cap_bytes:,} (LISTEN_MAX_INPUT_BYTES)"

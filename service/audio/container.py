@@ -13,7 +13,7 @@ from typing import BinaryIO, Protocol
 
 import imageio_ffmpeg
 
-from service.audio.mp3 import frame_info, id3_tag, info_frame
+from service.audio.mp3 import frame_info, id3_tag, info_frame, samples_per_frame
 from service.errors import OutputError
 
 
@@ -46,8 +46,8 @@ class Mp3Writer:
         self._frames = 0
         self._bytes = 0
 
-    def write(self, data: bytes) -> None:
-        """Append whole encoded frames."""
+    def write(self, data: bytes, *, samples: int | None = None) -> None:
+        """Append whole encoded frames; ``samples``, when known, saves counting the frames."""
         if not data:
             return
         if self._first_frame is None:
@@ -55,7 +55,10 @@ class Mp3Writer:
             placeholder = info_frame(self._first_frame, frame_count=0, byte_count=0)
             self._file.write(placeholder)
         self._file.write(data)
-        self._frames += frame_info(data).frame_count
+        if samples is None:
+            self._frames += frame_info(data).frame_count
+        else:
+            self._frames += samples // samples_per_frame(self._first_frame)
         self._bytes += len(data)
 
     def finish(self) -> None:

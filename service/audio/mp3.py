@@ -13,7 +13,6 @@ import struct
 from dataclasses import dataclass
 
 import lameenc
-from mutagen.id3 import ID3, TALB, TIT2, TLAN, TPE1, TXXX
 
 ENCODER_DELAY_SAMPLES = 576 + 529
 """Samples of encoder priming before the first input sample comes out (LAME)."""
@@ -79,6 +78,11 @@ def _header(data: bytes, offset: int) -> tuple[int, int, int, int]:
     return version, size, samples, sample_rate
 
 
+def samples_per_frame(header: bytes) -> int:
+    """Return how many samples each frame holds, from one frame header (576 or 1152)."""
+    return _header(header, 0)[2]
+
+
 def frame_info(data: bytes) -> FrameInfo:
     """Walk the frames of ``data`` and count them; raise if it is not clean frames."""
     offset = count = 0
@@ -117,6 +121,8 @@ def info_frame(first_frame: bytes, *, frame_count: int, byte_count: int) -> byte
 
 def id3_tag(*, title: str, artist: str | None, album: str | None, language: str | None) -> bytes:
     """Return an ID3v2.4 tag with the narration's title, byline and site."""
+    from mutagen.id3 import ID3, TALB, TIT2, TLAN, TPE1, TXXX  # the final file only, not workers
+
     tag = ID3()
     tag.add(TIT2(encoding=3, text=title))
     if artist:

@@ -158,6 +158,16 @@ class EnginePool:
             raise SynthesisError(f"engine workers did not start within {self._start_timeout_s} s")
         return self
 
+    def launch(self) -> EnginePool:
+        """Start the workers without waiting: they load their engines while the caller goes on.
+
+        Tasks submitted meanwhile wait for the first worker that is ready.
+        """
+        pool = self._current_pool()
+        for _ in range(self.workers):
+            pool.schedule(_worker_ready, args=(0.0,))
+        return self
+
     def submit(self, fn: Callable[..., T], *args: Any, label: str | None = None) -> Future[T]:
         """Run ``fn(*args)`` in a worker; retry once on timeout or a dead worker.
 

@@ -12,16 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import ctypes.util
 import io
 import logging
 import os
-import subprocess
 import sys
 import threading
 from dataclasses import dataclass
 from functools import cache
-from importlib import metadata
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
@@ -58,6 +55,10 @@ print((data_path.value or b"").decode("utf-8", "replace"))
 """
 
 
+BUNDLED = "espeakng-loader"
+"""The distribution that ships eSpeak NG and its data in a wheel."""
+
+
 @dataclass(frozen=True)
 class EspeakLibrary:
     """Which libespeak-ng this engine loads, and where its voice data lives."""
@@ -67,12 +68,20 @@ class EspeakLibrary:
     data_dir: Path | None
     """The ``espeak-ng-data`` folder; None until a system library has been probed."""
     source: str
-    """``espeakng-loader 0.2.4`` for the bundled library, ``system <path>`` otherwise."""
+    """``espeakng-loader`` for the bundled library, ``system <path>`` otherwise."""
 
     @property
     def bundled(self) -> bool:
         """Return True for the library shipped in the ``espeakng-loader`` wheel."""
-        return self.source.startswith("espeakng-loader")
+        return self.source == BUNDLED
+
+    def describe(self) -> str:
+        """Return ``espeakng-loader 0.2.4`` for the bundled library, ``system <path>`` otherwise."""
+        if not self.bundled:
+            return self.source
+        from importlib import metadata  # slow to import: only when a cache key is made
+
+        return f"{BUNDLED} {metadata.version(BUNDLED)}"
 
 
 def find_espeak_library() -> EspeakLibrary:
@@ -83,9 +92,10 @@ def find_espeak_library() -> EspeakLibrary:
         library_path = Path(espeakng_loader.get_library_path())
         data_dir = Path(espeakng_loader.__file__).parent / "espeak-ng-data"
         if library_path.is_file() and data_dir.is_dir():
-            version = metadata.version("espeakng-loader")
-            return EspeakLibrary(str(library_path), data_dir, f"espeakng-loader {version}")
+            return EspeakLibrary(str(library_path), data_dir, BUNDLED)
         logger.warning("espeakng-loader is installed but has no library at %s", library_path)
+    import ctypes.util
+
     system_name = ctypes.util.find_library("espeak-ng")
     if system_name is None:
         raise EngineUnavailableError(
@@ -125,6 +135,8 @@ def _bundled_version(library_path: str) -> str:
 @cache
 def probe_espeak(library_path: str, data_dir: str | None) -> tuple[str, str]:
     """Return eSpeak NG's own version and data folder, asked in a short-lived subprocess."""
+    import subprocess
+
     env = dict(os.environ)
     if data_dir is not None:
         env["ESPEAK_DATA_PATH"] = data_dir
@@ -230,6 +242,8 @@ class Pyttsx3Engine:
 
     def version(self) -> str:
         """Return pyttsx3's version, eSpeak NG's and which library it is, for cache keys."""
+        from importlib import metadata
+
         if self._version is None:
             if self._library.bundled:
                 # The wheel pins the library build and its data: no need to load it to know.
@@ -240,7 +254,7 @@ class Pyttsx3Engine:
                 espeak_version, _ = probe_espeak(self._library.path, self._data_dir_or_none())
             self._version = (
                 f"pyttsx3 {metadata.version('pyttsx3')}; "
-                f"espeak-ng {espeak_version}; {self._library.source}"
+                f"espeak-ng {espeak_version}; {self._library.describe()}"
             )
         return self._version
 

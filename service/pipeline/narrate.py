@@ -139,7 +139,7 @@ class Narrator:
             position = 0
             with _finishing(writer):
                 for done, chunk in enumerate(self.chunks(plan), start=1):
-                    writer.write(chunk.data)
+                    writer.write(chunk.data, samples=chunk.sample_count)
                     spans += [(position + a, position + b) for a, b in chunk.sentence_spans]
                     position += chunk.sample_count
                     if on_chunk is not None:

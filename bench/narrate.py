@@ -21,7 +21,8 @@ from bench.measure import Series, run
 from bench.results import write_section
 
 RATE_WPM = 175
-LISTEN = [sys.executable, "-m", "service", "narrate"]
+LISTEN = [str(Path(sys.executable).with_name("listen")), "narrate"]
+"""The command people run (the console script installed beside this Python)."""
 
 
 def baseline_command(article: Path, out: Path) -> list[str]:

@@ -19,7 +19,6 @@ import json
 import re
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
@@ -27,6 +26,7 @@ from pathlib import Path
 
 from bench.corpus import article_text
 from bench.measure import run
+from bench.narrate import narrate_command
 from bench.results import write_section
 from tests.webserver import running_server
 
@@ -97,19 +97,7 @@ def main() -> None:
         article = folder / "article.txt"
         article.write_text(article_text(WORDS, seed=2000), encoding="utf-8")
         colds = [
-            run(
-                [
-                    sys.executable,
-                    "-m",
-                    "service",
-                    "narrate",
-                    str(article),
-                    "-o",
-                    str(folder / "o.mp3"),
-                    "--cache-dir",
-                    str(folder / f"c{i}"),
-                ]
-            ).wall_s
+            run(narrate_command(article, folder / "o.mp3", folder / f"c{i}")).wall_s
             for i in range(3)
         ]
     median = statistics.median

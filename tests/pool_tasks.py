@@ -82,3 +82,8 @@ def loaded_espeak_libraries() -> list[str]:
     """Return the libespeak files mapped into this worker after a synthesis."""
     _warm_pyttsx3()
     return sorted(mapped_espeak_libraries())
+
+
+def has_module(name: str) -> bool:
+    """Return True when this worker has imported the module ``name``."""
+    return name in sys.modules

@@ -146,3 +146,33 @@ def test_pool_keeps_stdout_clean() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
     )
     assert completed.stdout == ""
+
+
+def test_workers_of_the_listen_script_do_not_run_the_script_again(tmp_path: Path) -> None:
+    # A console script like ``listen``: spawn would run it again in each worker,
+    # importing the whole CLI there, unless the CLI names its package's __main__.
+    script = tmp_path / "listen-like"
+    script.write_text(
+        "import sys\n"
+        "from service.cli import _spawn_without_the_script\n"
+        "from service.engines.pool import EnginePool\n"
+        "from tests import pool_tasks\n"
+        "if __name__ == '__main__':\n"
+        "    if sys.argv[1] == 'fixed':\n"
+        "        _spawn_without_the_script()\n"
+        "    with EnginePool(1, task_timeout_s=60, warm_engines=()) as pool:\n"
+        "        print(pool.submit(pool_tasks.has_module, 'click').result())\n",
+        encoding="utf-8",
+    )
+    outputs = {}
+    for mode in ("plain", "fixed"):
+        done = subprocess.run(
+            [sys.executable, str(script), mode],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=Path(__file__).parent.parent,
+        )
+        assert done.returncode == 0, done.stderr
+        outputs[mode] = done.stdout.strip()
+    assert outputs == {"plain": "True", "fixed": "False"}

@@ -390,3 +390,20 @@ def test_audio_removed_from_the_cache_is_not_served_from_an_open_file(app: Flask
     assert gone.status_code == 409  # made again on request, never served from the old file
     wait_done(client, created["id"])
     assert fetch(client, created["audio_url"]).status_code == 200
+
+
+def test_kept_status_answers_expire_and_are_dropped(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from service.web import narrations as module
+
+    monkeypatch.setattr(module, "FINISHED_STATUS_TTL_S", 0.05)
+    kept = app.extensions["listen"].narrations
+    for number in range(100):
+        kept.keep_finished_status(f"{number:032x}", "", b"{}")
+    assert kept.finished_status(f"{99:032x}", "") == b"{}"
+    assert kept.finished_status(f"{99:032x}", "/elsewhere") is None  # another URL root
+    time.sleep(0.1)
+    assert kept.finished_status(f"{99:032x}", "") is None
+    kept.keep_finished_status("f" * 32, "", b"{}")
+    assert len(kept._finished) == 1  # the expired ones do not pile up

@@ -130,8 +130,16 @@ class Narrations:
 
     def keep_finished_status(self, narration_id: str, url_root: str, body: bytes) -> None:
         """Reuse a finished narration's status answer (for one URL root) for a while."""
-        expires = time.monotonic() + FINISHED_STATUS_TTL_S
-        self._keep(self._finished, narration_id, (expires, url_root, body), DURATION_CACHE_SIZE)
+        now = time.monotonic()
+        self._keep(
+            self._finished,
+            narration_id,
+            (now + FINISHED_STATUS_TTL_S, url_root, body),
+            DURATION_CACHE_SIZE,
+        )
+        with self._lock:  # oldest first: drop the answers that can no longer be used
+            while self._finished and next(iter(self._finished.values()))[0] < now:
+                self._finished.popitem(last=False)
 
     def forget_finished(self, narration_id: str) -> None:
         """Look at a narration afresh next time (its formats may be about to change)."""
@@ -164,21 +172,28 @@ class Narrations:
         return duration
 
     def _view(self, plan: NarrationPlan, *, want_format: str) -> NarrationView:
-        narration_id = plan.narration_id
-        duration = self._duration_ms(narration_id)
+        narration_id, total = plan.narration_id, plan.segments_total
+        duration, formats = self._stored(narration_id)
+        if duration is None or want_format not in formats:
+            state = self.runner.state(narration_id)
+            if state is not None and state.status != "done":
+                return NarrationView(plan, state, duration, formats)
+            # No job, or one that ended after the store was looked at (a job writes
+            # its files, then says it is done): look again before starting another.
+            duration, formats = self._stored(narration_id)
+            if duration is None or want_format not in formats:
+                state = self.runner.submit(plan, (want_format,))
+                return NarrationView(plan, state, duration, formats)
+        return NarrationView(plan, JobState(narration_id, "done", total, total), duration, formats)
+
+    def _stored(self, narration_id: str) -> tuple[int | None, tuple[str, ...]]:
+        """Return the finished narration's duration (None if unfinished) and audio formats."""
         formats = tuple(
             fmt
             for fmt in ("mp3", "ogg", "wav")
             if self.store.exists(audio_object(narration_id, fmt))
         )
-        total = plan.segments_total
-        if duration is not None and want_format in formats:
-            state = JobState(narration_id, "done", total, total)
-            return NarrationView(plan, state, duration, formats)
-        state_now = self.runner.state(narration_id)
-        if state_now is None or (state_now.status == "done" and want_format not in formats):
-            state_now = self.runner.submit(plan, (want_format,))
-        return NarrationView(plan, state_now, duration, formats)
+        return self._duration_ms(narration_id), formats
 
     def chunk_stream(self, narration_id: str) -> Iterator[bytes]:
         """Yield the narration's MP3 chunks in order as they are made (any node, any worker)."""

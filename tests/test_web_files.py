@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from service.web.files import OpenFiles
+from service.web.files import OpenFile, OpenFiles
 
 
 def is_open(fd: int) -> bool:
@@ -16,6 +16,15 @@ def is_open(fd: int) -> bool:
     except OSError:
         return False
     return True
+
+
+def holds(entry: OpenFile) -> bool:
+    """Return True when the entry's descriptor is open on its own file (numbers are reused)."""
+    try:
+        status = os.fstat(entry.fd)
+    except OSError:
+        return False
+    return (status.st_dev, status.st_ino) == entry.inode
 
 
 def write(path: Path, data: bytes) -> Path:
@@ -111,4 +120,21 @@ def test_many_threads_read_the_right_bytes_while_files_come_and_go(
 
     with ThreadPoolExecutor(8) as threads:
         assert all(threads.map(read, range(3000)))
+    files.close()
+
+
+def test_a_file_nobody_reads_for_a_while_is_closed(tmp_path: Path) -> None:
+    import time
+
+    files = OpenFiles(recheck_s=0.0, idle_s=0.05)
+    paths = {name: write(tmp_path / name, name.encode()) for name in ("old", "new")}
+    old = files.acquire("old", lambda: paths["old"])
+    assert old is not None
+    files.release(old)
+    time.sleep(0.1)
+    new = files.acquire("new", lambda: paths["new"])
+    assert new is not None
+    assert old.retired and not holds(old)  # idle past idle_s: closed at the next look
+    assert holds(new)
+    files.release(new)
     files.close()

@@ -29,6 +29,8 @@ OPEN_FILES = 64
 """How many served files stay open."""
 RECHECK_S = 5.0
 """How often an open file is looked up in the store again (eviction, least-recently-used)."""
+IDLE_S = 60.0
+"""A file nobody has read for this long is closed (the set holds what is being listened to)."""
 SMALL_SPAN_BYTES = 256 * 1024
 """Spans up to this size are read from the open file; larger ones use sendfile."""
 
@@ -43,6 +45,7 @@ class OpenFile:
     inode: tuple[int, int]
     """(device, inode) of the file opened: a file made again at the same path is another."""
     checked_at: float
+    used_at: float = 0.0
     users: int = 0
     retired: bool = False
 
@@ -55,9 +58,12 @@ class OpenFiles:
     is never closed under a reader (and then reused for another file).
     """
 
-    def __init__(self, capacity: int = OPEN_FILES, recheck_s: float = RECHECK_S) -> None:
+    def __init__(
+        self, capacity: int = OPEN_FILES, recheck_s: float = RECHECK_S, idle_s: float = IDLE_S
+    ) -> None:
         self.capacity = capacity
         self.recheck_s = recheck_s
+        self.idle_s = idle_s
         self._files: OrderedDict[str, OpenFile] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -74,7 +80,9 @@ class OpenFiles:
             if entry is not None and now - entry.checked_at < self.recheck_s:
                 self._files.move_to_end(key)
                 entry.users += 1
+                entry.used_at = now
                 return entry
+            self._close_idle(now)
         return self._reopen(key, entry, locate, now)
 
     def release(self, entry: OpenFile) -> None:
@@ -102,7 +110,8 @@ class OpenFiles:
         if entry is not None and entry.path == path and _inode(path) == entry.inode:
             with self._lock:
                 if self._files.get(key) is entry:
-                    entry.checked_at = now
+                    entry.checked_at = entry.used_at = now
+                    self._files.move_to_end(key)
                     entry.users += 1
                     return entry
         try:
@@ -111,7 +120,9 @@ class OpenFiles:
             self._forget(key)
             return None
         status = os.fstat(fd)
-        fresh = OpenFile(path, fd, status.st_size, (status.st_dev, status.st_ino), now, users=1)
+        fresh = OpenFile(
+            path, fd, status.st_size, (status.st_dev, status.st_ino), now, used_at=now, users=1
+        )
         with self._lock:
             old = self._files.pop(key, None)
             if old is not None:
@@ -121,6 +132,15 @@ class OpenFiles:
                 _key, dropped = self._files.popitem(last=False)
                 self._retire(dropped)
         return fresh
+
+    def _close_idle(self, now: float) -> None:
+        """Drop the files nobody has read for ``idle_s`` (lock held; least recent first)."""
+        while self._files:
+            key, oldest = next(iter(self._files.items()))
+            if now - oldest.used_at < self.idle_s:
+                return
+            del self._files[key]
+            self._retire(oldest)
 
     def _forget(self, key: str) -> None:
         with self._lock:

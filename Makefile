@@ -30,6 +30,8 @@ test: $(STAMP) lint
 
 bench: $(STAMP)
 	scripts/system-deps bench
+	# as pip does for an installed package: processes start without compiling our modules
+	$(BIN)/python -m compileall -q service
 	$(BIN)/python -m bench
 
 clean-venv:

@@ -407,3 +407,30 @@ def test_kept_status_answers_expire_and_are_dropped(
     assert kept.finished_status(f"{99:032x}", "") is None
     kept.keep_finished_status("f" * 32, "", b"{}")
     assert len(kept._finished) == 1  # the expired ones do not pile up
+
+
+def test_finished_audio_answers_the_same_before_flask_and_through_it(app: Flask) -> None:
+    client = app.test_client()
+    created = client.post("/api/narrations", json={"text": SEED_TEXT}).get_json()
+    wait_done(client, created["id"])
+    url = created["audio_url"]
+    compared = ("ETag", "Content-Range", "Content-Length", "Content-Type", "Cache-Control",
+                "Accept-Ranges", "X-Content-Type-Options", "Vary")  # fmt: skip
+    for headers in ({}, {"Range": "bytes=1000-66535"}, {"Range": "bytes=-500"}):
+        lean = fetch(client, url, headers=headers)  # answered before Flask's routing
+        full = fetch(client, url + "?through=flask", headers=headers)  # a query: the app
+        assert lean.status_code == full.status_code in (200, 206)
+        assert lean.data == full.data
+        assert {h: lean.headers.get(h) for h in compared} == {
+            h: full.headers.get(h) for h in compared
+        }
+    etag = fetch(client, url).headers["ETag"]
+    assert fetch(client, url, headers={"If-None-Match": etag}).status_code == 304
+    refused = fetch(client, url, headers={"Range": "bytes=99999999-"})
+    assert refused.status_code == 416 and refused.mimetype == "application/problem+json"
+    served = [
+        line
+        for line in client.get("/metrics").get_data(as_text=True).splitlines()
+        if line.startswith("listen_audio_bytes_served")
+    ]
+    assert served and float(served[0].split()[-1]) > 2 * 65536  # both paths count bytes

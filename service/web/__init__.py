@@ -10,11 +10,9 @@ from flask_cors import CORS
 from service.config import Settings
 from service.jobs.base import JobRunner
 from service.store import open_store
+from service.web.common import CORS_PREFIXES, add_common_headers
 from service.web.context import EXTENSION, AppState
 from service.web.narrations import Narrations
-
-CORS_PREFIXES = ("/api/", "/v1/")
-"""Paths a publisher's page may call from the browser."""
 
 
 def make_runner(settings: Settings, store: Any) -> JobRunner:
@@ -61,21 +59,14 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
     register_problem_handlers(app)
     app.after_request(_common_headers)
     init_metrics(app)
+    from service.web.fastpath import FinishedAudio
+
+    app.wsgi_app = FinishedAudio(app.wsgi_app, app.extensions[EXTENSION])  # type: ignore[method-assign]
     return app
 
 
 def _common_headers(response: Response) -> Response:
-    """Add the headers every answer needs.
-
-    ``nosniff`` makes browsers trust our content types: JSON, captions and
-    audio never run as a page. ``Vary: Origin`` on the API: CORS headers go
-    only to requests that carry an ``Origin``, so a shared cache must not hand
-    an answer made for one kind of request to the other.
-    """
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    if request.path.startswith(CORS_PREFIXES):
-        response.vary.add("Origin")
-    return response
+    return add_common_headers(response, request.path)
 
 
 def close_app(app: Flask) -> None:

@@ -6,11 +6,12 @@ import re
 
 from flask import Blueprint, Response, jsonify, request, stream_with_context, url_for
 from slugify import slugify
+from werkzeug.wrappers import Response as BaseResponse
 
 from service.pipeline.objects import audio_object, manifest_object, narration_object
 from service.web.access import require_key
 from service.web.context import narrations, open_files, settings, store
-from service.web.files import IMMUTABLE, send_file
+from service.web.files import IMMUTABLE, MIMETYPES, send_file
 from service.web.intake import read_request
 from service.web.narrations import NarrationView, UnknownNarrationError
 from service.web.problems import problem
@@ -18,7 +19,6 @@ from service.web.problems import problem
 api = Blueprint("api", __name__, url_prefix="/api")
 
 NARRATION_ID = re.compile(r"^[0-9a-f]{32}$")
-MIMETYPES = {"mp3": "audio/mpeg", "ogg": "audio/ogg", "wav": "audio/wav"}
 
 
 def checked_id(narration_id: str) -> str:
@@ -101,7 +101,7 @@ def _not_ready(narration_id: str) -> Response:
     )
 
 
-def _send_finished(narration_id: str, fmt: str, *, download: bool) -> Response | None:
+def _send_finished(narration_id: str, fmt: str, *, download: bool) -> BaseResponse | None:
     """Send a finished file with Range, ETag = content hash, 304 and immutable caching.
 
     Return ``None`` when the file is not (or no longer) in the store.
@@ -136,7 +136,7 @@ def stored_object_response(
 
 
 @api.get("/narrations/<narration_id>/audio.<fmt>")
-def audio(narration_id: str, fmt: str) -> Response:
+def audio(narration_id: str, fmt: str) -> BaseResponse:
     """Serve the finished audio file (409 with the status while it is being made)."""
     checked_id(narration_id)
     if fmt not in MIMETYPES:
@@ -153,7 +153,7 @@ def audio(narration_id: str, fmt: str) -> Response:
 
 
 @api.get("/narrations/<narration_id>/stream.mp3")
-def stream(narration_id: str) -> Response:
+def stream(narration_id: str) -> BaseResponse:
     """Stream MP3 as it is made; the finished file once it exists (with Range)."""
     checked_id(narration_id)
     finished = _send_finished(narration_id, "mp3", download=False)

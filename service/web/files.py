@@ -21,10 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from flask import Request, Response
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
+from werkzeug.wrappers import Request, Response
 
 IMMUTABLE = "public, max-age=31536000, immutable"
+MIMETYPES = {"mp3": "audio/mpeg", "ogg": "audio/ogg", "wav": "audio/wav"}
 OPEN_FILES = 64
 """How many served files stay open."""
 RECHECK_S = 5.0

@@ -124,6 +124,12 @@ def main() -> None:
             "| peak RSS MiB |",
             "|---:|---:|---:|---:|---:|---:|---:|",
             *rows,
+            "",
+            "An edited article re-narrated by a fresh `listen` process pays that process's "
+            "start before any audio is made: Python and the CLI, a memo miss, then engine "
+            "workers that each import pebble and load eSpeak while this process plans the "
+            "article. The same edit through the running service, whose workers are warm, "
+            "is in the web delivery section (issue: web service).",
         ]
     )
     write_section("narrate", table)

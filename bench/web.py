@@ -26,12 +26,13 @@ from pathlib import Path
 
 from bench.corpus import article_text
 from bench.measure import run
-from bench.narrate import narrate_command
+from bench.narrate import edited, narrate_command
 from bench.results import write_section
 from tests.webserver import running_server
 
 WORDS = 3500
 FRESH_ARTICLES = 10
+EDITED_ARTICLES = 5
 WRK_SECONDS = 8
 WRK_ROUNDS = 3
 
@@ -48,9 +49,14 @@ def post(base: str, text: str) -> dict[str, str]:
         return dict(json.load(answer))
 
 
-def stream_times(base: str, seed: int) -> tuple[float, float]:
-    """Return (seconds to first audio byte, seconds to last byte) for a new article."""
+def stream_times(base: str, seed: int, *, edit: bool = False) -> tuple[float, float]:
+    """Return (seconds to first audio byte, seconds to last byte) for a new article.
+
+    With ``edit``, the article is the one of ``seed`` with one paragraph changed.
+    """
     text = article_text(WORDS, seed=1000 + seed)
+    if edit:
+        text = edited(text)
     started = time.perf_counter()
     created = post(base, text)
     with urllib.request.urlopen(base + created["stream_url"]) as stream:
@@ -86,6 +92,8 @@ def main() -> None:
                 firsts.append(first)
                 wholes.append(whole)
                 print(f"first byte {first * 1000:.0f} ms, whole stream {whole:.2f} s", flush=True)
+            edits = [stream_times(base, seed, edit=True)[1] for seed in range(EDITED_ARTICLES)]
+            print(f"edited, whole stream: {[round(e, 2) for e in edits]}", flush=True)
             created = post(base, article_text(WORDS, seed=1000))
             audio = base + created["audio_url"]
             status = base + created["status_url"]
@@ -117,6 +125,9 @@ def main() -> None:
         f"| whole stream of an uncached article, median | {median(wholes):.2f} s | "
         f"<= cold narration ({median(colds):.2f} s CLI, process start included): "
         f"**{median(wholes) / median(colds):.2f}x** |",
+        f"| the same articles with one paragraph edited, whole stream, median of "
+        f"{EDITED_ARTICLES} | {median(edits):.2f} s (**{median(edits) / median(wholes):.0%}** of "
+        "uncached) | the narration issue's edit target, <= 15% of cold, with warm workers |",
         f"| `/livez` (trivial route) | {live:,.0f} req/s | baseline |",
         f"| 64 KiB Range of a cached MP3 | {ranged:,.0f} req/s (**{ranged / live:.2f}x**) "
         "| >= 0.8x |",

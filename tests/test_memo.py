@@ -73,6 +73,8 @@ def test_a_record_whose_audio_left_the_cache_is_made_again(
     store.put(memo_object(damaged_key), b"{not json")
     assert recall(store, damaged_key) is None
     assert narrate_to_files(str(article), settings, output=tmp_path / "c.mp3").cached
+    repaired = recall(store, damaged_key)
+    assert repaired is not None and repaired.narration_id == made.narration_id
 
 
 def test_the_code_fingerprint_follows_sources_packages_and_voices(tmp_path: Path) -> None:

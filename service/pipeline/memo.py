@@ -77,8 +77,11 @@ def recall(store: Store, key: str) -> Memo | None:
 
 
 def remember(store: Store, key: str, memo: Memo) -> None:
-    """Record ``memo`` under ``key``."""
-    store.put(memo_object(key), json.dumps(dataclasses.asdict(memo)).encode())
+    """Record ``memo`` under ``key``, replacing a damaged or different record."""
+    data = json.dumps(dataclasses.asdict(memo)).encode()
+    if store.get(memo_object(key)) != data:
+        store.delete(memo_object(key))  # objects are written once: make room first
+        store.put(memo_object(key), data)
 
 
 @cache

@@ -10,8 +10,9 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from service.pipeline.objects import audio_object, manifest_object, narration_object
 from service.web.access import require_key
-from service.web.context import narrations, open_files, settings, store
-from service.web.files import IMMUTABLE, MIMETYPES, send_file
+from service.web.context import narrations, settings, state, store
+from service.web.fastpath import send_local_audio
+from service.web.files import IMMUTABLE, MIMETYPES
 from service.web.intake import read_request
 from service.web.narrations import NarrationView, UnknownNarrationError
 from service.web.problems import problem
@@ -106,22 +107,14 @@ def _send_finished(narration_id: str, fmt: str, *, download: bool) -> BaseRespon
 
     Return ``None`` when the file is not (or no longer) in the store.
     """
-    key = audio_object(narration_id, fmt)
-    etag = narrations().content_hash(narration_id, fmt)
     name = None
     if download:
         title = narrations().plan(narration_id).title
         name = f"{slugify(title, max_length=80) or 'narration'}.{fmt}"
-    sent = send_file(
-        request,
-        open_files(),
-        key,
-        lambda: store().local_path(key),
-        mimetype=MIMETYPES[fmt],
-        etag=etag,
-        download_name=name,
-    )
+    sent = send_local_audio(request, state(), narration_id, fmt, download_name=name)
+    key = audio_object(narration_id, fmt)
     if sent is None and store().exists(key):  # a store with no local files (S3)
+        etag = narrations().content_hash(narration_id, fmt)
         return stored_object_response(key, MIMETYPES[fmt], etag, download_name=name)
     return sent
 

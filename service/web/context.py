@@ -46,8 +46,3 @@ def store() -> Store:
 def narrations() -> Narrations:
     """Return the current app's narrations service."""
     return state().narrations
-
-
-def open_files() -> OpenFiles:
-    """Return the current app's set of open audio files."""
-    return state().open_files

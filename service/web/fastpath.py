@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
-from werkzeug.wrappers import Request
+from werkzeug.wrappers import Request, Response
 
 from service.errors import ListenError
 from service.jobs.tally import ReportsFigures
@@ -32,6 +32,30 @@ if TYPE_CHECKING:
     from service.web.context import AppState
 
 AUDIO_PATH = re.compile(r"/api/narrations/([0-9a-f]{32})/audio\.(mp3|ogg|wav)")
+
+
+def send_local_audio(
+    request: Request,
+    state: AppState,
+    narration_id: str,
+    fmt: str,
+    *,
+    download_name: str | None = None,
+) -> Response | None:
+    """Send a finished narration's file from the local store; ``None`` when it is not there.
+
+    The one way finished audio leaves a local store, before Flask or through its view.
+    """
+    key = audio_object(narration_id, fmt)
+    return send_file(
+        request,
+        state.open_files,
+        key,
+        lambda: state.store.local_path(key),
+        mimetype=MIMETYPES[fmt],
+        etag=state.narrations.content_hash(narration_id, fmt),
+        download_name=download_name,
+    )
 
 
 class FinishedAudio:
@@ -55,17 +79,8 @@ class FinishedAudio:
         ):
             return self.app(environ, start_response)
         narration_id, fmt = found.groups()
-        key = audio_object(narration_id, fmt)
-        state = self.state
         try:
-            response = send_file(
-                Request(environ),
-                state.open_files,
-                key,
-                lambda: state.store.local_path(key),
-                mimetype=MIMETYPES[fmt],
-                etag=state.narrations.content_hash(narration_id, fmt),
-            )
+            response = send_local_audio(Request(environ), self.state, narration_id, fmt)
         except (RequestedRangeNotSatisfiable, ListenError, OSError):
             response = None  # the app answers these, as problem details
         if response is None:

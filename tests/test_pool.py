@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
 
 from service.engines.base import VoiceSettings
-from service.engines.pool import EnginePool, synthesize
+from service.engines.pool import EnginePool, _Task, synthesize
 from service.errors import SynthesisError, VoiceError
 from tests import pool_tasks
 
@@ -64,6 +66,28 @@ def test_pool_map_ordered_keeps_a_bounded_window(pool: EnginePool) -> None:
     assert next(results) == 0
     assert consumed <= 2 * pool.workers + 1
     assert list(results) == [number * number for number in range(1, 100)]
+
+
+def test_pool_frees_finished_tasks_without_the_cycle_collector(pool: EnginePool) -> None:
+    # A result caught in a reference cycle lives until the collector's rare full
+    # pass: in a server, minutes of finished audio chunks.
+    gc.collect()
+    gc.disable()
+    try:
+        futures = [pool.submit(pool_tasks.square, number) for number in range(20)]
+        assert [future.result() for future in futures] == [n * n for n in range(20)]
+        cancelled = pool.submit(pool_tasks.sleep_then_return, 0.3, 0)
+        cancelled.cancel()
+        del futures, cancelled
+        time.sleep(0.8)  # the cancelled task ends; pebble's threads drop their references
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        gc.collect()
+        caught = [type(o).__name__ for o in gc.garbage if isinstance(o, (_Task, Future))]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    assert caught == []
 
 
 def test_pool_hanging_task_is_retried_once_then_fails_naming_it(

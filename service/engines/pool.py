@@ -79,7 +79,13 @@ def _worker_ready(hold_s: float) -> int:
 
 @dataclass(eq=False)
 class _Task:
-    """One submitted call and the future its caller holds."""
+    """One submitted call and the future its caller holds.
+
+    The attempt's future calls back into its task, so a finished task drops
+    ``inner`` and ``pool``: otherwise each result would sit in a reference cycle
+    until the garbage collector's rare full pass, and the web process would
+    hold minutes of finished chunks' audio.
+    """
 
     fn: Callable[..., Any]
     args: tuple[Any, ...]
@@ -113,7 +119,8 @@ class EnginePool:
         self._lock = threading.RLock()
         self._pool: ProcessPool | None = None
         self._closed = False
-        self._tasks: set[_Task] = set()
+        self._tasks: dict[Future[Any], _Task] = {}
+        """Unfinished tasks by the future their caller holds."""
         self._reapers: list[threading.Thread] = []
 
     @classmethod
@@ -177,9 +184,9 @@ class EnginePool:
         """
         future: Future[T] = Future()
         task = _Task(fn, args, label or str(getattr(fn, "__name__", fn)), future)
-        future.add_done_callback(lambda _: self._forward_cancel(task))
         with self._lock:
-            self._tasks.add(task)
+            self._tasks[future] = task
+        future.add_done_callback(self._forward_cancel)  # by lookup: no cycle through ``task``
         self._schedule(task)
         return future
 
@@ -250,7 +257,7 @@ class EnginePool:
                 return
             self._closed = True
             pool, self._pool = self._pool, None
-            unfinished = list(self._tasks)
+            unfinished = list(self._tasks.values())
             self._tasks.clear()
         if pool is not None:
             pool.stop()  # type: ignore[no-untyped-call]
@@ -347,20 +354,23 @@ class EnginePool:
 
     def _finish(self, task: _Task, error: BaseException | None, result: Any = None) -> None:
         with self._lock:
-            self._tasks.discard(task)
+            self._tasks.pop(task.future, None)
+        task.inner = task.pool = None  # break the cycle through the attempt's callback
         if error is not None:
             _fail(task.future, error)
         elif not task.future.done():
             with contextlib.suppress(InvalidStateError):  # cancelled meanwhile
                 task.future.set_result(result)
 
-    def _forward_cancel(self, task: _Task) -> None:
+    def _forward_cancel(self, future: Future[Any]) -> None:
         """Cancel a cancelled task's attempt unless it runs already (that would kill its worker)."""
-        if task.future.cancelled():
-            with self._lock:
-                self._tasks.discard(task)
-            if task.inner is not None and not task.inner.running():
-                task.inner.cancel()
+        if not future.cancelled():
+            return
+        with self._lock:
+            task = self._tasks.pop(future, None)
+        inner = task.inner if task is not None else None
+        if inner is not None and not inner.running():
+            inner.cancel()
 
 
 def _worker_problem(error: BaseException, timeout_s: float) -> str | None:

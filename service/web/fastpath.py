@@ -80,7 +80,9 @@ class FinishedAudio:
             return self.app(environ, start_response)
         narration_id, fmt = found.groups()
         try:
-            response = send_local_audio(Request(environ), self.state, narration_id, fmt)
+            response = send_local_audio(
+                Request(environ, populate_request=False), self.state, narration_id, fmt
+            )
         except (RequestedRangeNotSatisfiable, ListenError, OSError):
             response = None  # the app answers these, as problem details
         if response is None:

@@ -215,7 +215,7 @@ def test_faults_listener_hanging_up_mid_stream_still_fills_the_cache(tmp_path: P
                 assert wait_until(base, made, "done", "failed")["status"] == "done"
                 assert_whole_audio(base, made)
         time.sleep(0.5)
-        assert worker.num_threads() <= threads_at_start + 4
+        assert worker.num_threads() == threads_at_start  # every pool was full from the start
         assert sorted(p.pid for p in engine_workers(base)) == engines
         assert web_worker(base).pid == worker.pid
         started = time.monotonic()

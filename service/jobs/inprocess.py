@@ -11,6 +11,7 @@ from service.engines.pool import EnginePool
 from service.errors import ListenError
 from service.jobs.base import JobState, QueueFullError
 from service.jobs.tally import JobTimer, MemoryTally, QueueFigures
+from service.jobs.threads import start_threads
 from service.pipeline.narrate import Narrator
 from service.pipeline.plan import NarrationPlan
 from service.store import Store
@@ -46,6 +47,7 @@ class InProcessRunner:
         """Start the engine workers (not at import or app creation time)."""
         if not self._started:
             self.pool.start()
+            start_threads(self._threads, CONCURRENT_JOBS)
             self._started = True
 
     def _set(self, state: JobState) -> None:

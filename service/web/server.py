@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import ctypes
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from service.config import Settings
+from service.jobs.threads import start_threads
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +60,9 @@ class ListenServer(BaseApplication):  # type: ignore[misc]
         from service.web.seeds import prepare_seeds
 
         app: Flask = worker.wsgi
+        requests = getattr(worker, "tpool", None)  # gthread's pool: one thread per request
+        if isinstance(requests, ThreadPoolExecutor):
+            start_threads(requests, self.settings.threads)
         state = app.extensions[EXTENSION]
         start = getattr(state.runner, "start", None)
         if start is not None:

@@ -434,3 +434,37 @@ def test_finished_audio_answers_the_same_before_flask_and_through_it(app: Flask)
         if line.startswith("listen_audio_bytes_served")
     ]
     assert served and float(served[0].split()[-1]) > 2 * 65536  # both paths count bytes
+
+
+def test_kept_plans_are_bounded_in_count_and_in_words(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from service.pipeline.objects import plan_object
+    from service.pipeline.prepare import prepare_plan
+    from service.text.load import load_article_from_text
+    from service.web import narrations as module
+
+    state = app.extensions["listen"]
+    plans = [
+        prepare_plan(
+            load_article_from_text(article_text(200, seed=700 + n), state.settings, kind="text"),
+            state.settings,
+            voice=None,
+        )
+        for n in range(module.PLAN_CACHE_SIZE + 3)
+    ]
+    for plan in plans:
+        state.store.put(plan_object(plan.narration_id), plan.to_json().encode())
+        assert state.narrations.plan(plan.narration_id) == plan
+    assert list(state.narrations._plans) == [
+        p.narration_id for p in plans[-module.PLAN_CACHE_SIZE :]
+    ]
+
+    monkeypatch.setattr(module, "PLAN_CACHE_WORDS", plans[1].word_count + plans[2].word_count)
+    for plan in plans[:3]:
+        state.narrations.plan(plan.narration_id)  # read again from the store
+    assert list(state.narrations._plans) == [p.narration_id for p in plans[1:3]]
+    monkeypatch.setattr(module, "PLAN_CACHE_WORDS", 10)
+    state.narrations.plan(plans[5].narration_id)
+    assert list(state.narrations._plans) == [plans[5].narration_id]  # the newest stays
+    assert state.narrations.plan(plans[0].narration_id) == plans[0]  # and nothing is lost

@@ -25,8 +25,18 @@ from service.pipeline.prepare import prepare_plan
 from service.store import Store
 from service.text.article import Article
 
-PLAN_CACHE_SIZE = 64
-"""Plans kept in memory: those of narrations being made (a finished one is served without it)."""
+PLAN_CACHE_SIZE = 16
+"""Plans kept in memory, for the status and stream of narrations being made.
+
+A finished narration is served without its plan, and a plan not kept is read
+again from the store (about a millisecond for 400 words).
+"""
+PLAN_CACHE_WORDS = 60_000
+"""...and at most this many words among them (the newest plan is always kept).
+
+Plans hold about 45 bytes per word: 64 plans of the longest articles allowed
+would have held over 100 MB.
+"""
 DURATION_CACHE_SIZE = 4096
 FINISHED_STATUS_TTL_S = 5.0
 """How long the status answer of a finished narration is reused before it is looked at again.
@@ -90,7 +100,13 @@ class Narrations:
                 cache.popitem(last=False)
 
     def _remember(self, plan: NarrationPlan) -> None:
-        self._keep(self._plans, plan.narration_id, plan, PLAN_CACHE_SIZE)
+        with self._lock:
+            plans = self._plans
+            plans[plan.narration_id] = plan
+            plans.move_to_end(plan.narration_id)
+            words = sum(kept.word_count for kept in plans.values())
+            while len(plans) > 1 and (len(plans) > PLAN_CACHE_SIZE or words > PLAN_CACHE_WORDS):
+                words -= plans.popitem(last=False)[1].word_count
 
     def plan(self, narration_id: str) -> NarrationPlan:
         """Return a narration's plan, from memory or the store."""

@@ -66,6 +66,7 @@ class LocalStore:
         """Size cap for automatic eviction; ``None`` turns it off."""
         self.objects_dir = self.root
         """Folder the keys are paths in (the root itself)."""
+        self._objects_name = str(self.objects_dir)
         self.temp_dir = self.root / ".tmp"
         """Folder of files being written."""
         self._locks = KeyLocks(self.root / ".locks")
@@ -109,7 +110,7 @@ class LocalStore:
     # --- reading ---
 
     def get(self, key: str) -> bytes | None:
-        path = self._path(key)
+        path = self._file(key)
         try:
             with open(path, "rb") as file:
                 self._touch_if_stale(path, os.fstat(file.fileno()).st_mtime)
@@ -120,19 +121,18 @@ class LocalStore:
             raise self._error(error, "read from") from None
 
     def exists(self, key: str) -> bool:
-        return self._path(key).is_file()
+        return os.path.isfile(self._file(key))
 
     def size(self, key: str) -> int | None:
-        path = self._path(key)
         try:
-            status = path.stat()
+            status = os.stat(self._file(key))
         except _MISSING:
             return None
-        return status.st_size if path.is_file() else None
+        return status.st_size if stat.S_ISREG(status.st_mode) else None
 
     def read_range(self, key: str, start: int, end: int | None = None) -> bytes:
         check_range(start, end)
-        path = self._path(key)
+        path = self._file(key)
         try:
             with open(path, "rb") as file:
                 self._touch_if_stale(path, os.fstat(file.fileno()).st_mtime)
@@ -144,7 +144,7 @@ class LocalStore:
             raise self._error(error, "read from") from None
 
     def open_stream(self, key: str, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> ObjectStream:
-        path = self._path(key)
+        path = self._file(key)
         try:
             file = open(path, "rb")  # noqa: SIM115 - closed by the ObjectStream
         except _MISSING:
@@ -157,7 +157,7 @@ class LocalStore:
         return ObjectStream(chunks, status.st_size, file.close)
 
     def local_path(self, key: str) -> Path | None:
-        path = self._path(key)
+        path = self._file(key)
         try:
             status = os.stat(path)
         except _MISSING:
@@ -165,7 +165,7 @@ class LocalStore:
         if not stat.S_ISREG(status.st_mode):
             return None
         self._touch_if_stale(path, status.st_mtime)
-        return path
+        return Path(path)
 
     def presigned_url(self, key: str, expires_s: int = 3600) -> str | None:
         """Return ``None``: local files are served by the app itself."""
@@ -280,7 +280,7 @@ class LocalStore:
         except OSError as error:
             raise self._error(error, "write to") from None
 
-    def _touch_if_stale(self, path: Path, used_at: float) -> None:
+    def _touch_if_stale(self, path: str | Path, used_at: float) -> None:
         if time.time() - used_at < TOUCH_EVERY_S:
             return
         try:
@@ -348,6 +348,15 @@ class LocalStore:
 
     def _path(self, key: str) -> Path:
         return self.objects_dir / validate_key(key)
+
+    def _file(self, key: str) -> str:
+        """Return the key's file name as a string, for reads.
+
+        Reads are the hot path, and pathlib (before Python 3.12) interns every
+        part of every path it builds: in a soak, the interpreter's table of
+        interned strings, which never shrinks, doubled to 1.8 MB.
+        """
+        return os.path.join(self._objects_name, validate_key(key))
 
     def _error(self, error: OSError, action: str) -> StoreError:
         reason = _REASONS.get(error.errno or 0, error.strerror or str(error))

@@ -38,17 +38,24 @@ class InProcessRunner:
         self._states: dict[str, JobState] = {}
         self._changed = threading.Condition()
         self._started = False
+        self._starting = threading.Lock()
         self.jobs_started = 0
         """Narration jobs this runner has started (for metrics and tests)."""
         self.tally = MemoryTally()
         """Running totals of this process, for ``/metrics``."""
 
     def start(self) -> None:
-        """Start the engine workers (not at import or app creation time)."""
-        if not self._started:
-            self.pool.start()
-            start_threads(self._threads, CONCURRENT_JOBS)
-            self._started = True
+        """Start the engine workers (not at import or app creation time).
+
+        Callers that arrive while another starts them wait for it: a caller that
+        went on to start the pool a second time could take so long that the job
+        it came to start had already finished, and would start it again.
+        """
+        with self._starting:
+            if not self._started:
+                self.pool.start()
+                start_threads(self._threads, CONCURRENT_JOBS)
+                self._started = True
 
     def _set(self, state: JobState) -> None:
         with self._changed:

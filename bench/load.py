@@ -288,6 +288,9 @@ class Soak:
         def median(rows: list[Sample], column: int) -> str:
             return f"{statistics.median(row[column] for row in rows):.0f}"
 
+        def lowest(rows: list[Sample], column: int) -> str:
+            return f"{min(row[column] for row in rows):.0f}"
+
         names = ("memory of the process tree (MB)", "of which the web worker (MB)",
                  "of which the engine workers (MB)", "web worker threads",
                  "web worker open files", "engine worker processes")  # fmt: skip
@@ -295,9 +298,11 @@ class Soak:
             f"| {name} | {median(first, i + 1)} | {median(last, i + 1)} |"
             for i, name in enumerate(names)
         ]
+        table.insert(3, f"| of which the engine workers, lowest (MB) | {lowest(first, 3)} | "
+                        f"{lowest(last, 3)} |")  # fmt: skip
         minutes = [
-            f"| {minute + 1} | {median(rows, 2)} | {median(rows, 3)} | {median(rows, 4)} | "
-            f"{median(rows, 5)} |"
+            f"| {minute + 1} | {median(rows, 2)} | {median(rows, 3)} | {lowest(rows, 3)} | "
+            f"{median(rows, 4)} | {median(rows, 5)} |"
             for minute in range(int(self.samples[-1][0] // 60) + 1)
             if (rows := [s for s in self.samples if minute * 60 <= s[0] < (minute + 1) * 60])
         ]
@@ -315,10 +320,11 @@ class Soak:
                 "|---|---|---|",
                 *table,
                 "",
-                "Minute by minute (medians):",
+                "Minute by minute (medians; the engine workers' lowest is what they hold "
+                "between tasks, their median swings with the synthesis in flight):",
                 "",
-                "| minute | web worker MB | engine workers MB | threads | open files |",
-                "|---:|---:|---:|---:|---:|",
+                "| minute | web worker MB | engine workers MB | lowest | threads | open files |",
+                "|---:|---:|---:|---:|---:|---:|",
                 *minutes,
             ]
         )

@@ -1,0 +1,133 @@
+"""glibc's per-thread malloc caches (tcache) in the web worker: throughput and memory, on and off.
+
+A test of one explanation of the web worker's slow rise in the soak. Two real
+servers side by side: one with glibc's default of 7 cached blocks per size
+(``GLIBC_TUNABLES=glibc.malloc.tcache_count=7``) and one with none
+(``glibc.malloc.tcache_count=0``).
+
+- Throughput: wrk requests per second (16 connections) for a 64 KiB Range of a
+  cached MP3, the status JSON and the timings JSON, rounds interleaved between
+  the two servers; medians, and the ratio of cache off to cache on.
+- Memory: the load benchmark's soak (mixed traffic) against both servers at
+  once; the web worker's memory in the first and in the last minute.
+
+    python -m bench.malloc [--soak-s 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import threading
+from contextlib import ExitStack
+from pathlib import Path
+
+from bench.corpus import article_text
+from bench.load import Soak, call, wait_done
+from bench.results import write_section
+from bench.web import wrk_rate
+from tests.webserver import running_server
+
+TCACHE = {
+    "on": {"GLIBC_TUNABLES": "glibc.malloc.tcache_count=7"},
+    "off": {"GLIBC_TUNABLES": "glibc.malloc.tcache_count=0"},
+}
+ROUNDS = 3
+
+
+def ready_narrations(base: str) -> list[dict[str, object]]:
+    """Make four cached 1,200-word narrations (the soak's listeners play them)."""
+    made = []
+    for seed in range(4):
+        _code, _headers, body = call(
+            base, "/api/narrations", body={"text": article_text(1200, seed=90_000 + seed)}
+        )
+        made.append(wait_done(base, json.loads(body)["status_url"]))
+    return made
+
+
+def rates(bases: dict[str, str], ready: dict[str, list[dict[str, object]]]) -> list[str]:
+    """Return Markdown rows of interleaved wrk rates for each server."""
+    targets = {
+        "64 KiB Range of a cached MP3": ("audio_url", ("Range: bytes=65536-131071",)),
+        "status JSON": ("status_url", ()),
+        "timings JSON": ("timings_url", ()),
+    }
+    rows = []
+    for name, (field, headers) in targets.items():
+        measured: dict[str, list[float]] = {label: [] for label in bases}
+        for _round in range(ROUNDS):
+            for label, base in bases.items():
+                measured[label].append(wrk_rate(base + str(ready[label][0][field]), headers))
+        on, off = (statistics.median(measured[label]) for label in ("on", "off"))
+        rows.append(f"| {name} | {on:,.0f} | {off:,.0f} | **{off / on:.2f}x** |")
+    return rows
+
+
+def soak_both(bases: dict[str, str], ready: dict[str, list[dict[str, object]]],
+              seconds: float) -> list[str]:  # fmt: skip
+    """Soak both servers at once; return Markdown rows of the web worker's memory."""
+    soaks = {label: Soak(base, seconds, ready[label]) for label, base in bases.items()}
+    threads = [threading.Thread(target=soak.run) for soak in soaks.values()]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    rows = []
+    for label, soak in soaks.items():
+        window = min(60.0, seconds / 3)
+        end = soak.samples[-1][0]
+        first = statistics.median(s[2] for s in soak.samples if s[0] < window)
+        last = statistics.median(s[2] for s in soak.samples if s[0] >= end - window)
+        rows.append(
+            f"| tcache {label} | {soak.requests} | {len(soak.errors)} | {first:.1f} | "
+            f"{last:.1f} | {last - first:+.1f} |"
+        )
+    return rows
+
+
+def main() -> None:
+    """Measure both servers and write the malloc section of RESULTS.md."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--soak-s", type=float, default=300.0, help="soak duration in seconds")
+    options = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder, ExitStack() as servers:
+        bases = {}
+        for label, env in TCACHE.items():
+            cache = Path(folder) / f"cache-{label}"
+            cache.mkdir()
+            bases[label] = servers.enter_context(running_server(cache, env=env))
+        ready = {label: ready_narrations(base) for label, base in bases.items()}
+        rate_rows = rates(bases, ready)
+        print("\n".join(rate_rows), flush=True)
+        memory_rows = soak_both(bases, ready, options.soak_s)
+        print("\n".join(memory_rows), flush=True)
+    markdown = "\n".join(
+        [
+            "## Malloc thread caches (`python -m bench.malloc`)",
+            "",
+            "The web worker with glibc's per-thread caches of freed blocks (tcache) on "
+            "(`GLIBC_TUNABLES=glibc.malloc.tcache_count=7`, glibc's default) and off "
+            "(`glibc.malloc.tcache_count=0`): two real servers side by side.",
+            "",
+            f"wrk, 16 connections, {ROUNDS} interleaved rounds, medians (requests/s):",
+            "",
+            "| request | tcache on | tcache off | off / on |",
+            "|---|---:|---:|---:|",
+            *rate_rows,
+            "",
+            f"The soak's mixed traffic against both servers at once for {options.soak_s / 60:g} "
+            "minutes; the web worker's memory (MB), medians of the first and the last minute:",
+            "",
+            "| server | requests | errors | first minute | last minute | change |",
+            "|---|---:|---:|---:|---:|---:|",
+            *memory_rows,
+        ]
+    )
+    write_section("malloc", markdown)
+
+
+if __name__ == "__main__":
+    main()

@@ -8,7 +8,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask import Blueprint, Flask, request
-from flask_limiter import Limiter
+from flask_limiter import HeaderNames, Limiter
 from flask_limiter.util import get_remote_address
 
 from service.errors import ListenError
@@ -64,6 +64,10 @@ def init_access(app: Flask, creating: list[Blueprint]) -> Limiter:
         app=app,
         storage_uri=redis_url or "memory://",
         headers_enabled=True,
+        # Flask-Limiter would put its window's reset time in Retry-After on every
+        # answer: a 202 saying "retry after 59 s" would slow pollers down, and our
+        # own Retry-After on 503 would be replaced. X-RateLimit-Reset says it already.
+        header_name_mapping={HeaderNames.RETRY_AFTER: "X-RateLimit-Retry-After"},
         swallow_errors=True,
     )
     for blueprint in creating:

@@ -68,9 +68,13 @@ class EngineUnavailableError(ListenError):
 
 
 class SynthesisError(ListenError):
-    """Speech synthesis failed for a segment, even after a retry."""
+    """Speech synthesis failed for a segment, even after a retry, or no engine worker started.
 
-    http_status = 500
+    The service is at fault, not the request: the API answers 503 with ``Retry-After``.
+    """
+
+    http_status = 503
+    retry_after_s = 10
     exit_code = 1
     slug = "synthesis-failed"
     title = "Synthesis failed"

@@ -229,6 +229,21 @@ def test_openai_speech_with_the_official_client(tmp_path: Path) -> None:
         assert wav.content[:4] == b"RIFF"
 
 
+def test_speech_that_cannot_be_made_is_503_with_retry_after(tmp_path: Path) -> None:
+    # Every piece runs past its (absurd) time limit, twice: the service is at fault, not
+    # the request, so the answer says to come back later, never a bare 500.
+    for app in make_app(tmp_path, segment_timeout_s=0.001):
+        answer = app.test_client().post(
+            "/v1/audio/speech",
+            json={"model": "tts-1", "voice": "alloy", "input": "Hello.", "response_format": "wav"},
+        )
+        assert answer.status_code == 503
+        assert answer.headers["Retry-After"] == "10"
+        assert answer.mimetype == "application/problem+json"
+        assert answer.get_json()["type"].endswith("/synthesis-failed")
+        assert "timed out" in answer.get_json()["detail"]
+
+
 def test_openapi_document_is_valid_and_lists_every_route(app: Flask) -> None:
     from openapi_spec_validator import validate
 

@@ -114,7 +114,7 @@ STANDARD_ERRORS = {
     "415": _problem("Unsupported media type."),
     "422": _problem("Nothing to read, or the URL could not be fetched."),
     "429": _problem("Too many requests; see Retry-After."),
-    "503": _problem("Job queue full or unavailable; see Retry-After."),
+    "503": _problem("Job queue full or unavailable, or speech could not be made; see Retry-After."),
 }
 
 

@@ -230,12 +230,14 @@ def test_openai_speech_with_the_official_client(tmp_path: Path) -> None:
 
 
 def test_speech_that_cannot_be_made_is_503_with_retry_after(tmp_path: Path) -> None:
-    # Every piece runs past its (absurd) time limit, twice: the service is at fault, not
-    # the request, so the answer says to come back later, never a bare 500.
+    # Pieces run past their (absurd) time limit, twice: the service is at fault, not the
+    # request, so the answer says to come back later, never a bare 500. The pool looks at
+    # the clock every few tens of milliseconds: a long text has pieces that take longer.
+    text = article_text(300)
     for app in make_app(tmp_path, segment_timeout_s=0.001):
         answer = app.test_client().post(
             "/v1/audio/speech",
-            json={"model": "tts-1", "voice": "alloy", "input": "Hello.", "response_format": "wav"},
+            json={"model": "tts-1", "voice": "alloy", "input": text, "response_format": "wav"},
         )
         assert answer.status_code == 503
         assert answer.headers["Retry-After"] == "10"

@@ -23,7 +23,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import CancelledError, Future, InvalidStateError
+from concurrent.futures import CancelledError, Future, InvalidStateError, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -46,6 +46,8 @@ _READY_HOLD_S = 0.02
 """How long a readiness probe keeps its worker busy, so probes spread over workers."""
 _POOL_BREAKS_FORGIVEN = 3
 """Times a task is rescheduled, uncounted, because the whole pool broke under it."""
+_LAUNCH_WAIT_S = 10.0
+"""How long closing waits for workers that :meth:`EnginePool.launch` started to come up."""
 
 
 def synthesize(text: str, settings: VoiceSettings) -> Pcm:
@@ -122,6 +124,8 @@ class EnginePool:
         self._tasks: dict[Future[Any], _Task] = {}
         """Unfinished tasks by the future their caller holds."""
         self._reapers: list[threading.Thread] = []
+        self._launched: list[Future[int]] = []
+        """Readiness probes of :meth:`launch`, answered once each worker is up."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> EnginePool:
@@ -171,8 +175,7 @@ class EnginePool:
         Tasks submitted meanwhile wait for the first worker that is ready.
         """
         pool = self._current_pool()
-        for _ in range(self.workers):
-            pool.schedule(_worker_ready, args=(0.0,))
+        self._launched = [pool.schedule(_worker_ready, args=(0.0,)) for _ in range(self.workers)]
         return self
 
     def submit(self, fn: Callable[..., T], *args: Any, label: str | None = None) -> Future[T]:
@@ -252,6 +255,10 @@ class EnginePool:
 
     def close(self) -> None:
         """Stop the workers; tasks still running or waiting fail with SynthesisError."""
+        # A worker stopped while it still starts prints a traceback of its own start
+        # (the semaphores it unpickles are gone): on an early error, after launch(),
+        # that would follow the one-line message. Let launched workers come up first.
+        wait(self._launched, timeout=_LAUNCH_WAIT_S)
         with self._lock:
             if self._closed:
                 return

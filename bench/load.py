@@ -274,6 +274,13 @@ class Soak:
             time.sleep(SAMPLE_EVERY_S)
         assert root.is_running()
 
+    def first_and_last(self) -> tuple[float, list[Sample], list[Sample]]:
+        """Return the window length and the samples of the first and of the last window."""
+        window = min(60.0, self.seconds / 3)
+        end = self.samples[-1][0]
+        return (window, [s for s in self.samples if s[0] < window],
+                [s for s in self.samples if s[0] >= end - window])  # fmt: skip
+
     def run(self) -> str:
         threads = [threading.Thread(target=self.listener, args=(i,)) for i in range(8)]
         threads += [threading.Thread(target=self.creator), threading.Thread(target=self.sampler)]
@@ -281,9 +288,7 @@ class Soak:
             thread.start()
         for thread in threads:
             thread.join()
-        window = min(60.0, self.seconds / 3)
-        first = [s for s in self.samples if s[0] < window]
-        last = [s for s in self.samples if s[0] >= self.samples[-1][0] - window]
+        window, first, last = self.first_and_last()
 
         def median(rows: list[Sample], column: int) -> str:
             return f"{statistics.median(row[column] for row in rows):.0f}"
@@ -330,15 +335,20 @@ class Soak:
         )
 
 
-def soak(base: str, seconds: float) -> str:
-    """Soak the server with mixed traffic; return a Markdown summary."""
+def ready_narrations(base: str) -> list[dict[str, Any]]:
+    """Make four cached 1,200-word narrations (the soak's listeners play them)."""
     ready = []
     for seed in range(4):
         _code, _h, body = call(
             base, "/api/narrations", body={"text": article_text(1200, seed=90_000 + seed)}
         )
         ready.append(wait_done(base, json.loads(body)["status_url"]))
-    return Soak(base, seconds, ready).run()
+    return ready
+
+
+def soak(base: str, seconds: float) -> str:
+    """Soak the server with mixed traffic; return a Markdown summary."""
+    return Soak(base, seconds, ready_narrations(base)).run()
 
 
 def main() -> None:

@@ -17,15 +17,14 @@ servers side by side: one with glibc's default of 7 cached blocks per size
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import tempfile
 import threading
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
-from bench.corpus import article_text
-from bench.load import Soak, call, wait_done
+from bench.load import Soak, ready_narrations
 from bench.results import write_section
 from bench.web import wrk_rate
 from tests.webserver import running_server
@@ -37,18 +36,7 @@ TCACHE = {
 ROUNDS = 3
 
 
-def ready_narrations(base: str) -> list[dict[str, object]]:
-    """Make four cached 1,200-word narrations (the soak's listeners play them)."""
-    made = []
-    for seed in range(4):
-        _code, _headers, body = call(
-            base, "/api/narrations", body={"text": article_text(1200, seed=90_000 + seed)}
-        )
-        made.append(wait_done(base, json.loads(body)["status_url"]))
-    return made
-
-
-def rates(bases: dict[str, str], ready: dict[str, list[dict[str, object]]]) -> list[str]:
+def rates(bases: dict[str, str], ready: dict[str, list[dict[str, Any]]]) -> list[str]:
     """Return Markdown rows of interleaved wrk rates for each server."""
     targets = {
         "64 KiB Range of a cached MP3": ("audio_url", ("Range: bytes=65536-131071",)),
@@ -66,7 +54,7 @@ def rates(bases: dict[str, str], ready: dict[str, list[dict[str, object]]]) -> l
     return rows
 
 
-def soak_both(bases: dict[str, str], ready: dict[str, list[dict[str, object]]],
+def soak_both(bases: dict[str, str], ready: dict[str, list[dict[str, Any]]],
               seconds: float) -> list[str]:  # fmt: skip
     """Soak both servers at once; return Markdown rows of the web worker's memory."""
     soaks = {label: Soak(base, seconds, ready[label]) for label, base in bases.items()}
@@ -77,10 +65,9 @@ def soak_both(bases: dict[str, str], ready: dict[str, list[dict[str, object]]],
         thread.join()
     rows = []
     for label, soak in soaks.items():
-        window = min(60.0, seconds / 3)
-        end = soak.samples[-1][0]
-        first = statistics.median(s[2] for s in soak.samples if s[0] < window)
-        last = statistics.median(s[2] for s in soak.samples if s[0] >= end - window)
+        _window, first_samples, last_samples = soak.first_and_last()
+        first = statistics.median(s[2] for s in first_samples)
+        last = statistics.median(s[2] for s in last_samples)
         rows.append(
             f"| tcache {label} | {soak.requests} | {len(soak.errors)} | {first:.1f} | "
             f"{last:.1f} | {last - first:+.1f} |"

@@ -75,6 +75,15 @@ class ListenServer(BaseApplication):  # type: ignore[misc]
 
 def _post_fork(_server: Any, _worker: Any) -> None:
     limit_malloc_arenas()
+    _log_through_gunicorn()
+
+
+def _log_through_gunicorn() -> None:
+    """Send the service's log lines (seeds, failures) to gunicorn's error log."""
+    ours, gunicorns = logging.getLogger("service"), logging.getLogger("gunicorn.error")
+    ours.handlers = list(gunicorns.handlers)
+    ours.setLevel(gunicorns.level)
+    ours.propagate = False
 
 
 def limit_malloc_arenas(arenas: int = 2) -> None:

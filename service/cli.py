@@ -318,10 +318,12 @@ def serve(
     settings: Settings, host: str | None, port: int | None, workers: int, seeds: tuple[str, ...]
 ) -> None:
     """Run the web service (API, player and embed) with a production server."""
+    from service.malloc import run_on_jemalloc
     from service.web.server import serve as run_server
 
     if workers < 1:
         raise ListenError("--workers must be at least 1")
+    run_on_jemalloc(settings.malloc)
     run_server(settings.replace(host=host, port=port), workers=workers, seeds=seeds)
 
 
@@ -334,8 +336,10 @@ def worker(settings: Settings, burst: bool) -> None:
     import logging
 
     from service.jobs.rq_worker import run_worker
+    from service.malloc import run_on_jemalloc
 
     if not settings.redis_url:
         raise ListenError("set LISTEN_REDIS_URL=redis://host:port/db to run a worker")
+    run_on_jemalloc(settings.malloc)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     run_worker(settings, burst=burst)

@@ -101,6 +101,8 @@ class Settings:
     """Largest request body accepted."""
     cors_origins: str = "*"
     """Origins allowed to call the API from a browser, comma-separated, or ``*``."""
+    malloc: str = "jemalloc"
+    """Allocator of ``listen serve`` and ``listen worker``: ``jemalloc`` or ``system``."""
 
     # --- scale-out ---
     redis_url: str = ""

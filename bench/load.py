@@ -208,6 +208,8 @@ class Soak:
     samples: list[Sample] = field(default_factory=list)
     """(seconds, tree MB, web worker MB, engine workers MB, threads, open files, engines)."""
     created: int = 0
+    allocator: str = "unknown"
+    """The web worker's malloc: jemalloc or glibc's."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def check(self, what: str, code: int, allowed: tuple[int, ...]) -> None:
@@ -262,6 +264,8 @@ class Soak:
 
     def sampler(self) -> None:
         root = server_process(self.base)
+        maps = Path(f"/proc/{web_worker(self.base).pid}/maps").read_text(encoding="utf-8")
+        self.allocator = "jemalloc" if "libjemalloc" in maps else "glibc's malloc"
         started = time.monotonic()
         while time.monotonic() - started < self.seconds:
             worker = web_worker(self.base)
@@ -291,10 +295,11 @@ class Soak:
         window, first, last = self.first_and_last()
 
         def median(rows: list[Sample], column: int) -> str:
-            return f"{statistics.median(row[column] for row in rows):.0f}"
+            digits = 1 if column in (1, 2, 3) else 0  # megabytes to a tenth
+            return f"{statistics.median(row[column] for row in rows):.{digits}f}"
 
         def lowest(rows: list[Sample], column: int) -> str:
-            return f"{min(row[column] for row in rows):.0f}"
+            return f"{min(row[column] for row in rows):.1f}"
 
         names = ("memory of the process tree (MB)", "of which the web worker (MB)",
                  "of which the engine workers (MB)", "web worker threads",
@@ -318,7 +323,7 @@ class Soak:
                 f"new 150-word article every 2 s and streaming it. {self.requests} requests, "
                 f"{self.created} narrations created, **{len(self.errors)} errors**"
                 + (f" ({'; '.join(self.errors[:5])})" if self.errors else "")
-                + ".",
+                + f". The web worker runs on {self.allocator}.",
                 "",
                 f"| medians of {SAMPLE_EVERY_S:g} s samples | first {window:.0f} s | "
                 f"last {window:.0f} s |",

@@ -1,17 +1,16 @@
-"""glibc's per-thread malloc caches (tcache) in the web worker: throughput and memory, on and off.
+"""The web worker's allocator: glibc's malloc against jemalloc, throughput and memory.
 
-A test of one explanation of the web worker's slow rise in the soak. Two real
-servers side by side: one with glibc's default of 7 cached blocks per size
-(``GLIBC_TUNABLES=glibc.malloc.tcache_count=7``) and one with none
-(``glibc.malloc.tcache_count=0``).
+Two real servers side by side, one started with ``LISTEN_MALLOC=system``
+(glibc's malloc, at most two arenas) and one with the default (jemalloc,
+preloaded by ``listen serve``).
 
 - Throughput: wrk requests per second (16 connections) for a 64 KiB Range of a
   cached MP3, the status JSON and the timings JSON, rounds interleaved between
-  the two servers; medians, and the ratio of cache off to cache on.
+  the two servers; medians, and the ratio of jemalloc to glibc.
 - Memory: the load benchmark's soak (mixed traffic) against both servers at
   once; the web worker's memory in the first and in the last minute.
 
-    python -m bench.malloc [--soak-s 300]
+    python -m bench.malloc [--soak-s 600]
 """
 
 from __future__ import annotations
@@ -29,10 +28,7 @@ from bench.results import write_section
 from bench.web import wrk_rate
 from tests.webserver import running_server
 
-TCACHE = {
-    "on": {"GLIBC_TUNABLES": "glibc.malloc.tcache_count=7"},
-    "off": {"GLIBC_TUNABLES": "glibc.malloc.tcache_count=0"},
-}
+ALLOCATORS = {"glibc": {"LISTEN_MALLOC": "system"}, "jemalloc": {"LISTEN_MALLOC": "jemalloc"}}
 ROUNDS = 3
 
 
@@ -49,8 +45,8 @@ def rates(bases: dict[str, str], ready: dict[str, list[dict[str, Any]]]) -> list
         for _round in range(ROUNDS):
             for label, base in bases.items():
                 measured[label].append(wrk_rate(base + str(ready[label][0][field]), headers))
-        on, off = (statistics.median(measured[label]) for label in ("on", "off"))
-        rows.append(f"| {name} | {on:,.0f} | {off:,.0f} | **{off / on:.2f}x** |")
+        glibc, jemalloc = (statistics.median(measured[label]) for label in ALLOCATORS)
+        rows.append(f"| {name} | {glibc:,.0f} | {jemalloc:,.0f} | **{jemalloc / glibc:.2f}x** |")
     return rows
 
 
@@ -69,7 +65,7 @@ def soak_both(bases: dict[str, str], ready: dict[str, list[dict[str, Any]]],
         first = statistics.median(s[2] for s in first_samples)
         last = statistics.median(s[2] for s in last_samples)
         rows.append(
-            f"| tcache {label} | {soak.requests} | {len(soak.errors)} | {first:.1f} | "
+            f"| {label} | {soak.requests} | {len(soak.errors)} | {first:.1f} | "
             f"{last:.1f} | {last - first:+.1f} |"
         )
     return rows
@@ -78,11 +74,11 @@ def soak_both(bases: dict[str, str], ready: dict[str, list[dict[str, Any]]],
 def main() -> None:
     """Measure both servers and write the malloc section of RESULTS.md."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--soak-s", type=float, default=300.0, help="soak duration in seconds")
+    parser.add_argument("--soak-s", type=float, default=600.0, help="soak duration in seconds")
     options = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder, ExitStack() as servers:
         bases = {}
-        for label, env in TCACHE.items():
+        for label, env in ALLOCATORS.items():
             cache = Path(folder) / f"cache-{label}"
             cache.mkdir()
             bases[label] = servers.enter_context(running_server(cache, env=env))
@@ -93,15 +89,14 @@ def main() -> None:
         print("\n".join(memory_rows), flush=True)
     markdown = "\n".join(
         [
-            "## Malloc thread caches (`python -m bench.malloc`)",
+            "## The web worker's allocator (`python -m bench.malloc`)",
             "",
-            "The web worker with glibc's per-thread caches of freed blocks (tcache) on "
-            "(`GLIBC_TUNABLES=glibc.malloc.tcache_count=7`, glibc's default) and off "
-            "(`glibc.malloc.tcache_count=0`): two real servers side by side.",
+            "Two real servers side by side: `LISTEN_MALLOC=system` (glibc's malloc, two "
+            "arenas) and the default, jemalloc.",
             "",
             f"wrk, 16 connections, {ROUNDS} interleaved rounds, medians (requests/s):",
             "",
-            "| request | tcache on | tcache off | off / on |",
+            "| request | glibc | jemalloc | jemalloc / glibc |",
             "|---|---:|---:|---:|",
             *rate_rows,
             "",

@@ -54,6 +54,12 @@ def main() -> None:
     sys.exit(code if isinstance(code, int) else 0)
 
 
+def _warn(message: str | None) -> None:
+    """Print a warning that does not stop the command, if there is one."""
+    if message:
+        click.echo(f"listen: {message}", err=True)
+
+
 def _spawn_without_the_script() -> None:
     """Keep spawned engine workers from running the ``listen`` script again.
 
@@ -323,7 +329,7 @@ def serve(
 
     if workers < 1:
         raise ListenError("--workers must be at least 1")
-    run_on_jemalloc(settings.malloc)
+    _warn(run_on_jemalloc(settings.malloc))
     run_server(settings.replace(host=host, port=port), workers=workers, seeds=seeds)
 
 
@@ -340,6 +346,6 @@ def worker(settings: Settings, burst: bool) -> None:
 
     if not settings.redis_url:
         raise ListenError("set LISTEN_REDIS_URL=redis://host:port/db to run a worker")
-    run_on_jemalloc(settings.malloc)
+    _warn(run_on_jemalloc(settings.malloc))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     run_worker(settings, burst=burst)

@@ -37,12 +37,13 @@ _RESTORE = "_LISTEN_STARTED_WITH"
 """Set on the re-run only: the values of ``_CHANGED`` the process was started with."""
 
 
-def run_on_jemalloc(choice: str) -> None:
+def run_on_jemalloc(choice: str) -> str | None:
     """Re-run this very command with jemalloc preloaded, unless ``choice`` says otherwise.
 
     Returns at once when jemalloc is already loaded, is not installed, or
     ``choice`` is ``"system"``; otherwise the process image is replaced (same
-    pid, same arguments) and this returns in the new one.
+    pid, same arguments) and this returns in the new one. Returns a warning
+    for the operator when jemalloc was wanted and is not there.
     """
     if choice not in CHOICES:
         raise ListenError(f"LISTEN_MALLOC must be one of {', '.join(CHOICES)}, not {choice!r}")
@@ -50,14 +51,13 @@ def run_on_jemalloc(choice: str) -> None:
     if started_with is not None:
         _restore(json.loads(started_with))
         if not jemalloc_loaded():
-            _say("jemalloc could not be preloaded; using the system allocator")
-        return
+            return "jemalloc could not be preloaded; using the system allocator"
+        return None
     if choice == "system" or jemalloc_loaded() or not sys.platform.startswith("linux"):
-        return
+        return None
     library = ctypes.util.find_library("jemalloc")
     if library is None:
-        _say("jemalloc is not installed (Debian: libjemalloc2); using the system allocator")
-        return
+        return "jemalloc is not installed (Debian: libjemalloc2); using the system allocator"
     environment = {
         **os.environ,
         "LD_PRELOAD": f"{library} {os.environ.get('LD_PRELOAD', '')}".strip(),
@@ -67,10 +67,6 @@ def run_on_jemalloc(choice: str) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os.execve(sys.executable, [sys.executable, *sys.orig_argv[1:]], environment)
-
-
-def _say(message: str) -> None:
-    print(f"listen: {message}", file=sys.stderr, flush=True)
 
 
 def _restore(started_with: dict[str, str | None]) -> None:

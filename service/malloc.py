@@ -4,6 +4,7 @@ A web worker runs for weeks with dozens of threads. Under glibc's malloc its
 memory crept up in every soak while its live allocations stayed flat (counted
 by tracemalloc and by memray's native tracking); under jemalloc, configured as
 below, it crept a sixth as fast.
+
 jemalloc must be loaded before the process starts, so ``listen serve`` runs
 itself again with it preloaded (and configured), and gives its children
 (engine workers, ffmpeg) the environment it was started with: in the engine
@@ -30,7 +31,7 @@ JEMALLOC_CONF = "narenas:2,tcache_max:4096,dirty_decay_ms:5000"
 
 In a 30-minute soak side by side, the web worker gained 1.3 MB with these and
 2.4 MB with jemalloc's defaults (eight arenas for two CPUs), from a base 6 MB
-lower; glibc's malloc gained 8.6 MB. An operator's own ``MALLOC_CONF`` wins.
+below theirs; glibc's malloc gained 8.6 MB. An operator's own ``MALLOC_CONF`` wins.
 """
 _CHANGED = ("LD_PRELOAD", "MALLOC_CONF")
 _RESTORE = "_LISTEN_STARTED_WITH"

@@ -39,6 +39,7 @@ import psutil
 
 from bench.corpus import article_text
 from bench.results import RESULTS, write_section
+from service.malloc import jemalloc_loaded
 from tests.webserver import engine_workers, running_server, server_process, web_worker
 
 RANGE_BYTES = 65536
@@ -264,8 +265,8 @@ class Soak:
 
     def sampler(self) -> None:
         root = server_process(self.base)
-        maps = Path(f"/proc/{web_worker(self.base).pid}/maps").read_text(encoding="utf-8")
-        self.allocator = "jemalloc" if "libjemalloc" in maps else "glibc's malloc"
+        on_jemalloc = jemalloc_loaded(web_worker(self.base).pid)
+        self.allocator = "jemalloc" if on_jemalloc else "glibc's malloc"
         started = time.monotonic()
         while time.monotonic() - started < self.seconds:
             worker = web_worker(self.base)

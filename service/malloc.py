@@ -80,10 +80,10 @@ def _restore(started_with: dict[str, str | None]) -> None:
             os.environ[name] = value
 
 
-def jemalloc_loaded() -> bool:
-    """Tell whether jemalloc is mapped into this process."""
+def jemalloc_loaded(pid: int | str = "self") -> bool:
+    """Tell whether jemalloc is mapped into this process (or the one with ``pid``)."""
     try:
-        return "libjemalloc" in Path("/proc/self/maps").read_text(encoding="utf-8")
+        return "libjemalloc" in Path(f"/proc/{pid}/maps").read_text(encoding="utf-8")
     except OSError:
         return False
 

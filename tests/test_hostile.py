@@ -264,6 +264,7 @@ def test_hostile_private_urls_are_refused_by_the_api(server: str, url: str) -> N
     assert status == 422, body
     assert headers["content-type"] == "application/problem+json"
     assert body["type"].endswith("/fetch-failed") and "non-public" in body["detail"]
+    assert body["detail"].endswith("set LISTEN_ALLOW_PRIVATE_URLS=1 to allow private addresses")
 
 
 @pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.com/x", "gopher://x/"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -155,3 +156,78 @@ def test_fetch_public_address_rules(address: str, public: bool) -> None:
     import ipaddress
 
     assert is_public_address(ipaddress.ip_address(address)) is public
+
+
+# --- what went wrong, said exactly -------------------------------------------------
+
+
+def _closed_port() -> int:
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = int(probe.getsockname()[1])
+    probe.close()
+    return port
+
+
+def test_fetch_names_a_refused_connection() -> None:
+    url = f"http://127.0.0.1:{_closed_port()}/story"
+    with pytest.raises(FetchError) as caught:
+        fetch_url(url, LOCAL)
+    assert str(caught.value) == f"{url} could not be fetched: connection refused"
+
+
+def test_fetch_names_a_connection_that_never_answers() -> None:
+    silent = socket.socket()  # accepts into its backlog, never reads or answers
+    silent.bind(("127.0.0.1", 0))
+    silent.listen()
+    try:
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/"
+        with pytest.raises(FetchError, match=r"could not be fetched: timed out$"):
+            fetch_url(url, LOCAL)
+    finally:
+        silent.close()
+
+
+def test_fetch_names_a_name_that_does_not_resolve() -> None:
+    # .invalid is reserved never to resolve (RFC 2606)
+    with pytest.raises(FetchError, match=r"^the name 'no-such-host\.invalid' does not resolve$"):
+        fetch_url("http://no-such-host.invalid/story", Settings())
+
+
+def test_fetch_names_a_tls_error_on_a_server_without_tls(server_url: str) -> None:
+    url = server_url.replace("http://", "https://") + "/article"
+    with pytest.raises(FetchError, match=r"could not be fetched: TLS error: wrong version number$"):
+        fetch_url(url, LOCAL)
+
+
+def test_fetch_names_a_certificate_that_is_not_trusted() -> None:
+    import ssl
+
+    import trustme
+
+    authority = trustme.CA()  # an authority nobody trusts: its certificates fail verification
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1").configure_cert(context)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"https://127.0.0.1:{server.server_address[1]}/article"
+        with pytest.raises(FetchError) as caught:
+            fetch_url(url, LOCAL)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert str(caught.value).startswith(
+        f"{url} could not be fetched: TLS error: certificate verify failed ("
+    ), caught.value
+
+
+def test_fetch_refusal_of_a_private_address_says_how_to_allow_it() -> None:
+    with pytest.raises(FetchError) as caught:
+        fetch_url("http://127.0.0.1:9/", Settings())
+    assert str(caught.value) == (
+        "refusing to fetch '127.0.0.1': it resolves to the non-public address 127.0.0.1; "
+        "set LISTEN_ALLOW_PRIVATE_URLS=1 to allow private addresses"
+    )

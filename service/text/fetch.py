@@ -8,9 +8,13 @@ a private address. Redirects are followed by hand for the same reason.
 
 from __future__ import annotations
 
+import errno
+import http.client
 import ipaddress
 import logging
+import re
 import socket
+import ssl
 import time
 from dataclasses import dataclass
 from email.message import Message
@@ -134,8 +138,10 @@ def _checked_address(host: str, port: int, allow_private: bool) -> IPAddress:
     """Resolve ``host``; return an address to connect to, refusing private ones."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as error:
-        raise FetchError(f"the host {host!r} cannot be resolved ({error})") from None
+    except socket.gaierror as error:
+        raise FetchError(f"the name {host!r} {_resolution_failure(error)}") from None
+    except UnicodeError:
+        raise FetchError(f"the name {host!r} is not a valid host name") from None
     addresses = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
     if not addresses:
         raise FetchError(f"the host {host!r} has no address")
@@ -143,7 +149,8 @@ def _checked_address(host: str, port: int, allow_private: bool) -> IPAddress:
         refused = [address for address in addresses if not is_public_address(address)]
         if refused:
             raise FetchError(
-                f"refusing to fetch {host!r}: it resolves to the non-public address {refused[0]}"
+                f"refusing to fetch {host!r}: it resolves to the non-public address "
+                f"{refused[0]}; set LISTEN_ALLOW_PRIVATE_URLS=1 to allow private addresses"
             )
     return addresses[0]
 
@@ -188,8 +195,70 @@ def _content_type(header: str | None) -> tuple[str, str | None]:
 
 
 def _reason(error: HTTPError) -> str:
+    """Say what went wrong on the wire, in the words a user would use.
+
+    The order matters: urllib3 makes ``NewConnectionError`` (a refused or
+    unreachable connection) a subclass of its timeout error.
+    """
+    if isinstance(error, urllib3.exceptions.NameResolutionError):
+        return "name does not resolve"
+    if isinstance(error, urllib3.exceptions.NewConnectionError):
+        return _connection_failure(error.__cause__ or error.__context__)
     if isinstance(error, urllib3.exceptions.TimeoutError):
         return "timed out"
+    if isinstance(error, urllib3.exceptions.SSLError):
+        return "TLS error: " + _tls_failure(error)
+    if isinstance(error, urllib3.exceptions.ProtocolError):
+        return _broken_connection(error)
     reason = getattr(error, "reason", None) or error
     text = str(reason)
     return text.split(": ", 1)[-1] if len(text) > 120 else text
+
+
+_CONNECTION_FAILURES = {
+    errno.ECONNREFUSED: "connection refused",
+    errno.ENETUNREACH: "network is unreachable",
+    errno.EHOSTUNREACH: "host is unreachable",
+    errno.ETIMEDOUT: "timed out",
+    errno.EADDRNOTAVAIL: "address not available",
+}
+
+
+def _connection_failure(cause: BaseException | None) -> str:
+    if isinstance(cause, socket.gaierror):
+        return "name does not resolve"
+    if isinstance(cause, TimeoutError):
+        return "timed out"
+    if isinstance(cause, OSError) and cause.errno in _CONNECTION_FAILURES:
+        return _CONNECTION_FAILURES[cause.errno]
+    detail = cause.strerror if isinstance(cause, OSError) and cause.strerror else cause
+    return f"connection failed ({detail})" if detail else "connection failed"
+
+
+def _tls_failure(error: urllib3.exceptions.SSLError) -> str:
+    """Return the TLS library's reason without its error-code decoration."""
+    inner = error.args[0] if error.args and isinstance(error.args[0], Exception) else error
+    if isinstance(inner, ssl.SSLCertVerificationError) and inner.verify_message:
+        return f"certificate verify failed ({inner.verify_message})"
+    text = str(inner.args[1] if isinstance(inner, ssl.SSLError) and len(inner.args) > 1 else inner)
+    text = re.sub(r"^\[[A-Z_]+: [A-Z_]+\]\s*|\s*\(_ssl\.c:\d+\)$", "", text)
+    return text.strip() or "handshake failed"
+
+
+def _broken_connection(error: urllib3.exceptions.ProtocolError) -> str:
+    cause = error.args[1] if len(error.args) > 1 else error.__cause__
+    if isinstance(cause, ConnectionResetError):
+        return "connection reset by the server"
+    if isinstance(cause, http.client.RemoteDisconnected):
+        return "the server closed the connection without answering"
+    if isinstance(cause, http.client.IncompleteRead):
+        return "the server closed the connection before the end of the answer"
+    return "the connection broke"
+
+
+def _resolution_failure(error: socket.gaierror) -> str:
+    if error.errno == socket.EAI_AGAIN:
+        return "could not be resolved: no answer from the name server"
+    if error.errno in {socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)}:
+        return "does not resolve"
+    return f"does not resolve ({error.strerror or error})"

@@ -51,7 +51,16 @@ def main() -> None:
         _fail("aborted", 1)
     except click.ClickException as error:
         _fail(error.format_message(), error.exit_code)
+    except ImportError as error:
+        # heavy dependencies load on first use, so a broken install shows up mid-command
+        _fail(_missing_package(error), 1)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _missing_package(error: ImportError) -> str:
+    """Say that the installation lacks a package, in one line, and how to mend it."""
+    detail = " ".join(str(error).split()) or f"no module named {error.name!r}"
+    return f"a package listen needs is missing or broken: {detail} (reinstall listen with pip)"
 
 
 def _warn(message: str | None) -> None:
@@ -103,7 +112,7 @@ def extract(settings: Settings, inputs: tuple[str, ...], as_json: bool) -> None:
             if as_json:
                 click.echo(json.dumps({"input": source, "error": str(error)}, ensure_ascii=False))
             else:
-                click.echo(f"listen: error: {source}: {error}", err=True)
+                click.echo(f"listen: error: {_naming(source, str(error))}", err=True)
             continue
         if as_json:
             record = {
@@ -130,6 +139,12 @@ def extract(settings: Settings, inputs: tuple[str, ...], as_json: bool) -> None:
         click.echo()
     if failed:
         sys.exit(2)
+
+
+def _naming(source: str, message: str) -> str:
+    """Name the input a message is about, once: messages about reading it start with its name."""
+    name = "standard input" if source == "-" else source
+    return message if message.startswith(name) else f"{name}: {message}"
 
 
 def _progress(enabled: bool) -> Any:
@@ -325,12 +340,15 @@ def serve(
 ) -> None:
     """Run the web service (API, player and embed) with a production server."""
     from service.malloc import run_on_jemalloc
+    from service.web.ports import check_bindable
     from service.web.server import serve as run_server
 
     if workers < 1:
         raise ListenError("--workers must be at least 1")
+    settings = settings.replace(host=host, port=port)
+    check_bindable(settings.host, settings.port)
     _warn(run_on_jemalloc(settings.malloc))
-    run_server(settings.replace(host=host, port=port), workers=workers, seeds=seeds)
+    run_server(settings, workers=workers, seeds=seeds)
 
 
 @cli.command()

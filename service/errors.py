@@ -89,6 +89,13 @@ class StoreError(ListenError):
     title = "Audio store unavailable"
 
 
+class FormatError(ListenError):
+    """The audio format asked for cannot be written, or two ways of asking disagree."""
+
+    slug = "bad-format"
+    title = "Unsupported or conflicting audio format"
+
+
 class OutputError(ListenError):
     """An output file cannot be written."""
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import secrets
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +13,7 @@ from pathlib import Path
 from slugify import slugify
 
 from service.config import Settings
-from service.errors import OutputError
+from service.errors import FormatError, OutputError
 from service.pipeline.memo import Memo, memo_key, recall, remember
 from service.pipeline.objects import (
     FORMATS,
@@ -24,6 +25,9 @@ from service.pipeline.objects import (
 )
 from service.store import Store, open_store
 from service.text.source import Source, read_source
+
+SUFFIX_FORMATS = {"mp3": "mp3", "ogg": "ogg", "oga": "ogg", "opus": "ogg", "wav": "wav"}
+"""File name suffixes and the format written under each (Ogg Opus files are often .opus)."""
 
 
 @dataclass(frozen=True)
@@ -48,11 +52,44 @@ def default_filename(title: str, fmt: str) -> str:
     return f"{stem}.{fmt}"
 
 
+def output_format(output: Path | None, fmt: str | None, default: str) -> str:
+    """Return the format to write: the one asked for, else the output's suffix, else ``default``.
+
+    A suffix names what is inside a file, so one this product cannot write, or
+    one that disagrees with ``fmt``, is refused before any work is done.
+    """
+    if fmt is not None and fmt not in FORMATS:
+        raise FormatError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    suffix = output.suffix.lower().lstrip(".") if output is not None else ""
+    if output is None or not suffix:
+        if fmt is None and default not in FORMATS:
+            raise FormatError(
+                f"LISTEN_AUDIO_FORMAT={default!r} is not a format; use one of {', '.join(FORMATS)}"
+            )
+        return fmt or default
+    by_suffix = SUFFIX_FORMATS.get(suffix)
+    if by_suffix is None:
+        raise FormatError(
+            f"cannot write {output.name}: .{suffix} is not a format listen writes; "
+            "name the file .mp3, .ogg (or .opus) or .wav"
+        )
+    if fmt is not None and fmt != by_suffix:
+        raise FormatError(
+            f"the format {fmt} does not match the file name {output.name}; "
+            f"name the file .{fmt}, or leave the format out"
+        )
+    return by_suffix
+
+
 def copy_atomically(store: Store, key: str, target: Path) -> None:
-    """Copy a stored object to ``target`` through a temp file in the same folder."""
-    folder = target.parent if str(target.parent) else Path(".")
+    """Copy a stored object to ``target`` through a temp file in the same folder.
+
+    The file gets the permissions any file the user writes gets (0666 less the
+    umask), or keeps those of the file it replaces; ``tempfile.mkstemp`` would
+    make it 0600 whatever the umask.
+    """
     try:
-        handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", dir=folder)
+        handle, temp = _create_beside(target)
     except OSError as error:
         raise OutputError(f"cannot write {target}: {error.strerror or error}") from None
     try:
@@ -69,6 +106,30 @@ def copy_atomically(store: Store, key: str, target: Path) -> None:
             os.unlink(temp)
 
 
+def _create_beside(target: Path) -> tuple[int, Path]:
+    """Create a new, empty temp file next to ``target``; return its descriptor and path."""
+    folder = target.parent if str(target.parent) else Path(".")
+    try:
+        kept_mode: int | None = stat.S_IMODE(target.stat().st_mode)
+    except OSError:
+        kept_mode = None
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    while True:
+        temp = folder / f".{target.name}.{secrets.token_hex(6)}.tmp"
+        try:
+            handle = os.open(temp, flags, 0o666)  # the kernel takes the umask off
+        except FileExistsError:
+            continue
+        if kept_mode is not None:
+            try:
+                os.fchmod(handle, kept_mode)
+            except OSError:
+                os.close(handle)
+                os.unlink(temp)
+                raise
+        return handle, temp
+
+
 def narrate_to_files(
     source: str,
     settings: Settings,
@@ -80,10 +141,7 @@ def narrate_to_files(
     on_progress: Callable[[int, int], None] | None = None,
 ) -> ExportResult:
     """Load ``source``, narrate it through the cache and copy the results out."""
-    suffix = output.suffix.lower().lstrip(".") if output is not None else ""
-    fmt = fmt or (suffix if suffix in FORMATS else settings.audio_format)
-    if fmt not in FORMATS:
-        raise OutputError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    fmt = output_format(output, fmt, settings.audio_format)
     read = read_source(source, settings)
     store = open_store(settings)
     key = memo_key(read, settings)

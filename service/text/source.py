@@ -26,6 +26,12 @@ MEDIA_KINDS = {
     "text/markdown": "markdown", "text/x-markdown": "markdown", "text/plain": "text",
 }  # fmt: skip
 
+_URL_SCHEME = re.compile(r"^([a-z][a-z0-9+.-]*)://", re.I)
+# www.example.com/story or example.org/news/x: a web address typed without its scheme
+_LOOKS_LIKE_AN_ADDRESS = re.compile(
+    r"^(?:www\.)?(?:[a-z0-9-]+\.)+[a-z]{2,}(?::\d+)?/[^\s]*$|^www\.[^\s/]+\.[a-z]{2,}/?$", re.I
+)
+
 
 @dataclass(frozen=True)
 class Source:
@@ -43,7 +49,12 @@ class Source:
 
 def read_source(source: str, settings: Settings) -> Source:
     """Read ``source``: a file path, ``-`` for stdin, or an http(s) URL."""
-    if re.match(r"^https?://", source, re.I):
+    scheme = _URL_SCHEME.match(source)
+    if scheme is not None and scheme.group(1).lower() not in {"http", "https"}:
+        raise InputError(
+            f"{source}: only http and https addresses are fetched, not {scheme.group(1).lower()}"
+        )
+    if scheme is not None:
         from service.text.fetch import fetch_url
 
         fetched = fetch_url(source, settings)
@@ -64,6 +75,11 @@ def read_source(source: str, settings: Settings) -> Source:
         with path.open("rb") as stream:
             data = read_capped(stream, source, settings.max_input_bytes)
     except FileNotFoundError:
+        if _LOOKS_LIKE_AN_ADDRESS.match(source):
+            raise InputError(
+                f"{source}: no such file; to fetch a web page, give its address "
+                f"with https:// in front"
+            ) from None
         raise InputError(f"{source}: no such file") from None
     except PermissionError:
         raise InputError(f"{source}: permission denied") from None

@@ -491,3 +491,34 @@ def test_index_form_refusing_a_private_address_says_how_to_allow_it(client: Flas
     response = client.post("/narrate", data={"url": "http://127.0.0.1:9/story"})
     assert response.status_code == 422
     assert "set LISTEN_ALLOW_PRIVATE_URLS=1 to allow private addresses" in response.text
+
+
+WORDY = (
+    "Prices and places\n\n"
+    "The plan costs $5m — about 1990s money — and Dr. Smith says it's state-of-the-art.\n\n"
+    "• It opens on 2024-01-05 at No. 10, says news@example.org (pp. 12–14)."
+)
+
+
+def test_word_count_is_the_same_in_the_cli_the_api_and_the_limit(
+    client: FlaskClient, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from service.cli import cli
+    from service.config import Settings
+    from service.errors import TooLargeError
+    from service.text.load import load_article_from_text
+    from service.text.words import count_words
+
+    expected = count_words(WORDY)
+    assert expected == 27  # as displayed: "$5m" is one word, "—" and "•" are none
+    source = tmp_path / "wordy.txt"
+    source.write_text(WORDY, encoding="utf-8")
+    shown = CliRunner().invoke(cli, ["extract", str(source)], env={}).output
+    assert f" {expected} words " in shown
+    created = client.post("/api/narrations", json={"text": WORDY}).get_json()
+    assert created["word_count"] == expected
+    assert load_article_from_text(WORDY, Settings(max_words=expected)).word_count == expected
+    with pytest.raises(TooLargeError, match=f"has {expected} words"):
+        load_article_from_text(WORDY, Settings(max_words=expected - 1))

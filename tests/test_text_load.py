@@ -196,3 +196,20 @@ def test_load_and_plan_ten_thousand_paragraphs_in_seconds(tmp_path: Path) -> Non
     plan = prepare_plan(load_article_from_text(text, settings, kind="text"), settings)
     assert time.perf_counter() - started < 15
     assert len(plan.blocks) == 10_001
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("Hello — world", 2),
+        ("state-of-the-art, 1,200 don't", 3),
+        ("• one – two …", 2),
+        ("東京は晴れ", 5),  # written without spaces: one word per character
+        ("한국어 문장", 2),  # Korean puts spaces between words
+        ("", 0),
+    ],
+)
+def test_count_words_counts_what_a_reader_sees(text: str, words: int) -> None:
+    from service.text.words import count_words
+
+    assert count_words(text) == words

@@ -17,6 +17,7 @@ from service.config import Settings
 from service.engines.base import VoiceSettings
 from service.text.article import Article
 from service.text.blocks import Sentence, SpokenBlock
+from service.text.words import count_words
 
 AUDIO_FORMAT_VERSION = 1
 """Bump when anything changes the audio made from the same inputs."""
@@ -132,8 +133,8 @@ class NarrationPlan:
 
     @functools.cached_property
     def word_count(self) -> int:
-        """Return the number of words read."""
-        return sum(len(s.spoken.split()) for b in self.blocks for s in b.sentences)
+        """Return the number of words of the article, counted as everywhere else."""
+        return count_words(self.text)
 
     def to_json(self) -> str:
         """Serialise the plan (for the store and for job queues)."""

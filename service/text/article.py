@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from service.text.words import count_words
+
 BlockKind = Literal["heading", "paragraph", "quote", "list_item"]
 BLOCK_KINDS: tuple[BlockKind, ...] = ("heading", "paragraph", "quote", "list_item")
 
@@ -62,5 +64,5 @@ class Article:
 
     @property
     def word_count(self) -> int:
-        """Return the number of words of the article text."""
-        return len(self.text.split())
+        """Return the number of words of the article text (see :func:`count_words`)."""
+        return count_words(self.text)

@@ -1,0 +1,18 @@
+"""Count words one way everywhere: the CLI's preview, the API, the player and the length limit."""
+
+from __future__ import annotations
+
+import regex
+
+# A word is a run of non-space characters holding a letter or a digit ("state-of-the-art",
+# "1,200", "don't" are one word each; a lone dash or bullet is none). Scripts written
+# without spaces count one word per character, as word processors count them.
+_UNSPACED = r"\p{Han}\p{Hiragana}\p{Katakana}"
+_WORD = regex.compile(
+    rf"[{_UNSPACED}]|[^\s{_UNSPACED}]*[\p{{L}}\p{{N}}][^\s{_UNSPACED}]*", regex.V1
+)
+
+
+def count_words(text: str) -> int:
+    """Return the number of words of ``text`` as displayed (not as spoken)."""
+    return sum(1 for _ in _WORD.finditer(text))

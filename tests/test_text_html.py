@@ -113,3 +113,42 @@ def test_html_malformed_tags_are_recovered() -> None:
 def test_html_without_article_text_is_nothing_to_read(html: str) -> None:
     with pytest.raises(NothingToReadError):
         load_article_from_text(html, SETTINGS, kind="html")
+
+
+def test_html_real_news_page_keeps_the_comma_before_a_closing_quote(tmp_path: Path) -> None:
+    # A page of the extraction benchmark (read where it lies, beside the repository):
+    # space.com on Europa's plumes, whose quotes end in a comma inside the quote marks.
+    import gzip
+    import os
+
+    from service.text.segment import segment_article
+
+    corpus = os.environ.get("AEB_DEV_DIR") or SEEDS.parent.parent / "shared" / "aeb-dev"
+    page = Path(corpus) / "html"
+    source = tmp_path / "europa.html"
+    source.write_bytes(
+        gzip.decompress(
+            (
+                page / "686bb170effe273eaff1c0f88e412172e8d972518a6d1454c896f52aafaa9643.html.gz"
+            ).read_bytes()
+        )
+    )
+    article = load_article(str(source), SETTINGS)
+    quoted = [block.text for block in article.blocks if "in vapor form" in block.text]
+    assert len(quoted) == 1 and 'water in vapor form," Paganini added.' in quoted[0]
+    spoken = [
+        sentence.spoken
+        for block in segment_article(article)
+        for sentence in block.sentences
+        if "vapor form" in sentence.spoken
+    ]
+    assert any(text.endswith('water in vapor form," Paganini added.') for text in spoken), spoken
+    closing_commas = sum(
+        block.text.count(',"') + block.text.count(",”") for block in article.blocks
+    )
+    said = sum(
+        sentence.spoken.count(',"') + sentence.spoken.count(",”")
+        for block in segment_article(article)
+        for sentence in block.sentences
+    )
+    assert closing_commas >= 3 and said == closing_commas

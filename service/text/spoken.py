@@ -1,20 +1,23 @@
 """Turn displayed text into what the engine is given: its spoken form.
 
-Rules for every language: web addresses become their registered domain, e-mail
-addresses are not read out, footnote marks, bullets, emoji, zero-width and
-control characters go, dashes and ellipses become a comma (a pause eSpeak NG
-and Piper both make), and whitespace is folded.
+Rules for every language: web addresses become their registered domain,
+footnote marks, bullets, emoji, zero-width and control characters go, dashes
+and ellipses become a comma (a pause eSpeak NG and Piper both make), and
+whitespace is folded.
 
 English also gets fixes for what eSpeak NG 1.52 reads wrongly on its own
 (currency before the amount, decades, month abbreviations, ISO dates, numeric
-ranges, "No. 5", version numbers, degrees, a few units). Numbers eSpeak already
-reads well (plain numbers, thousands separators, decimals, percentages, times,
-ordinals) are left alone, so its own rules do the work. Other languages keep
-their digits: an English rule never runs on them.
+ranges, "No. 5", version numbers, degrees, a few units), and common
+abbreviations spelled out where the words around them leave no doubt: a title
+before a name ("Dr. Smith"), a street type after one ("Main St."), a label
+before a number ("Fig. 3", "pp. 12–14"). Numbers eSpeak already reads well
+(plain numbers, thousands separators, decimals, percentages, times, ordinals)
+are left alone, so its own rules do the work. Other languages keep their
+digits: an English rule never runs on them.
 
-E-mail addresses are read as "an email address" in English and dropped in other
-languages: spelling one out helps nobody listening, and the surrounding text
-usually says whose it is.
+E-mail addresses are read in full, since a listener may want to write to one:
+"news at example dot org" in English; in other languages the engine reads the
+address in its own words ("arobase", "arroba").
 
 Every function here is total: it never raises on any ``str``.
 """
@@ -45,7 +48,11 @@ _FOOTNOTE = re.compile(
 
 # --- web and e-mail addresses ------------------------------------------------
 
-_EMAIL = re.compile(r"(?<![\w.+-])(?:mailto:)?[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}\b")
+_EMAIL = re.compile(
+    r"(?<![\w.+-])(?:mailto:)?(?P<address>(?P<local>[\w.+-]+)@"
+    r"(?P<domain>[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}))\b"
+)
+_EMAIL_SYMBOLS = {".": " dot ", "_": " underscore ", "-": " dash ", "+": " plus "}
 _URL = re.compile(
     r"(?<![\w@])(?:(?:https?|ftp)://|www\d{0,3}\.)"
     r"(?P<host>[^\s/?#<>\"'@]+)"
@@ -58,7 +65,10 @@ _SECOND_LEVEL = frozenset({"co", "com", "org", "net", "ac", "gov", "edu", "ne", 
 
 _ELLIPSIS = re.compile(r"\s*(?:…+|\.(?:\s?\.){2,})\s*")
 _DASH = re.compile(r"\s*(?:—|―|-{2,})\s*|\s+[–‒-]\s+|(?<=\D)–(?=\D)|^–|–$")
-_COMMA_BEFORE_STOP = re.compile(r"\s*,(?:\s*,)*\s*(?=[,.;:!?)\]”’\"»]|$)")
+# A comma right before a stop, or before closing quotes or brackets and then a stop, adds
+# nothing; one before a closing quote that the sentence goes on after ("it works," she
+# said) is the author's, and stays.
+_COMMA_BEFORE_STOP = re.compile(r"\s*,(?:\s*,)*\s*(?=[)\]”’\"»]*\s*(?:[,.;:!?]|$))")
 _REPEATED_COMMA = re.compile(r",(?:\s*,)+")
 _LEADING_PAUSE = re.compile(r"^[\s,;:]+")
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+(?=[,;:!?.](?:\s|$))")
@@ -136,12 +146,13 @@ _SCALES = {
 _ISO_DATE = re.compile(r"(?<![\d-])(\d{4})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])(?![\d-])")
 _YEAR = r"(?P<year>\d{4})(?![\d%]|[.,:]\d)"
 _DAY_MONTH = re.compile(
-    rf"(?<![\d.,])(?P<day>[1-9]|[12]\d|3[01])\s+(?P<month>{_MONTH_NAME}|{_MONTH_ABBREVIATION})"
+    rf"(?<![\d.,])(?P<article>\b[Tt]he\s+)?(?P<day>[1-9]|[12]\d|3[01])(?:st|nd|rd|th)?\s+"
+    rf"(?P<month>{_MONTH_NAME}|{_MONTH_ABBREVIATION})"
     rf"(?:\.?(?P<gap>,?\s+){_YEAR}|\.?(?!\w))"
 )
 _MONTH_DAY = re.compile(
     rf"\b(?P<month>{_MONTH_NAME}|(?:{_MONTH_ABBREVIATION})\.?)\s+"
-    r"(?P<day>[1-9]|[12]\d|3[01])(?![\d:]|[.,]\d|st|nd|rd|th)"
+    r"(?P<day>[1-9]|[12]\d|3[01])(?:st|nd|rd|th)?(?![\w:]|[.,]\d)"
     rf"(?:(?P<gap>,?\s+){_YEAR})?"
 )
 _MONTH_YEAR = re.compile(
@@ -174,6 +185,43 @@ _UNIT_NAMES = {
     "kg": "kilograms",
     "ft": "feet",
 }
+
+# Abbreviations eSpeak NG spells, misreads or pauses after (the "." ends a clause for it),
+# expanded only where the next or previous word makes them unambiguous.
+_TITLES = {
+    "Dr": "Doctor", "Prof": "Professor", "Mr": "Mister", "Mrs": "Missus", "Ms": "Miz",
+    "Gen": "General", "Sen": "Senator", "Rep": "Representative", "Gov": "Governor",
+    "Lt": "Lieutenant", "Col": "Colonel", "Capt": "Captain", "Sgt": "Sergeant",
+    "Rev": "Reverend", "St": "Saint", "Mt": "Mount", "Ft": "Fort",
+}  # fmt: skip
+"""Before a capitalised name: ``Dr. Smith``, ``St. Louis``, ``Mt. Everest``."""
+_STREET_TYPES = ("St", "Dr")
+_TITLE = regex.compile(
+    # "Main St. Paul" and "Elm Dr. Smith" may be addresses: "St." and "Dr." after a
+    # capitalised word are left alone
+    rf"(?:(?<!\p{{Lu}}[\p{{L}}'’]*\s)\b(?P<abbreviation>{'|'.join(_STREET_TYPES)})"
+    rf"|\b(?P<title>{'|'.join(t for t in _TITLES if t not in _STREET_TYPES)}))"
+    r"\.\s+(?=\p{Lu})"
+)
+_SUFFIXES = {
+    "St": "Street", "Ave": "Avenue", "Blvd": "Boulevard", "Rd": "Road",
+    "Jr": "Junior", "Sr": "Senior", "Corp": "Corporation",
+}  # fmt: skip
+"""After a capitalised name or an ordinal, before lower case or the end: ``Main St.``, ``Jr.``"""
+_SUFFIX = regex.compile(
+    r"(?<=(?:\p{Lu}[\p{L}'’]*|\d(?:st|nd|rd|th)),?\s)"
+    rf"(?P<abbreviation>{'|'.join(_SUFFIXES)})\.(?P<end>\s*$)?(?=\s+\p{{Ll}}|\s*[,;:!?)]|\s*$)"
+)
+_BEFORE_NUMBER = {
+    "Fig": "figure", "fig": "figure", "Figs": "figures", "figs": "figures",
+    "p": "page", "pp": "pages", "Nos": "numbers", "Vol": "volume", "vol": "volume",
+    "Ch": "chapter", "ch": "chapter", "Eq": "equation", "Sec": "section", "Art": "article",
+    "approx": "approximately", "Approx": "approximately",
+}  # fmt: skip
+"""Before a number: ``Fig. 3``, ``pp. 12–14``, ``Vol. 2``."""
+_NUMBERED = re.compile(rf"(?<![\w.])(?P<abbreviation>{'|'.join(_BEFORE_NUMBER)})\.\s?(?=\d)")
+_ESTABLISHED = re.compile(r"(?<![\w.])[Ee]st\.\s?(?=\d{4}\b)")
+_THAT_IS = re.compile(r"(?<![\w.])i\.\s?e\.(?=[\s,]|$)")
 
 _WORD = re.compile(r"\w+")
 
@@ -211,7 +259,7 @@ def spoken_form(text: str, language: str = "en") -> str:
     # Each rule runs only when a character it needs is present: most sentences
     # skip most rules, which keeps a 10,000-word article well under a second.
     if "@" in text:
-        text = _EMAIL.sub("an email address" if english else " ", text)
+        text = _EMAIL.sub(_say_email if english else r"\g<address>", text)
     if "://" in text or "www" in text:
         text = _URL.sub(lambda match: _say_url(match, english), text)
     if "[" in text:
@@ -254,6 +302,13 @@ def _say_url(match: re.Match[str], english: bool) -> str:
     domain = labels[-keep:]
     separator = " dot " if english else "."
     return " " + separator.join(domain) + trailing + " "
+
+
+def _say_email(match: re.Match[str]) -> str:
+    """Say ``jane.doe@example.org`` as ``jane dot doe at example dot org``."""
+    local = re.sub(r"[._+-]", lambda symbol: _EMAIL_SYMBOLS[symbol.group(0)], match["local"])
+    domain = match["domain"].replace(".", " dot ").replace("-", " dash ")
+    return " ".join(f"{local} at {domain}".split())
 
 
 def _year_words(year: int) -> str:
@@ -315,7 +370,14 @@ def _said_year(match: re.Match[str]) -> str:
 def _say_day_month(match: re.Match[str]) -> str:
     """Say ``5 January 1990`` as ``the 5th of January nineteen ninety``."""
     day = _ordinal(int(match.group("day")))
-    return f"the {day} of {_month(match.group('month'))}{_said_year(match)}"
+    article = match.group("article") or "the "
+    said = f"{article}{day} of {_month(match.group('month'))}{_said_year(match)}"
+    # the pattern takes the full stop of "Jan."; it also ends a sentence at the end of the
+    # text, and after a full month name it can only end one
+    stop = match.group(0).endswith(".") and (
+        match.group("month") in _MONTHS or not match.string[match.end() :].strip()
+    )
+    return said + "." if stop else said
 
 
 def _say_month_day(match: re.Match[str]) -> str:
@@ -378,6 +440,21 @@ def _say_degrees(match: re.Match[str]) -> str:
     return " degrees Celsius" if unit == "C" else " degrees Fahrenheit"
 
 
+def _say_title(match: regex.Match[str]) -> str:
+    """Say ``Dr. `` before a name as ``Doctor ``."""
+    return _TITLES[match["abbreviation"] or match["title"]] + " "
+
+
+def _say_suffix(match: regex.Match[str]) -> str:
+    """Say ``St.`` after a name as ``Street``, keeping the full stop that ends a sentence."""
+    return _SUFFIXES[match["abbreviation"]] + ("." if match["end"] is not None else "")
+
+
+def _say_numbered(match: re.Match[str]) -> str:
+    """Say ``Fig. `` before a number as ``figure ``."""
+    return _BEFORE_NUMBER[match["abbreviation"]] + " "
+
+
 def _say_unit(match: re.Match[str]) -> str:
     """Say a unit abbreviation after a number in full (eSpeak spells it)."""
     return " " + _UNIT_NAMES[match.group("unit")]
@@ -401,6 +478,11 @@ _ENGLISH_RULES: tuple[
     (_HAS_DIGIT, _VERSION_WORD, _say_version_word),
     (_HAS_DIGIT, _RANGE, _say_range),
     (_HAS_DIGIT, _NUMBER_SIGN, "number "),
+    (_HAS_DIGIT, _NUMBERED, _say_numbered),
+    (_HAS_DIGIT, _ESTABLISHED, "established "),
+    (re.compile(r"\."), _TITLE, _say_title),
+    (re.compile(r"\."), _SUFFIX, _say_suffix),
+    (re.compile(r"i\.\s?e\."), _THAT_IS, "that is"),
     (re.compile("[°℃℉]"), _DEGREES, _say_degrees),
     (_HAS_DIGIT, _UNIT, _say_unit),
     (re.compile("~"), _ABOUT, "about "),

@@ -522,3 +522,17 @@ def test_word_count_is_the_same_in_the_cli_the_api_and_the_limit(
     assert load_article_from_text(WORDY, Settings(max_words=expected)).word_count == expected
     with pytest.raises(TooLargeError, match=f"has {expected} words"):
         load_article_from_text(WORDY, Settings(max_words=expected - 1))
+
+
+def test_player_marks_a_block_in_another_language(client: FlaskClient) -> None:
+    from tests.test_text_load import MIXED
+
+    created = client.post("/api/narrations", json={"text": MIXED}).get_json()
+    page = fetch(client, f"/listen/{created['id']}").get_data(as_text=True)
+    assert page.count(' lang="de"') == 1
+    assert '<p class="block" data-block="4" lang="de">' in page
+    assert '<html lang="en">' in page
+    german = MIXED.split("German:\n\n")[1]
+    created = client.post("/api/narrations", json={"text": f"Ein Brief\n\n{german}"}).get_json()
+    page = fetch(client, f"/listen/{created['id']}").get_data(as_text=True)
+    assert '<html lang="de">' in page

@@ -330,3 +330,68 @@ def test_cli_say_plays_or_says_clearly_why_not(tmp_path: Path) -> None:
             "listen: error: no sound device here; write a file instead: "
             "listen narrate INPUT -o story.mp3"
         ]
+
+
+def test_narrate_block_in_another_language_is_read_by_a_voice_of_that_language(
+    settings: Settings, engine_pool: EnginePool, tmp_path: Path
+) -> None:
+    from service.audio.clip import shape_clip
+    from service.engines.pool import synthesize
+    from service.engines.registry import resolve_engine
+    from service.engines.voices import voice_settings
+    from service.pipeline.objects import clip_object
+    from service.pipeline.plan import NarrationPlan, clip_key
+    from service.pipeline.render import _read_wav
+    from tests.test_text_load import MIXED
+
+    source = tmp_path / "mixed.txt"
+    source.write_text(MIXED, encoding="utf-8")
+    plan, result, _made = _narrate(settings, engine_pool, source)
+    english = voice_settings("pyttsx3:gmw/en-us", settings)
+    german = voice_settings("pyttsx3:gmw/de", settings)
+    manifest = result.manifest
+    assert (manifest["language"], manifest["voice"]) == ("en", english.voice_id)
+    assert [(block["language"], block["voice"]) for block in manifest["blocks"]] == [
+        ("en", english.voice_id)
+    ] * 4 + [("de", german.voice_id)]
+    assert NarrationPlan.from_json(plan.to_json()) == plan
+
+    # the German block's clips are keyed, and made, with the German voice
+    version = resolve_engine("pyttsx3").version()
+    store = open_store(settings)
+    for chunk in plan.chunks:
+        voice = german if chunk.clips[0].block_index == 4 else english
+        assert plan.voice_of(chunk) == voice
+        for clip in chunk.clips:
+            assert clip.clip_key == clip_key(clip.spoken, voice, version, plan.output)
+    last = plan.chunks[-1].clips[-1]
+    stored = _read_wav(store.get(clip_object(last.clip_key)) or b"").data
+    said: dict[str, bytes] = {
+        voice.voice_id: shape_clip(
+            engine_pool.submit(synthesize, last.spoken, voice).result(),
+            target_dbfs=plan.output.target_dbfs,
+        ).data
+        for voice in (english, german)
+    }
+    # eSpeak is not bit for bit repeatable, but a voice's timing is its own: the stored
+    # clip lasts as long as the German voice's reading, not the English voice's
+    assert abs(len(stored) - len(said[german.voice_id])) <= 0.02 * len(stored)
+    assert abs(len(stored) - len(said[english.voice_id])) >= 0.05 * len(stored)
+
+
+def test_plan_block_in_a_language_no_voice_speaks_keeps_the_articles_voice(
+    settings: Settings,
+) -> None:
+    import dataclasses
+
+    from service.pipeline.prepare import choose_block_voices, choose_voice
+    from service.text.segment import segment_article
+
+    article = load_article_from_text("Title\n\nOne paragraph here.\n\nAnother one.", settings)
+    blocks = segment_article(article)
+    klingon = (*blocks[:-1], dataclasses.replace(blocks[-1], language="tlh"))
+    chosen = choose_voice(settings, "en")
+    assert choose_block_voices(klingon, chosen, settings) == {}
+    german = (*blocks[:-1], dataclasses.replace(blocks[-1], language="de"))
+    (index, (voice, _version)), *_ = choose_block_voices(german, chosen, settings).items()
+    assert (index, voice.voice_id) == (blocks[-1].index, "pyttsx3:gmw/de")

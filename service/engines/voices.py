@@ -97,7 +97,7 @@ def list_voices(engine: str | None = None, language: str | None = None) -> list[
             logger.debug("skipping engine %s: %s", name, error)
     if language is not None:
         tag = normalize_language(language)
-        voices = [voice for voice in voices if _speaks(voice, tag)]
+        voices = [voice for voice in voices if speaks(voice, tag)]
     return voices
 
 
@@ -198,7 +198,8 @@ def parse_default_voices(mapping: str) -> dict[str, str]:
     return parsed
 
 
-def _speaks(voice: Voice, tag: str) -> bool:
+def speaks(voice: Voice, tag: str) -> bool:
+    """Tell whether ``voice`` speaks the language ``tag`` or one of its regions."""
     return any(lang == tag or lang.startswith(tag + "-") for lang in voice.languages)
 
 

@@ -77,7 +77,12 @@ class Narrator:
                     return
                 cached = self._cached_chunk(chunk)
                 work: Future[ChunkAudio] | ChunkAudio = cached or self.pool.submit(
-                    render_chunk, chunk, plan.voice, plan.output, self.settings, label=chunk.label
+                    render_chunk,
+                    chunk,
+                    plan.voice_of(chunk),
+                    plan.output,
+                    self.settings,
+                    label=chunk.label,
                 )
                 pending.append((chunk, work))
 
@@ -216,7 +221,7 @@ def _finishing(writer: AudioWriter) -> Iterator[AudioWriter]:
 def chunk_pcm_task(chunk: ChunkPlan, plan: NarrationPlan, settings: Settings) -> bytes:
     """Return a chunk as PCM laid out exactly like its decoded MP3 (runs in a worker)."""
     store = worker_store(settings)
-    pcm, _spans, _made, _reused = chunk_pcm(store, chunk, plan.voice, plan.output)
+    pcm, _spans, _made, _reused = chunk_pcm(store, chunk, plan.voice_of(chunk), plan.output)
     meta = store.get(chunk_meta_object(chunk.chunk_key))
     total = ChunkAudio.from_cache(chunk.chunk_key, b"", meta).sample_count if meta else 0
     laid_out = bytes(2 * ENCODER_DELAY_SAMPLES) + pcm
@@ -232,10 +237,12 @@ def build_manifest(
         return round(samples * 1000 / sample_rate_hz)
 
     by_block: dict[tuple[int, int], tuple[int, int]] = {}
+    voices: dict[int, str] = {}
     index = 0
     for chunk in plan.chunks:
         for clip in chunk.clips:
             by_block[(clip.block_index, clip.sentence_index)] = spans[index]
+            voices[clip.block_index] = plan.voice_of(chunk).voice_id
             index += 1
     blocks = []
     for block in plan.blocks:
@@ -258,6 +265,8 @@ def build_manifest(
             {
                 "index": block.index,
                 "kind": block.kind,
+                "language": block.language or plan.language,
+                "voice": voices[block.index],
                 "text": block.text,
                 "start_char": block.start_char,
                 "end_char": block.end_char,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -88,6 +89,8 @@ class ChunkPlan:
     """Cache key of the encoded chunk."""
     clips: tuple[ClipPlan, ...]
     """The sentences, in order."""
+    voice: VoiceSettings | None = None
+    """The voice of a block read in another language than the article; None: the plan's."""
 
     @property
     def label(self) -> str:
@@ -126,6 +129,10 @@ class NarrationPlan:
     chunks: tuple[ChunkPlan, ...] = field(default=())
     """The chunks in playing order."""
 
+    def voice_of(self, chunk: ChunkPlan) -> VoiceSettings:
+        """Return the voice that reads ``chunk``."""
+        return chunk.voice or self.voice
+
     @property
     def segments_total(self) -> int:
         """Return the number of chunks (the unit of progress)."""
@@ -149,7 +156,11 @@ class NarrationPlan:
             for b in data["blocks"]
         )
         chunks = tuple(
-            ChunkPlan(c["chunk_key"], tuple(ClipPlan(**clip) for clip in c["clips"]))
+            ChunkPlan(
+                c["chunk_key"],
+                tuple(ClipPlan(**clip) for clip in c["clips"]),
+                VoiceSettings(**c["voice"]) if c.get("voice") else None,
+            )
             for c in data["chunks"]
         )
         return cls(
@@ -205,16 +216,23 @@ def chunk_sentences(chunk_index: int) -> int:
     return min(MAX_CHUNK_SENTENCES, 1 << max(0, chunk_index - 1))
 
 
+BlockVoices = Mapping[int, tuple[VoiceSettings, str]]
+"""Voice and engine version of each block read with another voice than the article's."""
+
+
 def plan_chunks(
     blocks: tuple[SpokenBlock, ...],
     voice: VoiceSettings,
     engine_version: str,
     output: OutputSettings,
+    block_voices: BlockVoices | None = None,
 ) -> tuple[ChunkPlan, ...]:
-    """Group each block's sentences into chunks and key them."""
+    """Group each block's sentences into chunks and key them, each with its block's voice."""
     chunks: list[ChunkPlan] = []
-    sound = _sound(voice, engine_version, output)
+    article_sound = _sound(voice, engine_version, output)
     for block in blocks:
+        own = (block_voices or {}).get(block.index)
+        sound = article_sound if own is None else _sound(*own, output)
         last = len(block.sentences) - 1
         clips = [
             ClipPlan(
@@ -233,7 +251,9 @@ def plan_chunks(
         start = 0
         while start < len(clips):
             part = clips[start : start + chunk_sentences(len(chunks))]
-            chunks.append(ChunkPlan(chunk_key(part, output), tuple(part)))
+            chunks.append(
+                ChunkPlan(chunk_key(part, output), tuple(part), None if own is None else own[0])
+            )
             start += len(part)
     return tuple(chunks)
 
@@ -244,9 +264,10 @@ def plan_narration(
     voice: VoiceSettings,
     engine_version: str,
     output: OutputSettings,
+    block_voices: BlockVoices | None = None,
 ) -> NarrationPlan:
     """Key every sentence and chunk of ``article`` (segmented into ``blocks``), and the whole."""
-    chunks = plan_chunks(blocks, voice, engine_version, output)
+    chunks = plan_chunks(blocks, voice, engine_version, output, block_voices)
     narration_id = _digest(
         {
             "audio_format": AUDIO_FORMAT_VERSION,

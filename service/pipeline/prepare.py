@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+
 from service.config import Settings
 from service.engines.base import VoiceSettings
 from service.engines.registry import resolve_engine
-from service.engines.voices import resolve_voice, voice_settings
-from service.pipeline.plan import NarrationPlan, OutputSettings, plan_narration
+from service.engines.voices import find_voice, resolve_voice, speaks, voice_settings
+from service.errors import EngineUnavailableError, VoiceError
+from service.pipeline.plan import BlockVoices, NarrationPlan, OutputSettings, plan_narration
 from service.text.article import Article
+from service.text.blocks import SpokenBlock
 from service.text.segment import segment_article
+
+log = logging.getLogger(__name__)
 
 
 def choose_voice(settings: Settings, language: str, voice: str | None = None) -> VoiceSettings:
@@ -18,15 +24,47 @@ def choose_voice(settings: Settings, language: str, voice: str | None = None) ->
     )
 
 
+def choose_block_voices(
+    blocks: tuple[SpokenBlock, ...], chosen: VoiceSettings, settings: Settings
+) -> BlockVoices:
+    """Pick a voice for each block in another language than the article, where one is installed.
+
+    The article's voice keeps a block whose language it speaks itself, and any
+    block whose language no installed voice speaks.
+    """
+    languages = sorted({block.language for block in blocks if block.language})
+    if not languages:
+        return {}
+    article_voice = find_voice(chosen.voice_id)
+    by_language: dict[str, tuple[VoiceSettings, str]] = {}
+    for language in languages:
+        if speaks(article_voice, language):
+            continue
+        try:
+            # the configured per-language voices apply, a voice asked for the article does not
+            voice_id = resolve_voice(None, language, settings.replace(voice=""))
+            voice = voice_settings(voice_id, settings)
+            by_language[language] = (voice, resolve_engine(voice.engine).version())
+        except (VoiceError, EngineUnavailableError) as error:
+            log.info("blocks in %s are read with the article's voice: %s", language, error)
+    return {
+        block.index: by_language[block.language]
+        for block in blocks
+        if block.language in by_language
+    }
+
+
 def prepare_plan(
     article: Article, settings: Settings, *, voice: str | None = None
 ) -> NarrationPlan:
-    """Segment the article, pick its voice and key everything."""
+    """Segment the article, pick its voices and key everything."""
     chosen = choose_voice(settings, article.language, voice)
+    blocks = segment_article(article, max_sentence_chars=settings.max_sentence_chars)
     return plan_narration(
         article,
-        segment_article(article, max_sentence_chars=settings.max_sentence_chars),
+        blocks,
         chosen,
         resolve_engine(chosen.engine).version(),
         OutputSettings.from_settings(settings),
+        choose_block_voices(blocks, chosen, settings),
     )

@@ -23,6 +23,8 @@ class Block:
     """Plain text as shown to a reader (no markup), whitespace folded."""
     level: int = 0
     """Heading level 1-6 for headings, nesting depth for list items, else 0."""
+    language: str | None = None
+    """Primary language subtag when the block is in another language than the article."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,12 @@ class Article:
         if self.byline:
             head.append(("byline", self.byline))
         return (*head, *((b.kind, b.text) for b in self.blocks))
+
+    @property
+    def part_languages(self) -> tuple[str, ...]:
+        """Return the language of each of :attr:`parts`: a block's own, else the article's."""
+        head = (self.language,) * (bool(self.title) + bool(self.byline))
+        return (*head, *(b.language or self.language for b in self.blocks))
 
     @property
     def text(self) -> str:

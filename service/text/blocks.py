@@ -45,6 +45,8 @@ class SpokenBlock:
     """Offset one past the block's end in ``Article.text``."""
     sentences: tuple[Sentence, ...]
     """The block's sentences in order; never empty."""
+    language: str | None = None
+    """Primary language subtag when the block is read in another language than the article."""
 
 
 def segment_id(spoken: str) -> str:

@@ -14,7 +14,7 @@ from service.config import Settings
 from service.errors import InputError, NothingToReadError, TooLargeError
 from service.text.article import Article
 from service.text.decode import decode_bytes
-from service.text.language import detect_language
+from service.text.language import block_languages, main_language
 from service.text.markdown import article_from_markdown, looks_like_markdown
 from service.text.plain import article_from_plain
 from service.text.source import Source, read_source, too_large
@@ -103,10 +103,30 @@ def _article(
     if not article.blocks:
         raise NothingToReadError("no article text was found in the input")
     check_length(article, settings)
-    language = detect_language(" ".join(b.text for b in article.blocks), article.language)
     return dataclasses.replace(
-        article, language=language, source_url=article.source_url or source_url
+        _with_languages(article), source_url=article.source_url or source_url
     )
+
+
+def _with_languages(article: Article) -> Article:
+    """Name the article's language, and that of each block written in another one.
+
+    The article's is the one declared in its markup or the one most of its
+    words are in (see :func:`~service.text.language.main_language`). A block
+    keeps a language of its own only when detection is sure of it (see
+    :func:`~service.text.language.block_languages`).
+    """
+    texts = [block.text for block in article.blocks]
+    detected = block_languages(texts)
+    title = [article.title] if article.title else []
+    language = main_language(title + texts, block_languages(title) + detected, article.language)
+    blocks = tuple(
+        dataclasses.replace(block, language=found)
+        if found is not None and found != language
+        else block
+        for block, found in zip(article.blocks, detected, strict=True)
+    )
+    return dataclasses.replace(article, language=language, blocks=blocks)
 
 
 def check_length(article: Article, settings: Settings) -> None:

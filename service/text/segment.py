@@ -27,10 +27,11 @@ def segment_article(article: Article, *, max_sentence_chars: int = 400) -> tuple
     heard. No sentence is longer than ``max_sentence_chars`` (long ones are cut
     at clause boundaries), and the words heard are those of the whole block.
     """
-    language = language_subtag(article.language)
+    main = language_subtag(article.language)
     blocks: list[SpokenBlock] = []
     block_start = 0
-    for kind, text in article.parts:
+    for (kind, text), part_language in zip(article.parts, article.part_languages, strict=True):
+        language = language_subtag(part_language)
         prefix = byline_prefix(language) if kind == "byline" else ""
         if prefix and text.lower().startswith(prefix.lower() + " "):
             prefix = ""
@@ -50,6 +51,7 @@ def segment_article(article: Article, *, max_sentence_chars: int = 400) -> tuple
                     start_char=block_start,
                     end_char=block_start + len(text),
                     sentences=sentences,
+                    language=language if language != main else None,
                 )
             )
         block_start += len(text) + len(BLOCK_SEPARATOR)

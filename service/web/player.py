@@ -71,6 +71,8 @@ class ShownBlock:
     """heading, paragraph, quote or list_item."""
     pieces: tuple[Piece, ...]
     """The block's text cut into sentences."""
+    language: str | None = None
+    """The block's language when it is not the article's (its ``lang`` attribute)."""
 
 
 def block_pieces(text: str, block: SpokenBlock) -> tuple[Piece, ...]:
@@ -94,7 +96,7 @@ def block_pieces(text: str, block: SpokenBlock) -> tuple[Piece, ...]:
 def shown_blocks(plan: NarrationPlan) -> list[ShownBlock]:
     """Return the body blocks (not title or byline) with their sentences marked."""
     return [
-        ShownBlock(block.index, block.kind, block_pieces(plan.text, block))
+        ShownBlock(block.index, block.kind, block_pieces(plan.text, block), block.language)
         for block in plan.blocks
         if block.kind not in ("title", "byline")
     ]

@@ -536,3 +536,23 @@ def test_player_marks_a_block_in_another_language(client: FlaskClient) -> None:
     created = client.post("/api/narrations", json={"text": f"Ein Brief\n\n{german}"}).get_json()
     page = fetch(client, f"/listen/{created['id']}").get_data(as_text=True)
     assert '<html lang="de">' in page
+
+
+@pytest.mark.parametrize(
+    ("host", "port", "prefix"),
+    [
+        ("127.0.0.1", 8123, "http://127.0.0.1:8123"),
+        ("::1", 8000, "http://[::1]:8000"),
+        ("listen.example.com", 80, "http://listen.example.com:80"),
+        ("0.0.0.0", 8000, ""),  # every address: no one URL to give
+    ],
+)
+def test_seed_links_are_full_urls_when_the_address_is_known(
+    tmp_path: Path, host: str, port: int, prefix: str
+) -> None:
+    from service.web.seeds import prepare_seeds
+
+    for app in make_app(tmp_path, host=host, port=port):
+        with app.app_context():
+            (line,) = prepare_seeds((str(SEEDS / "short-note.txt"),))
+    assert line.startswith(f"seed short-note.txt: {prefix}/listen/"), line

@@ -21,10 +21,11 @@ def server_log(cache: Path) -> str:
 
 def test_server_logs_each_seed_with_its_player_link(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
-    with running_server(cache, env=ENV, args=("--seed", str(SEED_ARTICLE))):
+    with running_server(cache, env=ENV, args=("--seed", str(SEED_ARTICLE))) as base:
         pass
     log = server_log(cache)
-    assert re.search(rf"seed {re.escape(SEED_ARTICLE.name)}: /listen/[0-9a-f]{{32}} \(\w+\)", log)
+    link = rf"{re.escape(base)}/listen/[0-9a-f]{{32}}"
+    assert re.search(rf"seed {re.escape(SEED_ARTICLE.name)}: {link} \(\w+\)", log), log
     assert "Traceback" not in log
 
 

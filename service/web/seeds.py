@@ -10,6 +10,7 @@ from service.text.load import load_article
 from service.web.context import narrations, settings
 
 SEED_SUFFIXES = {".txt", ".md", ".html", ".htm"}
+_EVERY_ADDRESS = frozenset({"", "0.0.0.0", "::", "[::]"})
 
 
 def seed_files(folders: tuple[str, ...]) -> list[Path]:
@@ -34,4 +35,15 @@ def prepare_seeds(folders: tuple[str, ...]) -> Iterator[str]:
             yield f"seed {path.name}: {error}"
             continue
         narrations().remember_seed(path.name, view.plan.narration_id)
-        yield f"seed {path.name}: /listen/{view.plan.narration_id} ({view.state.status})"
+        yield f"seed {path.name}: {player_link(view.plan.narration_id)} ({view.state.status})"
+
+
+def player_link(narration_id: str) -> str:
+    """Return the player's URL on the address served, or its path when that is every address."""
+    path = f"/listen/{narration_id}"
+    host = settings().host.strip()
+    if host in _EVERY_ADDRESS:
+        return path
+    if ":" in host:  # an IPv6 address
+        host = f"[{host}]"
+    return f"http://{host}:{settings().port}{path}"

@@ -21,6 +21,33 @@ def test_readme_documents_every_setting() -> None:
     assert missing == []
 
 
+def _settings_table() -> dict[str, str]:
+    """Return the README's settings table: variable -> default as written."""
+    section = README.split("\n## Settings\n", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| `(LISTEN_\w+)` \|([^|]*)\|", section, re.M)
+    return {name: default.strip().strip("`") for name, default in rows}
+
+
+def test_readme_settings_table_lists_exactly_the_settings_with_their_defaults() -> None:
+    from typing import get_type_hints
+
+    from service.config import _parse
+
+    table = _settings_table()
+    fields = {f"LISTEN_{f.name.upper()}": f for f in dataclasses.fields(Settings)}
+    fields.pop("LISTEN_EXTRA")
+    assert sorted(set(fields) - set(table)) == [], "settings missing from the table"
+    assert sorted(set(table) - set(fields)) == [], "table rows that are no setting"
+    hints = get_type_hints(Settings)
+    wrong = {
+        name: (written, field.default)
+        for name, written in table.items()
+        for field in [fields[name]]
+        if _parse(hints[field.name], written, name) != field.default
+    }
+    assert wrong == {}
+
+
 def test_readme_quick_start_has_exactly_two_commands() -> None:
     quick = README.split("## Quick start", 1)[1].split("##", 1)[0]
     block = re.search(r"```sh\n(.*?)```", quick, re.S)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -56,6 +57,26 @@ def test_readme_quick_start_has_exactly_two_commands() -> None:
     assert [c.split("#")[0].strip() for c in commands] == ["make run", "make test"]
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert "make test" in ci
+
+
+def test_readme_quick_start_command_line_runs_as_written(tmp_path: Path) -> None:
+    quick = README.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    section = quick.split("**On the command line.**", 1)[1]
+    block = re.search(r"```sh\n(.*?)```", section, re.S)
+    assert block is not None
+    script = block.group(1).replace(".venv/", f"{ROOT}/.venv/").replace("seeds/", f"{ROOT}/seeds/")
+    done = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**os.environ, "LISTEN_CACHE_DIR": str(tmp_path / "cache")},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "[TITLE] Harbour town votes to rebuild its flooded sea wall" in done.stdout
+    assert done.stdout.splitlines()[-1].startswith("story.mp3\t")
+    assert len(decode(tmp_path / "story.mp3")) > 22050 * 30
 
 
 def test_readme_api_examples_run_as_written(tmp_path: Path) -> None:

@@ -379,7 +379,7 @@ def test_narrate_block_in_another_language_is_read_by_a_voice_of_that_language(
     assert abs(len(stored) - len(said[english.voice_id])) >= 0.05 * len(stored)
 
 
-def test_plan_block_in_a_language_no_voice_speaks_keeps_the_articles_voice(
+def test_plan_block_voice_follows_configured_voices_else_keeps_the_articles(
     settings: Settings,
 ) -> None:
     import dataclasses
@@ -395,3 +395,9 @@ def test_plan_block_in_a_language_no_voice_speaks_keeps_the_articles_voice(
     german = (*blocks[:-1], dataclasses.replace(blocks[-1], language="de"))
     (index, (voice, _version)), *_ = choose_block_voices(german, chosen, settings).items()
     assert (index, voice.voice_id) == (blocks[-1].index, "pyttsx3:gmw/de")
+    # the voices configured per language apply to blocks as to whole articles...
+    configured = settings.replace(default_voices="de=pyttsx3:gmw/lb")
+    (_index, (voice, _version)), *_ = choose_block_voices(german, chosen, configured).items()
+    assert voice.voice_id == "pyttsx3:gmw/lb"
+    # ...and a voice that speaks the block's language itself keeps it
+    assert choose_block_voices(german, choose_voice(settings, "en", "gmw/de"), settings) == {}

@@ -99,3 +99,18 @@ def test_readme_api_examples_run_as_written(tmp_path: Path) -> None:
     assert len(decode(tmp_path / "stream.mp3")) > 22050 * 3
     assert len(decode(tmp_path / "hello.mp3")) > 22050
     assert "WEBVTT" in done.stdout
+
+
+def test_readme_make_run_takes_the_port_and_host() -> None:
+    assert "`make run PORT=8080`" in README and "`make run HOST=0.0.0.0 PORT=8080`" in README
+    done = subprocess.run(
+        ["make", "--dry-run", "run", "HOST=0.0.0.0", "PORT=8080"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1].split() == [
+        ".venv/bin/listen", "serve", "--seed", "seeds", "--host", "0.0.0.0", "--port", "8080",
+    ]  # fmt: skip

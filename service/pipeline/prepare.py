@@ -8,6 +8,7 @@ from service.engines.registry import resolve_engine
 from service.engines.voices import resolve_voice, voice_settings
 from service.pipeline.plan import NarrationPlan, OutputSettings, plan_narration
 from service.text.article import Article
+from service.text.limits import check_length
 from service.text.segment import segment_article
 
 
@@ -21,7 +22,12 @@ def choose_voice(settings: Settings, language: str, voice: str | None = None) ->
 def prepare_plan(
     article: Article, settings: Settings, *, voice: str | None = None
 ) -> NarrationPlan:
-    """Segment the article, pick its voice and key everything."""
+    """Check the article's length, then segment it, pick its voice and key everything.
+
+    Every narration is planned here, whatever made its article (a file, a
+    request, a title given with it): the one place the length limit is checked.
+    """
+    check_length(article, settings)
     chosen = choose_voice(settings, article.language, voice)
     return plan_narration(
         article,

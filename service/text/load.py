@@ -102,21 +102,10 @@ def _article(
         article = article_from_plain(text, title=title)
     if not article.blocks:
         raise NothingToReadError("no article text was found in the input")
-    check_length(article, settings)
     language = detect_language(" ".join(b.text for b in article.blocks), article.language)
     return dataclasses.replace(
         article, language=language, source_url=article.source_url or source_url
     )
-
-
-def check_length(article: Article, settings: Settings) -> None:
-    """Refuse an article longer than ``max_words``, before any work is planned for it."""
-    words = article.word_count
-    if settings.max_words and words > settings.max_words:
-        raise TooLargeError(
-            f"the article has {words:,} words; the limit is {settings.max_words:,} "
-            "(LISTEN_MAX_WORDS)"
-        )
 
 
 def _decode(data: bytes, settings: Settings) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from flask import Request
@@ -89,8 +89,8 @@ def read_request(request: Request, settings: Settings) -> NarrationRequest:
         if not value.lower().startswith(("http://", "https://")):
             raise InputError("url must be an http or https address")
         article = load_article(value, settings)
-        if title:
-            article = _retitled(article, title)
+        if title and title.strip():
+            article = replace(article, title=title.strip())
     else:
         article = load_article_from_text(value, settings, kind=kind, title=title)
     return NarrationRequest(
@@ -99,9 +99,3 @@ def read_request(request: Request, settings: Settings) -> NarrationRequest:
         rate_wpm=_option_int(fields.get("rate"), "rate"),
         fmt=fmt,
     )
-
-
-def _retitled(article: Article, title: str) -> Article:
-    from dataclasses import replace
-
-    return replace(article, title=title)

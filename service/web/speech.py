@@ -14,7 +14,6 @@ from service.errors import InputError, NothingToReadError, SynthesisError
 from service.pipeline.objects import audio_object
 from service.text.article import Article, Block
 from service.text.language import detect_language
-from service.text.load import check_length
 from service.web.access import require_key
 from service.web.context import narrations, settings, store
 from service.web.intake import _option_str
@@ -82,7 +81,6 @@ def create_speech() -> Response:
     fmt, mimetype = FORMATS[response_format]
     voice = _voice_for(_option_str(payload.get("voice"), "voice"))
     article = _article(text)
-    check_length(article, settings())
     view = narrations().create(article, voice=voice, rate_wpm=rate_wpm, fmt=fmt)
     narration_id = view.plan.narration_id
     if response_format == "mp3" and view.state.status != "done":

@@ -172,6 +172,9 @@ HOSTILE_IDS = (
     "0" * 31 + "g",
     "0" * 33,
     "x" * 2000,
+    "0" * 32 + "%0A",  # $ matches before a final newline
+    "0" * 32 + "%0D%0A",
+    "%0A" + "0" * 32,
 )
 
 

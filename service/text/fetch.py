@@ -70,7 +70,10 @@ def fetch_url(url: str, settings: Settings) -> Fetched:
         try:
             location = response.headers.get("Location")
             if response.status in _REDIRECTS and location:
-                current = urljoin(current, location)
+                try:
+                    current = urljoin(current, location)
+                except ValueError:
+                    raise FetchError(f"{current} redirects to an invalid address") from None
                 continue
             if response.status >= 400:
                 raise FetchError(
@@ -90,14 +93,14 @@ def fetch_url(url: str, settings: Settings) -> Fetched:
 
 
 def _request(url: str, settings: Settings, deadline: float) -> urllib3.BaseHTTPResponse:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port
+    except ValueError:  # a bad port, or brackets that hold no IPv6 address ("http://[::1/")
+        raise FetchError(f"{url!r} is not a valid address") from None
     scheme = parts.scheme.lower()
     if scheme not in {"http", "https"}:
         raise FetchError(f"only http and https addresses can be fetched, not {url!r}")
-    try:
-        host, port = parts.hostname, parts.port
-    except ValueError:
-        raise FetchError(f"{url!r} is not a valid address") from None
     if not host:
         raise FetchError(f"{url!r} has no host name")
     port = port or (443 if scheme == "https" else 80)

@@ -1,7 +1,14 @@
-"""The length limit counts everything read, and is checked once, before anything is planned."""
+"""Input is refused or read in bounded time: length, and mark-up that costs more than its size.
+
+The length limit counts everything read and is checked once, before anything is
+planned; mark-up is counted before it is parsed. CPU time is measured in
+``bench/hostile.py``, not here.
+"""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,10 +17,12 @@ import pytest
 from flask import Flask
 
 from service.config import Settings
-from service.errors import TooLargeError
+from service.errors import TooComplexError, TooLargeError
 from service.pipeline.prepare import prepare_plan
 from service.text.article import Article, Block
+from service.text.html import DEPTH_STEPS, MAX_ATTRIBUTES, parse_html, tree_depth
 from service.text.limits import CHARS_PER_WORD, check_length
+from service.text.load import load_article_from_text
 from service.web import close_app, create_app
 from tests.conftest import SEEDS
 from tests.webserver import serving_page
@@ -103,3 +112,94 @@ def test_limits_characters_allowed_follow_the_word_limit() -> None:
     over = Article(title="", blocks=(Block("paragraph", "y" * (100 * CHARS_PER_WORD + 1)),))
     with pytest.raises(TooLargeError, match="1,001 characters; the limit is 1,000"):
         check_length(over, settings)
+
+
+# --- mark-up that costs more than its size --------------------------------------------
+
+SETTINGS = Settings(max_words=0)
+
+
+def test_limits_one_element_with_70000_attributes_is_read_keeping_64() -> None:
+    # libxml2 alone took minutes on this (quadratic in the attributes of one element).
+    html = "<p " + " ".join(f"a{i}=1" for i in range(70_000)) + ">Hello there.</p>"
+    root = parse_html(html, 400)
+    paragraph = root.find(".//p")
+    assert paragraph is not None and len(paragraph.attrib) == MAX_ATTRIBUTES
+    assert paragraph.get("a0") == "1"
+    assert load_article_from_text(html, SETTINGS, kind="html").text == "Hello there."
+
+
+def test_limits_nesting_deep_before_many_closing_tags_is_refused_at_once() -> None:
+    # libxml2 looks through every open element for each closing tag: minutes of work.
+    html = "<span>" * 100_000 + "</p>" * 100_000
+    with pytest.raises(TooComplexError, match=r"more than 1,999 deep among 100,000 closing"):
+        parse_html(html, 400)
+    within = "<div>" * 1_500 + "Deep words here." + "</div>" * 1_500
+    assert "Deep words here." in load_article_from_text(within, SETTINGS, kind="html").text
+
+
+def test_limits_nesting_kept_is_shallower_in_documents_of_many_tags() -> None:
+    deep = "<div>" * 200 + "Deep words here." + "</div>" * 200
+    few = parse_html("<html><body>" + deep + "</body></html>", 400)
+    assert tree_depth(few) > 200
+    many = parse_html("<html><body>" + deep * 200 + "</body></html>", 400)  # 80,000 tags
+    assert tree_depth(many) <= DEPTH_STEPS // 80_000 + 1
+    assert "Deep words here." in (many.findtext(".//div") or "") + " ".join(many.itertext())
+
+
+def test_limits_deep_script_text_is_not_read() -> None:
+    html = "<div>" * 300 + "<p>Said aloud.</p><script>var hidden = 1;</script>" + "</div>" * 300
+    text = load_article_from_text(html, SETTINGS, kind="html").text
+    assert "Said aloud." in text and "hidden" not in text
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "detail"),
+    [
+        ("html", "<p>a</p>" * 60_000, "120,000 tags; at most 100,000"),
+        ("markdown", "- a\n" * 40_000, "40,001 lines; at most 30,000"),
+        ("markdown", "**a" * 40_000, "80,000 mark-up characters"),
+        ("text", "a\n\n" * 60_000, "120,001 lines; at most 100,000"),
+    ],
+    ids=["html-tags", "markdown-lines", "markdown-marks", "text-lines"],
+)
+def test_limits_markup_past_its_limit_is_refused_before_parsing(
+    kind: str, text: str, detail: str
+) -> None:
+    with pytest.raises(TooLargeError, match=detail):
+        load_article_from_text(text, SETTINGS, kind=kind)
+
+
+def test_limits_stray_angle_brackets_are_not_counted_as_tags() -> None:
+    text = "<p>" + "1 < 2 and " * 110_000 + "</p>"
+    article = load_article_from_text(text, SETTINGS, kind="html")
+    assert article.word_count > 300_000
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<!---->" * 200_000 + "plain words follow.",
+        "<p " * 300_000,
+        "(photo " * 200_000,
+        "[" * 20_000 + "a",
+    ],
+    ids=["comments-before-text", "unclosed-tags", "photo-captions", "brackets"],
+)
+def test_limits_patterns_that_backtracked_are_read_in_linear_time(text: str) -> None:
+    # Each took minutes (regular expressions that went back over the text from every
+    # position); a generous subprocess timeout only guards against a hang.
+    script = (
+        "import sys\n"
+        "from service.config import Settings\n"
+        "from service.errors import ListenError\n"
+        "from service.text.load import load_article_from_text\n"
+        "try:\n"
+        "    load_article_from_text(sys.stdin.read(), Settings(max_words=0))\n"
+        "except ListenError as error:\n"
+        "    print(type(error).__name__)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], input=text, text=True, capture_output=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr[-500:]

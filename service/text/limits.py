@@ -9,6 +9,8 @@ measures the worst inputs found against these bounds.
 
 from __future__ import annotations
 
+import re
+
 from service.config import Settings
 from service.errors import TooLargeError
 from service.text.article import Article
@@ -44,3 +46,42 @@ def check_length(article: Article, settings: Settings) -> None:
             f"the article has {chars:,} characters; the limit is {max_chars:,} "
             f"({CHARS_PER_WORD} for each word of LISTEN_MAX_WORDS)"
         )
+
+
+MAX_HTML_TAGS = 100_000
+"""Tags read in an HTML document (the longest real pages have a few tens of thousands)."""
+MAX_TEXT_LINES = 100_000
+"""Lines read in plain text."""
+MAX_MARKDOWN_LINES = 30_000
+"""Lines read in Markdown, whose parser spends up to 50 µs on a line."""
+MAX_MARKDOWN_MARKS = 60_000
+"""Characters that Markdown gives a meaning to (emphasis, links, code, HTML...) read."""
+_MARKDOWN_MARKS = "*_`[]<>!\\&~|#"
+_HTML_TAG = re.compile(r"<[A-Za-z/!?]")
+
+
+def check_markup(text: str, kind: str) -> None:
+    """Refuse text whose mark-up would cost too much to read, before it is parsed.
+
+    Parsers spend time on each tag or line far beyond their size: ten megabytes
+    of ``<p>a</p>`` or ``- a`` lines took minutes. ``kind`` is html, markdown or text.
+    """
+    if kind == "html":
+        # Every "<" first, as it costs nothing; the tags only when that is too many.
+        if text.count("<") > MAX_HTML_TAGS:
+            _refuse_count("tags", _HTML_TAG.subn("", text)[1], MAX_HTML_TAGS, "HTML")
+        return
+    lines = text.count("\n") + 1
+    if kind == "markdown":
+        _refuse_count("lines", lines, MAX_MARKDOWN_LINES, "Markdown")
+        marks = sum(text.count(mark) for mark in _MARKDOWN_MARKS)
+        _refuse_count(
+            f"mark-up characters ({_MARKDOWN_MARKS})", marks, MAX_MARKDOWN_MARKS, "Markdown"
+        )
+    else:
+        _refuse_count("lines", lines, MAX_TEXT_LINES, "text")
+
+
+def _refuse_count(what: str, found: int, limit: int, kind: str) -> None:
+    if found > limit:
+        raise TooLargeError(f"the {kind} has {found:,} {what}; at most {limit:,} are read")

@@ -15,17 +15,21 @@ from service.errors import InputError, NothingToReadError, TooLargeError
 from service.text.article import Article
 from service.text.decode import decode_bytes
 from service.text.language import detect_language
+from service.text.limits import check_markup
 from service.text.markdown import article_from_markdown, looks_like_markdown
 from service.text.plain import article_from_plain
 from service.text.source import Source, read_source, too_large
 
 KINDS = ("text", "markdown", "html")
+# Possessive: a failed match never goes back into the comments before it, which
+# took quadratic time on a long run of them.
 _HTML_START = re.compile(
-    r"\A\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body|article|main|section|div|p|"
+    r"\A\s*+(?:<!--(?:(?!-->).)*+-->\s*+)*+"
+    r"<(?:!doctype\s+html|html|head|body|article|main|section|div|p|"
     r"h[1-6]|meta|title|ul|ol|table|blockquote|header|nav|figure|span|a|b|i|em|strong)\b",
     re.I | re.S,
 )
-_HTML_TAG = re.compile(r"</?(?:p|div|br|span|a|h[1-6]|li|article|section|body|html)\b[^>]*>", re.I)
+_HTML_TAG = re.compile(r"</?(?:p|div|br|span|a|h[1-6]|li|article|section|body|html)\b[^<>]*>", re.I)
 
 
 def load_article(source: str, settings: Settings) -> Article:
@@ -87,6 +91,7 @@ def _article(
     if not text.strip():
         raise InputError("the input is empty")
     kind = kind or detect_kind(text, hint)
+    check_markup(text, kind)
     if kind == "html":
         # lxml and trafilatura load only for HTML: plain text starts faster without them
         from service.text.html import is_full_page, parse_html

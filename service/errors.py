@@ -28,6 +28,14 @@ class TooLargeError(InputError):
     title = "Input too large"
 
 
+class TooComplexError(InputError):
+    """The input is within the size limit but would cost too much to read (nesting, markup)."""
+
+    http_status = 422
+    slug = "too-complex"
+    title = "Input too costly to read"
+
+
 class NothingToReadError(InputError):
     """The input was read but holds no article text."""
 

@@ -285,11 +285,16 @@ def test_create_errors_are_problem_details(
 
 
 def test_unknown_and_hostile_ids_are_404(client: FlaskClient) -> None:
-    for narration_id in ("0" * 32, "..%2F..%2Fetc%2Fpasswd", "x" * 500, "%C3%A9t%C3%A9"):
+    created = client.post("/api/narrations", json={"text": "Hello there."}).get_json()["id"]
+    hostile = ("0" * 32, "..%2F..%2Fetc%2Fpasswd", "x" * 500, "%C3%A9t%C3%A9", created + "%0A")
+    for narration_id in hostile:
         answer = client.get(f"/api/narrations/{narration_id}")
-        assert answer.status_code == 404
+        assert answer.status_code == 404, answer.get_json()
         assert answer.mimetype == "application/problem+json"
         assert client.get(f"/api/narrations/{narration_id}/audio.mp3").status_code == 404
+    assert (
+        client.get(f"/api/narrations/{created}%0A").get_json()["detail"].startswith("no narration")
+    )
 
 
 def test_body_over_the_limit_is_413(tmp_path: Path) -> None:

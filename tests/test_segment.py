@@ -6,6 +6,7 @@ import time
 import unicodedata
 
 import pytest
+import sentencex
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -332,3 +333,35 @@ def test_segment_block_ids_are_stable(text: str, language: str) -> None:
     assert [s.segment_id for s in first] == [s.segment_id for s in second]
     assert [s.segment_id for s in first] == [segment_id(s.spoken) for s in first]
     assert [s.start_char - 7 for s in first] == [s.start_char for s in second]
+
+
+@pytest.mark.parametrize(
+    "paragraph",
+    [
+        "\u201cOpen quote. " * 9_000,
+        "A '90s. (1) A. \u201cMr. Smith said. " * 3_000,
+        "y" * 30_000 + " and then some words. " * 50,
+        "Short one. " * 2_000,
+    ],
+    ids=["open-quotes", "mixed-marks", "word-longer-than-a-window", "many-sentences"],
+)
+def test_segment_long_blocks_are_given_to_the_segmenter_a_window_at_a_time(paragraph: str) -> None:
+    # sentencex takes quadratic time on open quotation marks: 100,000 characters of them
+    # took seconds, half a megabyte over a minute. Windows keep every invariant.
+    article = _article(paragraph)
+    check_segmentation(article, segment_article(article, max_sentence_chars=400), 400)
+
+
+def test_segment_windows_find_the_same_sentences_as_the_whole() -> None:
+    from service.text import segment
+
+    paragraph = " ".join(f"Sentence number {i} ends here." for i in range(2_000))
+    assert len(paragraph) > 3 * segment._WINDOW_CHARS
+    whole = [
+        (b["start_index"], b["end_index"])
+        for b in sentencex.get_sentence_boundaries("en", paragraph)
+    ]
+    windowed = segment._sentence_spans(paragraph, "en")
+    assert [paragraph[a:b].strip() for a, b in windowed] == [
+        paragraph[a:b].strip() for a, b in whole
+    ]

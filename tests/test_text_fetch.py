@@ -49,6 +49,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Type", "text/html")
             self.send_header("Content-Length", str(1 << 30))
             self.end_headers()
+        elif route in ("/drip-headers", "/drip-body", "/drip-unsized"):
+            self._drip(route)
+        elif route == "/to-drip":
+            self._redirect("/drip-body")
         elif route == "/endless":
             self.send_response(200)
             self.send_header("Content-Type", "text/plain")
@@ -59,6 +63,25 @@ class _Handler(BaseHTTPRequestHandler):
                     self.wfile.write(chunk)
             except OSError:
                 pass
+
+    def _drip(self, route: str) -> None:
+        """Send a byte every 0.2 s: every wait for a byte is short, the whole is not."""
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n"
+        if route != "/drip-unsized":
+            head += b"Content-Length: %d\r\n" % len(PAGE)
+        head += b"Connection: close\r\n\r\n"
+        if route != "/drip-headers":
+            self.wfile.write(head)
+            self.wfile.flush()
+            head = b""
+        try:
+            for byte in head + PAGE:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                time.sleep(0.2)
+        except OSError:
+            pass  # the client gave up, as it should
+        self.close_connection = True
 
     def _send(self, status: int, body: bytes, content_type: str) -> None:
         self.send_response(status)
@@ -114,6 +137,15 @@ def test_fetch_failures_are_named_errors(
     with pytest.raises(error, match=message):
         fetch_url(f"{server_url}{route}", LOCAL)
     assert time.perf_counter() - started < 2.5
+
+
+@pytest.mark.parametrize("route", ["/drip-headers", "/drip-body", "/drip-unsized", "/to-drip"])
+def test_fetch_timeout_is_a_total_whatever_the_origin_sends(server_url: str, route: str) -> None:
+    # Each byte comes well within the timeout; all of them would take a minute.
+    started = time.perf_counter()
+    with pytest.raises(FetchError, match=r"longer than the fetch timeout \(1 s\)"):
+        fetch_url(f"{server_url}{route}", LOCAL)
+    assert time.perf_counter() - started < 2.0
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,7 @@ from service.errors import (
     TooLargeError,
     UnsupportedMediaError,
 )
+from service.text.limits import check_length
 from service.text.load import detect_kind, load_article, load_article_from_text
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
@@ -107,11 +108,11 @@ def test_load_large_file_is_refused_before_reading(tmp_path: Path) -> None:
 def test_load_ten_megabyte_html_at_the_cap_is_read() -> None:
     paragraph = "<p>" + "Many words of a long story about the sea. " * 20 + "</p>\n"
     html = "<article>" + paragraph * (9_000_000 // len(paragraph)) + "</article>"
-    # 1.9 million words: past the word limit, which this test of the byte cap lifts.
-    article = load_article_from_text(html, SETTINGS.replace(max_words=0))
+    # 1.9 million words: read whole, then refused by the word limit before it is planned.
+    article = load_article_from_text(html, SETTINGS)
     assert len(article.blocks) > 10_000
     with pytest.raises(TooLargeError, match="LISTEN_MAX_WORDS"):
-        load_article_from_text(html, SETTINGS)
+        check_length(article, SETTINGS)
 
 
 @pytest.mark.parametrize(
@@ -182,9 +183,10 @@ def test_load_cli_extract_json_reads_stdin() -> None:
 def test_load_article_over_the_word_limit_is_too_large() -> None:
     text = "Title\n\n" + "\n\n".join("Five words in this paragraph." for _ in range(300))
     limited = Settings(max_words=1000)
+    article = load_article_from_text(text, limited)
     with pytest.raises(TooLargeError, match=r"1,50\d words; the limit is 1,000"):
-        load_article_from_text(text, limited)
-    assert load_article_from_text(text, Settings(max_words=0)).word_count > 1000
+        check_length(article, limited)
+    check_length(article, Settings(max_words=0))
 
 
 def test_load_and_plan_ten_thousand_paragraphs_in_seconds(tmp_path: Path) -> None:

@@ -109,14 +109,22 @@ def engine_workers(base: str) -> list[Any]:
 
 
 @contextmanager
-def serving_page(page: bytes) -> Iterator[str]:
-    """Serve ``page`` as HTML at every path of a loopback server; yield its base URL."""
+def serving_page(
+    page: bytes,
+    *,
+    status: int = 200,
+    content_type: str = "text/html; charset=utf-8",
+    headers: dict[str, str] | None = None,
+) -> Iterator[str]:
+    """Serve ``page`` (HTML by default) at every path of a loopback server; yield its base URL."""
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(page)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(page)
 

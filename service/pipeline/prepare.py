@@ -12,6 +12,7 @@ from service.errors import EngineUnavailableError, VoiceError
 from service.pipeline.plan import BlockVoices, NarrationPlan, OutputSettings, plan_narration
 from service.text.article import Article
 from service.text.blocks import SpokenBlock
+from service.text.limits import check_length
 from service.text.segment import segment_article
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,12 @@ def choose_block_voices(
 def prepare_plan(
     article: Article, settings: Settings, *, voice: str | None = None
 ) -> NarrationPlan:
-    """Segment the article, pick its voices and key everything."""
+    """Check the article's length, then segment it, pick its voices and key everything.
+
+    Every narration is planned here, whatever made its article (a file, a
+    request, a title given with it): the one place the length limit is checked.
+    """
+    check_length(article, settings)
     chosen = choose_voice(settings, article.language, voice)
     blocks = segment_article(article, max_sentence_chars=settings.max_sentence_chars)
     return plan_narration(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import codecs
 import re
 
+import webencodings
+
 from service.errors import InputError, UnsupportedMediaError
 
 # Signatures of common binary formats, so the error can name what was sent.
@@ -33,6 +35,8 @@ _META_CHARSET = re.compile(
     rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]{1,40})""", re.I
 )
 _XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]{0,100}?encoding\s*=\s*["']([A-Za-z0-9_.:-]{1,40})""")
+_NOT_DECODED = frozenset({"replacement", "x-user-defined"})
+"""WHATWG encodings Python has no codec for; their declarations are ignored."""
 _SNIFF_BYTES = 4096
 # Text has almost no C0 control characters besides tab, newline, carriage return, form feed.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
@@ -85,15 +89,24 @@ def _decode(data: bytes, encoding: str) -> str:
 
 
 def _codec_name(charset: str | None) -> str | None:
-    """Return Python's name for ``charset``, or None when Python has no such codec."""
+    """Return Python's codec for a declared ``charset``, or None when it names no text encoding.
+
+    Labels are read as browsers read them (the WHATWG Encoding Standard, through
+    webencodings): latin-1 and ascii mean windows-1252, and a label that is not
+    a text encoding there (``base64``, ``bz2_codec``, ``utf-7``...) is ignored,
+    although Python has a codec of that name.
+    """
     if not charset:
         return None
+    encoding = webencodings.lookup(charset.strip())
+    if encoding is None or encoding.name in _NOT_DECODED:
+        return None
+    name: str = encoding.codec_info.name
     try:
-        name = codecs.lookup(charset.strip().lower()).name
+        codecs.lookup(name)
     except LookupError:
         return None
-    # Browsers read latin-1 and ascii declarations as windows-1252, a superset.
-    return "cp1252" if name in {"latin-1", "iso8859-1", "ascii"} else name
+    return name
 
 
 def _refuse_binary(data: bytes) -> None:

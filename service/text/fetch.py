@@ -26,6 +26,7 @@ from urllib3.exceptions import HTTPError
 from service import __version__
 from service.config import Settings
 from service.errors import FetchError, TooLargeError, UnsupportedMediaError
+from service.text.deadline import Watchdog, WatchedHTTPPool, WatchedHTTPSPool, resolve
 
 log = logging.getLogger(__name__)
 
@@ -66,15 +67,38 @@ def is_public_address(address: IPAddress) -> bool:
 
 
 def fetch_url(url: str, settings: Settings) -> Fetched:
-    """Fetch ``url`` within the limits of ``settings``; raise a named error otherwise."""
+    """Fetch ``url`` within the limits of ``settings``; raise a named error otherwise.
+
+    ``fetch_timeout_s`` bounds the whole fetch: name lookups, connections,
+    headers and bodies of every redirect.
+    """
     deadline = time.monotonic() + settings.fetch_timeout_s
+    with Watchdog(deadline) as watchdog:
+        try:
+            fetched = _fetch(url, settings, deadline, watchdog)
+        except Exception:  # whatever a socket shut mid-read raised, when the watchdog shut it
+            if not watchdog.fired:
+                raise
+            fetched = None
+        if watchdog.fired:  # a body cut short by the deadline may look complete
+            raise FetchError(
+                f"{url} took longer than the fetch timeout ({settings.fetch_timeout_s:g} s)"
+            )
+    assert fetched is not None
+    return fetched
+
+
+def _fetch(url: str, settings: Settings, deadline: float, watchdog: Watchdog) -> Fetched:
     current = url
     for _hop in range(settings.fetch_max_redirects + 1):
-        response = _request(current, settings, deadline)
+        response = _request(current, settings, deadline, watchdog)
         try:
             location = response.headers.get("Location")
             if response.status in _REDIRECTS and location:
-                current = urljoin(current, location)
+                try:
+                    current = urljoin(current, location)
+                except ValueError:
+                    raise FetchError(f"{current} redirects to an invalid address") from None
                 continue
             if response.status >= 400:
                 raise FetchError(
@@ -93,29 +117,33 @@ def fetch_url(url: str, settings: Settings) -> Fetched:
     raise FetchError(f"{url} redirects more than {settings.fetch_max_redirects} times")
 
 
-def _request(url: str, settings: Settings, deadline: float) -> urllib3.BaseHTTPResponse:
-    parts = urlsplit(url)
+def _request(
+    url: str, settings: Settings, deadline: float, watchdog: Watchdog
+) -> urllib3.BaseHTTPResponse:
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port
+    except ValueError:  # a bad port, or brackets that hold no IPv6 address ("http://[::1/")
+        raise FetchError(f"{url!r} is not a valid address") from None
     scheme = parts.scheme.lower()
     if scheme not in {"http", "https"}:
         raise FetchError(f"only http and https addresses can be fetched, not {url!r}")
-    try:
-        host, port = parts.hostname, parts.port
-    except ValueError:
-        raise FetchError(f"{url!r} is not a valid address") from None
     if not host:
         raise FetchError(f"{url!r} has no host name")
     port = port or (443 if scheme == "https" else 80)
-    address = _checked_address(host, port, settings.allow_private_urls)
+    address = _checked_address(host, port, settings.allow_private_urls, deadline)
     remaining = _remaining(deadline, url)
     timeout = urllib3.Timeout(connect=remaining, read=remaining)
     pool: urllib3.HTTPConnectionPool
     if scheme == "https":
-        pool = urllib3.HTTPSConnectionPool(
+        pool = WatchedHTTPSPool(
             str(address), port, timeout=timeout, retries=False,
-            server_hostname=host, assert_hostname=host,
+            server_hostname=host, assert_hostname=host, watchdog=watchdog,
         )  # fmt: skip
     else:
-        pool = urllib3.HTTPConnectionPool(str(address), port, timeout=timeout, retries=False)
+        pool = WatchedHTTPPool(
+            str(address), port, timeout=timeout, retries=False, watchdog=watchdog
+        )
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query
@@ -134,10 +162,10 @@ def _request(url: str, settings: Settings, deadline: float) -> urllib3.BaseHTTPR
         raise FetchError(f"{url} could not be fetched: {_reason(error)}") from None
 
 
-def _checked_address(host: str, port: int, allow_private: bool) -> IPAddress:
+def _checked_address(host: str, port: int, allow_private: bool, deadline: float) -> IPAddress:
     """Resolve ``host``; return an address to connect to, refusing private ones."""
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        infos = resolve(host, port, deadline)
     except socket.gaierror as error:
         raise FetchError(f"the name {host!r} {_resolution_failure(error)}") from None
     except UnicodeError:

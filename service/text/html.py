@@ -7,6 +7,7 @@ finds the main content of a full page.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -14,11 +15,11 @@ from dataclasses import dataclass, field
 import lxml.html
 from lxml import etree
 
-from service.errors import InputError, NothingToReadError
+from service.errors import NothingToReadError, TooComplexError
 from service.text.article import Block, BlockKind
 
-# libxml2 silently drops everything nested deeper than 256 elements, so deeper
-# documents are rebuilt, flattened, below this depth.
+# Trees are kept below 256 levels, which libxml2 silently drops wherever a tree is
+# parsed again, and which the walkers here and in trafilatura recurse through.
 LIBXML_SAFE_DEPTH = 250
 
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
@@ -76,26 +77,107 @@ def is_full_page(text: str) -> bool:
 
 
 def parse_html(text: str, max_depth: int) -> lxml.html.HtmlElement:
-    """Parse ``text`` into an lxml tree, flattening elements nested deeper than ``max_depth``."""
+    """Parse ``text`` into an lxml tree, flattening elements nested deeper than ``max_depth``.
+
+    The tree is built by :class:`_BoundedTree` from the parser's events, not by
+    libxml2 itself, which takes time quadratic in the attributes of one element
+    (70,000 attributes: minutes) and drops everything nested deeper than 256.
+    """
     text = _XML_DECLARATION.sub("", text, count=1)
     if not text.strip():
         raise NothingToReadError("the HTML is empty")
-    limit = max(8, min(max_depth, LIBXML_SAFE_DEPTH))
+    # Some passes of trafilatura (jusText's) take time in proportion to each
+    # element's depth: in a document of many tags, flatten sooner.
+    limit = max(8, min(max_depth, LIBXML_SAFE_DEPTH, DEPTH_STEPS // (text.count("<") + 1)))
+    # libxml2 looks through its stack of open elements for each closing tag (and
+    # each <body>): bound that work by how deep the stack may grow.
+    closing = text.count("</") + text.lower().count("<body")
+    deepest = max(limit * 4, STACK_STEPS // (closing + 1))
+    tree = _BoundedTree(limit, deepest)
+    parser = etree.HTMLParser(
+        target=tree, remove_comments=True, remove_pis=True, collect_ids=False,
+        default_doctype=False,
+    )  # fmt: skip
     try:
-        root = lxml.html.document_fromstring(text, parser=_parser())
-    except (etree.ParserError, ValueError) as error:
+        # Fed in pieces, because libxml2 goes on to the end of what it was given
+        # after the tree stops it: a piece is the most it does in vain.
+        for start in range(0, len(text), FEED_CHARS):
+            parser.feed(text[start : start + FEED_CHARS])
+            if tree.too_deep:
+                break
+        root = None if tree.too_deep else parser.close()
+    except TooComplexError:
+        pass
+    except (etree.XMLSyntaxError, etree.ParserError, ValueError) as error:
         raise NothingToReadError(f"the HTML holds no document ({error})") from None
-    if tree_depth(root) >= limit:
-        root = _parse_flattened(text, limit)
+    if tree.too_deep:
+        raise TooComplexError(
+            f"the HTML nests elements more than {deepest:,} deep among {closing:,} "
+            "closing tags, which would take too long to read"
+        )
+    if not isinstance(root, lxml.html.HtmlElement):
+        raise NothingToReadError("the HTML holds no document")
     return root
 
 
-def _parser() -> lxml.html.HTMLParser:
-    # Comments and processing instructions split text in two for trafilatura, which
-    # then loses the tail: drop them while parsing.
-    return lxml.html.HTMLParser(
-        remove_comments=True, remove_pis=True, collect_ids=False, default_doctype=False
-    )
+FEED_CHARS = 4096
+DEPTH_STEPS = 5_000_000
+"""Tags times nesting depth kept: past 20,000 tags, the depth kept falls below 250."""
+STACK_STEPS = 200_000_000
+"""Closing tags times nesting depth allowed: about 0.4 s of libxml2 looking through its stack."""
+MAX_ATTRIBUTES = 64
+"""Attributes kept per element (real pages have a few dozen at most); the rest are dropped."""
+
+
+class _BoundedTree:
+    """Build the tree from parser events, bounding what costs more than its size.
+
+    Elements nested deeper than ``limit`` are not made: their text joins the
+    element at the limit, as words apart (the text of elements never read,
+    such as scripts, is dropped). An element keeps its first
+    :data:`MAX_ATTRIBUTES` attributes. Past ``deepest`` levels the parse stops.
+    """
+
+    def __init__(self, limit: int, deepest: int) -> None:
+        self._builder = etree.TreeBuilder(parser=lxml.html.HTMLParser())
+        self._limit = limit
+        self._deepest = deepest
+        self._depth = 0
+        self._skipping_depth = 0
+        self.too_deep = False
+
+    def start(self, tag: str, attrib: dict[str, str]) -> None:
+        self._depth += 1
+        if self._depth > self._limit:
+            if self._depth > self._deepest:
+                self.too_deep = True
+                raise TooComplexError("nested too deeply")
+            if not self._skipping_depth and tag in SKIPPED_TAGS:
+                self._skipping_depth = self._depth
+            self._builder.data(" ")
+            return
+        if len(attrib) > MAX_ATTRIBUTES:
+            attrib = dict(itertools.islice(attrib.items(), MAX_ATTRIBUTES))
+        self._builder.start(tag, attrib)
+
+    def end(self, tag: str) -> None:
+        depth = self._depth
+        self._depth -= 1
+        if depth > self._limit:
+            if depth == self._skipping_depth:
+                self._skipping_depth = 0
+            self._builder.data(" ")
+            return
+        self._builder.end(tag)
+
+    def data(self, text: str) -> None:
+        if not self._skipping_depth:
+            self._builder.data(text)
+
+    def close(self) -> etree._Element | None:
+        if self.too_deep:
+            return None  # the error is raised by the caller, which knows the numbers
+        return self._builder.close()
 
 
 def tree_depth(root: etree._Element) -> int:
@@ -108,31 +190,6 @@ def tree_depth(root: etree._Element) -> int:
         else:
             depth -= 1
     return deepest
-
-
-def _parse_flattened(text: str, limit: int) -> lxml.html.HtmlElement:
-    """Parse a too-deep document with BeautifulSoup, which keeps every level, then flatten it."""
-    from bs4 import BeautifulSoup, Tag
-
-    soup = BeautifulSoup(text, "lxml")
-    stack: list[tuple[Tag, int]] = [(soup, 0)]
-    too_deep: list[Tag] = []
-    while stack:
-        tag, depth = stack.pop()
-        for child in tag.children:
-            if isinstance(child, Tag):
-                if depth + 1 >= limit - 1:
-                    too_deep.append(child)
-                else:
-                    stack.append((child, depth + 1))
-    for tag in too_deep:
-        flat_text = tag.get_text(" ")
-        tag.clear()
-        tag.append(flat_text)
-    try:
-        return lxml.html.document_fromstring(str(soup), parser=_parser())
-    except (etree.ParserError, ValueError) as error:
-        raise InputError(f"the HTML cannot be parsed ({error})") from None
 
 
 def fold(text: str) -> str:

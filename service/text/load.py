@@ -15,17 +15,21 @@ from service.errors import InputError, NothingToReadError, TooLargeError
 from service.text.article import Article
 from service.text.decode import decode_bytes
 from service.text.language import block_languages, main_language
+from service.text.limits import check_markup
 from service.text.markdown import article_from_markdown, looks_like_markdown
 from service.text.plain import article_from_plain
 from service.text.source import Source, read_source, too_large
 
 KINDS = ("text", "markdown", "html")
+# Possessive: a failed match never goes back into the comments before it, which
+# took quadratic time on a long run of them.
 _HTML_START = re.compile(
-    r"\A\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body|article|main|section|div|p|"
+    r"\A\s*+(?:<!--(?:(?!-->).)*+-->\s*+)*+"
+    r"<(?:!doctype\s+html|html|head|body|article|main|section|div|p|"
     r"h[1-6]|meta|title|ul|ol|table|blockquote|header|nav|figure|span|a|b|i|em|strong)\b",
     re.I | re.S,
 )
-_HTML_TAG = re.compile(r"</?(?:p|div|br|span|a|h[1-6]|li|article|section|body|html)\b[^>]*>", re.I)
+_HTML_TAG = re.compile(r"</?(?:p|div|br|span|a|h[1-6]|li|article|section|body|html)\b[^<>]*>", re.I)
 
 
 def load_article(source: str, settings: Settings) -> Article:
@@ -87,6 +91,7 @@ def _article(
     if not text.strip():
         raise InputError("the input is empty")
     kind = kind or detect_kind(text, hint)
+    check_markup(text, kind)
     if kind == "html":
         # lxml and trafilatura load only for HTML: plain text starts faster without them
         from service.text.html import is_full_page, parse_html
@@ -102,7 +107,6 @@ def _article(
         article = article_from_plain(text, title=title)
     if not article.blocks:
         raise NothingToReadError("no article text was found in the input")
-    check_length(article, settings)
     return dataclasses.replace(
         _with_languages(article), source_url=article.source_url or source_url
     )
@@ -127,16 +131,6 @@ def _with_languages(article: Article) -> Article:
         for block, found in zip(article.blocks, detected, strict=True)
     )
     return dataclasses.replace(article, language=language, blocks=blocks)
-
-
-def check_length(article: Article, settings: Settings) -> None:
-    """Refuse an article longer than ``max_words``, before any work is planned for it."""
-    words = article.word_count
-    if settings.max_words and words > settings.max_words:
-        raise TooLargeError(
-            f"the article has {words:,} words; the limit is {settings.max_words:,} "
-            "(LISTEN_MAX_WORDS)"
-        )
 
 
 def _decode(data: bytes, settings: Settings) -> str:

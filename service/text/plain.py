@@ -46,7 +46,7 @@ _CHROME = re.compile(
 )
 _CAPTION_CUE = re.compile(
     r"^(?:photo|image|picture|illustration|credit|source|video|graphic)s?(?:\s+by)?\s*[:©]"
-    r"|^(?:photo|image|illustration) by\b|\((?:photo|image)[^)]*\)$"
+    r"|^(?:photo|image|illustration) by\b|\((?:photo|image)[^()]*\)$"
     r"|\b(?:getty images|reuters|ap photo|afp|shutterstock|unsplash)\b",
     re.I,
 )

@@ -109,16 +109,52 @@ def _strip_span(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def _sentence_spans(text: str, language: str) -> list[tuple[int, int]]:
-    """Return the spans of the sentences sentencex finds, without surrounding whitespace."""
+    """Return the spans of the sentences sentencex finds, without surrounding whitespace.
+
+    sentencex takes time quadratic in the length of what it is given when
+    quotation marks are left open (100,000 characters of them: seconds), so a
+    long block is given to it a window at a time: the last sentence of a
+    window, which may go on past it, is left for the next window to find
+    whole. A block shorter than a window is split exactly as before.
+    """
     # sentencex is Rust underneath and cannot take lone surrogates; one
     # replacement character per surrogate keeps every offset where it was.
     safe = _SURROGATE.sub("\ufffd", text)
     spans: list[tuple[int, int]] = []
-    for boundary in sentencex.get_sentence_boundaries(language or "en", safe):
-        start, end = _strip_span(text, boundary["start_index"], boundary["end_index"])
-        if start < end:
-            spans.append((start, end))
+    start = 0
+    glued = False  # the window before was cut inside a word: its last span goes on
+    while start < len(safe):
+        end = len(safe)
+        cut_inside_word = False
+        if end - start > _WINDOW_CHARS:
+            end = start + _WINDOW_CHARS
+            space = _last_space(safe, start + _WINDOW_CHARS // 2, end)
+            if space > start:
+                end = space
+            else:
+                cut_inside_word = True  # one word fills the window
+        boundaries = sentencex.get_sentence_boundaries(language or "en", safe[start:end])
+        if end < len(safe) and len(boundaries) > 1:
+            boundaries = boundaries[:-1]
+        for boundary in boundaries:
+            first, last = _strip_span(
+                text, start + boundary["start_index"], start + boundary["end_index"]
+            )
+            if first >= last:
+                continue
+            if glued and spans:
+                spans[-1] = (spans[-1][0], last)
+            else:
+                spans.append((first, last))
+            glued = False
+        glued = glued or (cut_inside_word and len(boundaries) <= 1)
+        start = start + boundaries[-1]["end_index"] if boundaries else end
     return spans
+
+
+def _last_space(text: str, low: int, high: int) -> int:
+    """Return the index of the last space or line break in ``text[low:high]``, or -1."""
+    return max(text.rfind(" ", low, high), text.rfind("\n", low, high))
 
 
 def _keep_words(text: str, spans: list[tuple[int, int]], language: str) -> list[tuple[int, int]]:
@@ -229,6 +265,7 @@ def _spoken(text: str, language: str) -> str:
 
 
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
+_WINDOW_CHARS = 8192
 _SPACE = re.compile(r"\s")
 _CUT_PATTERNS = (
     re.compile(r"[;:](?=\s)\s*|[；：]\s*"),

@@ -49,7 +49,12 @@ def require_key(view: F) -> F:
             scheme, _, given = header.partition(" ")
             if scheme.lower() != "bearer" or not given.strip():
                 raise MissingKeyError("send 'Authorization: Bearer <key>' to create narrations")
-            if not any(hmac.compare_digest(given.strip(), key) for key in keys):
+            # compare_digest takes str only when it is ASCII: compare bytes, the header's
+            # as sent (WSGI hands them over as latin-1) and the keys' in UTF-8.
+            offered = given.strip().encode("latin-1", "replace")
+            if not any(
+                hmac.compare_digest(offered, key.encode("utf-8", "replace")) for key in keys
+            ):
                 raise WrongKeyError("that API key is not accepted")
         return view(*args, **kwargs)
 

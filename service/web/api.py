@@ -19,12 +19,12 @@ from service.web.problems import problem
 
 api = Blueprint("api", __name__, url_prefix="/api")
 
-NARRATION_ID = re.compile(r"^[0-9a-f]{32}$")
+NARRATION_ID = re.compile(r"[0-9a-f]{32}")
 
 
 def checked_id(narration_id: str) -> str:
     """Refuse anything that is not one of our ids before it reaches the store."""
-    if not NARRATION_ID.match(narration_id):
+    if NARRATION_ID.fullmatch(narration_id) is None:  # match() and $ let a final newline in
         raise UnknownNarrationError(f"no narration with id {narration_id[:80]!r}")
     return narration_id
 

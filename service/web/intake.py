@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from flask import Request
@@ -11,6 +11,7 @@ from service.config import Settings
 from service.errors import InputError, UnsupportedMediaError
 from service.text.article import Article
 from service.text.load import load_article, load_article_from_text
+from service.web.fields import json_object, option_int, option_str
 
 RAW_KINDS = {
     "text/plain": "text",
@@ -36,34 +37,12 @@ class NarrationRequest:
     """Requested audio format."""
 
 
-def _option_int(value: Any, name: str) -> int | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, bool):
-        raise InputError(f"{name} must be a whole number")
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise InputError(f"{name} must be a whole number") from None
-
-
-def _option_str(value: Any, name: str) -> str | None:
-    if value in (None, ""):
-        return None
-    if not isinstance(value, str):
-        raise InputError(f"{name} must be a string")
-    return value
-
-
 def read_request(request: Request, settings: Settings) -> NarrationRequest:
     """Parse the request body and load the article it names."""
     mimetype = request.mimetype
     fields: dict[str, Any]
     if mimetype == "application/json":
-        payload = request.get_json(silent=True)
-        if not isinstance(payload, dict):
-            raise InputError("the body is not a JSON object")
-        fields = payload
+        fields = json_object(request)
     elif mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
         fields = request.form.to_dict()
     elif mimetype in RAW_KINDS:
@@ -73,10 +52,10 @@ def read_request(request: Request, settings: Settings) -> NarrationRequest:
             f"content type {mimetype or 'none'!r} is not read; send JSON, a form, or text/plain, "
             "text/markdown or text/html"
         )
-    fmt = (_option_str(fields.get("format"), "format") or settings.audio_format).lower()
+    fmt = (option_str(fields.get("format"), "format") or settings.audio_format).lower()
     if fmt not in FORMATS:
         raise InputError(f"format {fmt!r} is not offered; choose one of {', '.join(FORMATS)}")
-    title = _option_str(fields.get("title"), "title")
+    title = option_str(fields.get("title"), "title", max_chars=None)
     sources = [k for k in ("text", "markdown", "html", "url") if fields.get(k) not in (None, "")]
     if len(sources) != 1:
         raise InputError("give exactly one of text, markdown, html or url")
@@ -89,19 +68,13 @@ def read_request(request: Request, settings: Settings) -> NarrationRequest:
         if not value.lower().startswith(("http://", "https://")):
             raise InputError("url must be an http or https address")
         article = load_article(value, settings)
-        if title:
-            article = _retitled(article, title)
+        if title and title.strip():
+            article = replace(article, title=title.strip())
     else:
         article = load_article_from_text(value, settings, kind=kind, title=title)
     return NarrationRequest(
         article=article,
-        voice=_option_str(fields.get("voice"), "voice"),
-        rate_wpm=_option_int(fields.get("rate"), "rate"),
+        voice=option_str(fields.get("voice"), "voice"),
+        rate_wpm=option_int(fields.get("rate"), "rate"),
         fmt=fmt,
     )
-
-
-def _retitled(article: Article, title: str) -> Article:
-    from dataclasses import replace
-
-    return replace(article, title=title)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import time
 import wave
-from typing import Any
 
 from flask import Blueprint, Response, request, stream_with_context
 
@@ -14,10 +13,9 @@ from service.errors import InputError, NothingToReadError, SynthesisError
 from service.pipeline.objects import audio_object
 from service.text.article import Article, Block
 from service.text.language import detect_language
-from service.text.load import check_length
 from service.web.access import require_key
 from service.web.context import narrations, settings, store
-from service.web.intake import _option_str
+from service.web.fields import json_object, option_str
 
 speech = Blueprint("speech", __name__, url_prefix="/v1")
 
@@ -62,14 +60,12 @@ def _article(text: str) -> Article:
 @require_key
 def create_speech() -> Response:
     """Speak ``input`` and answer with the audio (MP3 is streamed as it is made)."""
-    payload: Any = request.get_json(silent=True)
-    if not isinstance(payload, dict):
-        raise InputError("the body must be a JSON object with at least 'input'")
+    payload = json_object(request)
     text = payload.get("input")
     if not isinstance(text, str) or not text.strip():
         raise InputError("'input' must be a non-empty string")
     response_format = (
-        _option_str(payload.get("response_format"), "response_format") or "mp3"
+        option_str(payload.get("response_format"), "response_format") or "mp3"
     ).lower()
     if response_format not in FORMATS:
         raise InputError(
@@ -80,9 +76,8 @@ def create_speech() -> Response:
         raise InputError("'speed' must be a number from 0.25 to 4.0")
     rate_wpm = max(80, min(450, round(BASE_RATE_WPM * float(speed))))
     fmt, mimetype = FORMATS[response_format]
-    voice = _voice_for(_option_str(payload.get("voice"), "voice"))
+    voice = _voice_for(option_str(payload.get("voice"), "voice"))
     article = _article(text)
-    check_length(article, settings())
     view = narrations().create(article, voice=voice, rate_wpm=rate_wpm, fmt=fmt)
     narration_id = view.plan.narration_id
     if response_format == "mp3" and view.state.status != "done":

@@ -513,6 +513,7 @@ def test_word_count_is_the_same_in_the_cli_the_api_and_the_limit(
     from service.cli import cli
     from service.config import Settings
     from service.errors import TooLargeError
+    from service.text.limits import check_length
     from service.text.load import load_article_from_text
     from service.text.words import count_words
 
@@ -524,9 +525,11 @@ def test_word_count_is_the_same_in_the_cli_the_api_and_the_limit(
     assert f" {expected} words " in shown
     created = client.post("/api/narrations", json={"text": WORDY}).get_json()
     assert created["word_count"] == expected
-    assert load_article_from_text(WORDY, Settings(max_words=expected)).word_count == expected
+    article = load_article_from_text(WORDY, Settings())
+    assert article.word_count == expected
+    check_length(article, Settings(max_words=expected))
     with pytest.raises(TooLargeError, match=f"has {expected} words"):
-        load_article_from_text(WORDY, Settings(max_words=expected - 1))
+        check_length(article, Settings(max_words=expected - 1))
 
 
 def test_player_marks_a_block_in_another_language(client: FlaskClient) -> None:

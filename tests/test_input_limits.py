@@ -79,16 +79,22 @@ def test_limits_openai_input_over_the_word_limit_is_413(app: Flask) -> None:
 
 
 @pytest.mark.parametrize(
-    "text",
-    ["Title\n\n" + "x" * 600_000, "Title\n\n" + "語" * 600_000],
+    ("text", "refused_by"),
+    [
+        # two "words", but as long to plan and to say as 600,000 characters
+        ("Title\n\n" + "x" * 600_000, "characters"),
+        # a script written without spaces counts a word per character
+        ("Title\n\n" + "語" * 600_000, "600,001 words"),
+    ],
     ids=["one-long-token", "no-spaces"],
 )
-def test_limits_text_without_spaces_is_counted_by_its_characters(app: Flask, text: str) -> None:
-    # Two or three "words", but as long to plan and to say as 600,000 characters.
+def test_limits_text_without_spaces_is_refused_by_its_length(
+    app: Flask, text: str, refused_by: str
+) -> None:
     answer = app.test_client().post(
         "/api/narrations", data=text.encode(), content_type="text/plain"
     )
-    assert_too_long(answer, "characters")
+    assert_too_long(answer, refused_by)
 
 
 def test_limits_byline_counts_and_the_check_is_made_when_planning(tmp_path: Path) -> None:

@@ -127,4 +127,6 @@ def resolve(host: str, port: int, deadline: float) -> list[Any]:
     try:
         return lookup.result(timeout=max(0.0, deadline - time.monotonic()))
     except FutureTimeoutError:
-        raise FetchError(f"resolving {host!r} took longer than the fetch timeout") from None
+        raise FetchError(
+            f"the name {host!r} could not be resolved: timed out (LISTEN_FETCH_TIMEOUT_S)"
+        ) from None

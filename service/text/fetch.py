@@ -82,7 +82,8 @@ def fetch_url(url: str, settings: Settings) -> Fetched:
             fetched = None
         if watchdog.fired:  # a body cut short by the deadline may look complete
             raise FetchError(
-                f"{url} took longer than the fetch timeout ({settings.fetch_timeout_s:g} s)"
+                f"{url} could not be fetched: timed out after {settings.fetch_timeout_s:g} s "
+                "(LISTEN_FETCH_TIMEOUT_S)"
             )
     assert fetched is not None
     return fetched
@@ -209,7 +210,7 @@ def _read_capped(
 def _remaining(deadline: float, url: str) -> float:
     remaining = deadline - time.monotonic()
     if remaining <= 0:
-        raise FetchError(f"{url} took longer than the fetch timeout")
+        raise FetchError(f"{url} could not be fetched: timed out (LISTEN_FETCH_TIMEOUT_S)")
     return remaining
 
 

@@ -19,9 +19,10 @@
   // Cells belong to their row, as the service reads a table: one block per row.
   const SPACED = names("br td th");
   const WRAP = names("ul ol dl menu table thead tbody tfoot tr");
-  const CJK = "\\p{sc=Han}\\p{sc=Hiragana}\\p{sc=Katakana}";
-  const WORD = new RegExp(`[${CJK}]|(?:(?![${CJK}])[\\p{L}\\p{M}\\p{N}])+`, "gu");
-  const DP_CELLS = 1e6;
+  const WORD = /[\p{L}\p{M}\p{N}]+/gu;
+  const CJK = /[\p{sc=Han}\p{sc=Hiragana}\p{sc=Katakana}]/u;
+  const CJK_APART = /[\p{sc=Han}\p{sc=Hiragana}\p{sc=Katakana}]|[^\p{sc=Han}\p{sc=Hiragana}\p{sc=Katakana}]+/gu;
+  const DP_CELLS = 5e4;
   const YELLOW = "rgba(255,214,10,.38)";
   const MARK = { "background-color": YELLOW, "box-shadow": `0 0 0 .3em ${YELLOW}`, "border-radius": ".2em", transition: "background-color .2s" };
   const CSS = `:host{all:initial!important;display:block!important;position:relative!important;visibility:visible!important;opacity:1!important;
@@ -108,11 +109,14 @@ select{min-height:2.5em;padding:.3em .6em;border:1px solid #d9d6cf;border-radius
     const found = { words: [], of: [], start: [], end: [], first: [] };
     texts.forEach((text, i) => {
       found.first.push(found.words.length);
-      for (const word of text.matchAll(WORD)) {
-        found.words.push(word[0].normalize("NFKC").toLowerCase());
-        found.of.push(i);
-        found.start.push(word.index);
-        found.end.push(word.index + word[0].length);
+      for (const run of text.matchAll(WORD)) {
+        for (const word of CJK.test(run[0]) ? run[0].matchAll(CJK_APART) : [[run[0]]]) {
+          const at = run.index + (word.index || 0);
+          found.words.push(word[0].normalize("NFKC").toLowerCase());
+          found.of.push(i);
+          found.start.push(at);
+          found.end.push(at + word[0].length);
+        }
       }
     });
     found.first.push(found.words.length);
@@ -151,7 +155,8 @@ select{min-height:2.5em;padding:.3em .6em;border:1px solid #d9d6cf;border-radius
     const once = (list, from, to) => {
       const seen = new Map();
       for (let i = from; i + k <= to; i++) {
-        const key = list.slice(i, i + k).join(" ");
+        let key = list[i];
+        for (let d = 1; d < k; d++) key += " " + list[i + d];
         seen.set(key, seen.has(key) ? -1 : i);
       }
       return seen;
@@ -209,7 +214,7 @@ select{min-height:2.5em;padding:.3em .6em;border:1px solid #d9d6cf;border-radius
       const early = b0 > 0 && b1 === b.length;
       if ((a1 - a0) * (b1 - b0) > DP_CELLS) {
         const found = pins(a, b, a0, a1, b0, b1, k);
-        if (found.length || k > 1) {
+        if (found.length || k > 2) {
           for (const [i, j] of found) {
             match[i] = j;
             boxes.push([a0, i, b0, j, 3]);
@@ -247,16 +252,20 @@ select{min-height:2.5em;padding:.3em .6em;border:1px solid #d9d6cf;border-radius
       return [run.nodes[k], edges[j] - run.at[k]];
     };
     const mapped = blocks.map((block, i) => {
-      const held = new Map();
+      const held = new Map(); // element -> [words matched, first and last word of the block]
       const total = said.first[i + 1] - said.first[i];
       for (let t = said.first[i]; t < said.first[i + 1]; t++) {
-        if (match[t] >= 0) held.set(elOf(match[t]), (held.get(elOf(match[t])) || 0) + 1);
+        if (match[t] < 0) continue;
+        const seen = held.get(elOf(match[t])) || [0, t];
+        held.set(elOf(match[t]), [seen[0] + 1, seen[1], t]);
       }
-      // An element counts when it holds a real share of the block or the block most of
-      // it: a stray common word in a caption or a menu is neither.
+      // An element counts when it holds a real share of the block, or is one piece of it
+      // (nearly all its words, in one stretch of the block): a few words of a sentence
+      // found in a menu link or a caption are neither.
       const parts = [...held]
-        .filter(([el, n]) => n >= Math.min(3, total) && (2 * n >= size.get(el) || 3 * n >= total))
-        .map(([el, n]) => ({ el, share: n / size.get(el) }));
+        .filter(([el, [n, from, to]]) => n >= Math.min(3, total) &&
+          (3 * n >= total || (5 * n >= 4 * size.get(el) && 2 * (to - from + 1) <= 3 * n)))
+        .map(([el, [n]]) => ({ el, share: n / size.get(el) }));
       const els = parts.map((part) => part.el);
       const range = (from = 0, to = Infinity) => {
         const at = [];

@@ -24,7 +24,7 @@ class EmbedScript:
     """SHA-256 of ``body`` (hex, first 32 digits)."""
 
 
-def embed_script(source: Path = EMBED_SOURCE) -> EmbedScript:
+def served_embed(source: Path = EMBED_SOURCE) -> EmbedScript:
     """Return the served embed script (made again when the source file changes)."""
     stat = source.stat()
     return _minified(str(source), stat.st_mtime_ns, stat.st_size)

@@ -21,7 +21,7 @@ from service.text.blocks import SpokenBlock
 from service.text.load import load_article, load_article_from_text
 from service.web.api import checked_id, urls_for
 from service.web.context import narrations, settings
-from service.web.embed import embed_script
+from service.web.embed import served_embed
 
 log = logging.getLogger(__name__)
 
@@ -265,9 +265,9 @@ def listen(narration_id: str) -> str:
 
 
 @player.get("/embed.js")
-def embed_js() -> Response:
+def embed_script() -> Response:
     """Serve the publishers' one-line embed script (minified, revalidated after 5 minutes)."""
-    script = embed_script()
+    script = served_embed()
     response = Response(script.body, mimetype="text/javascript")
     response.set_etag(script.etag)
     response.cache_control.public = True

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-BENCHMARKS = ("extract", "hostile", "narrate", "web", "piper", "scale", "load", "malloc")
+BENCHMARKS = ("extract", "embed", "hostile", "narrate", "web", "piper", "scale", "load", "malloc")
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
@@ -112,3 +112,31 @@ def narrate(base: str, body: dict[str, Any], timeout_s: float = 60) -> dict[str,
             raise AssertionError(f"narration failed: {status.get('error')}")
         time.sleep(0.1)
     raise AssertionError("narration did not finish in time")
+
+
+class PageProblems:
+    """Collect what should never happen on a page: dialogs and script errors."""
+
+    def __init__(self, page: Page) -> None:
+        self.dialogs: list[str] = []
+        self.errors: list[str] = []
+        page.on("dialog", self._dialog)
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
+        page.on("console", self._console)
+
+    def _dialog(self, dialog: Dialog) -> None:
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    def _console(self, message: ConsoleMessage) -> None:
+        where = str(message.location.get("url", ""))
+        if message.type == "error" and not where.endswith("/favicon.ico"):
+            self.errors.append(f"{message.text} ({where})")
+
+
+def wait_for_time(page: Page, seconds: float, selector: str = "#audio") -> None:
+    """Wait until the audio (found through open shadow roots too) has played past ``seconds``."""
+    audio = page.locator(selector).element_handle()
+    page.wait_for_function(
+        "([audio, seconds]) => audio.currentTime > seconds", arg=[audio, seconds]
+    )

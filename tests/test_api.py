@@ -564,3 +564,43 @@ def test_seed_links_are_full_urls_when_the_address_is_known(
         with app.app_context():
             (line,) = prepare_seeds((str(SEEDS / "short-note.txt"),))
     assert line.startswith(f"seed short-note.txt: {prefix}/listen/"), line
+
+
+def test_extract_shows_what_the_narration_of_the_same_page_reads(client: FlaskClient) -> None:
+    page = (SEEDS / "newsroom-page.html").read_text(encoding="utf-8")
+    answer = client.post("/api/extract", json={"html": page})
+    assert answer.status_code == 200
+    assert answer.headers["Cache-Control"] == "no-store"
+    found = answer.get_json()
+    assert found["blocks"][0] == {"kind": "title", "text": found["title"]}
+    created = client.post("/api/narrations", json={"html": page}).get_json()
+    timings = fetch(client, wait_done(client, created["id"])["timings_url"]).get_json()
+    assert [(b["kind"], b["text"]) for b in timings["blocks"]] == [
+        (b["kind"], b["text"]) for b in found["blocks"]
+    ]
+    assert found["word_count"] == sum(len(b["text"].split()) for b in found["blocks"])
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ({"html": "<!doctype html><html><body><div id='app'></div></body></html>"}, 422),
+        ({"html": "<p>Two</p>", "text": "Two"}, 400),
+        ({"html": 12}, 400),
+        ({}, 400),
+    ],
+)
+def test_extract_bad_input_is_a_problem(
+    client: FlaskClient, body: dict[str, Any], status: int
+) -> None:
+    answer = client.post("/api/extract", json=body)
+    assert answer.status_code == status
+    assert answer.mimetype == "application/problem+json"
+
+
+def test_extract_needs_a_key_when_creation_does(tmp_path: Path) -> None:
+    for app in make_app(tmp_path, api_keys="k1"):
+        client = app.test_client()
+        assert client.post("/api/extract", json={"text": "Hi there."}).status_code == 401
+        keyed = {"Authorization": "Bearer k1"}
+        assert client.post("/api/extract", json={"text": "Hi."}, headers=keyed).status_code == 200

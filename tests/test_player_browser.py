@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import re
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tests.browser import (
+    PageProblems,
     chromium,
     get_json,
     narrate,
     post_json,
     publisher_site,
     screenshot,
+    wait_for_time,
 )
 from tests.conftest import ROOT, SEED_ARTICLE
 from tests.webserver import running_server
@@ -87,26 +91,6 @@ def seed_narration(server: str) -> dict[str, Any]:
     return narrate(server, {"text": SEED_TEXT})
 
 
-class PageProblems:
-    """Collect what should never happen on a page: dialogs and script errors."""
-
-    def __init__(self, page: Page) -> None:
-        self.dialogs: list[str] = []
-        self.errors: list[str] = []
-        page.on("dialog", self._dialog)
-        page.on("pageerror", lambda error: self.errors.append(str(error)))
-        page.on("console", self._console)
-
-    def _dialog(self, dialog: Dialog) -> None:
-        self.dialogs.append(dialog.message)
-        dialog.dismiss()
-
-    def _console(self, message: ConsoleMessage) -> None:
-        where = str(message.location.get("url", ""))
-        if message.type == "error" and not where.endswith("/favicon.ico"):
-            self.errors.append(f"{message.text} ({where})")
-
-
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
     """Open a desktop-sized page; fail the test on a script error or a dialog."""
@@ -128,14 +112,6 @@ def audio_state(page: Page, selector: str = "#audio") -> dict[str, Any]:
                       src: audio.currentSrc, duration: audio.duration})"""
     )
     return state
-
-
-def wait_for_time(page: Page, seconds: float, selector: str = "#audio") -> None:
-    """Wait until the audio (found through open shadow roots too) has played past ``seconds``."""
-    audio = page.locator(selector).element_handle()
-    page.wait_for_function(
-        "([audio, seconds]) => audio.currentTime > seconds", arg=[audio, seconds]
-    )
 
 
 def open_player(page: Page, server: str, narration: dict[str, Any]) -> None:
@@ -424,8 +400,20 @@ def test_player_has_no_serious_accessibility_violation(
 # --- the embed --------------------------------------------------------------------
 
 
-def test_embed_script_is_small() -> None:
-    assert EMBED_JS.stat().st_size < 20 * 1024
+def test_embed_script_as_served_is_small_and_cached(server: str) -> None:
+    with urllib.request.urlopen(server + "/embed.js", timeout=30) as response:
+        served = response.read()
+        etag = response.headers["ETag"]
+        assert response.headers["Content-Type"].startswith("text/javascript")
+        assert "max-age=300" in response.headers["Cache-Control"]
+    assert len(served) < 20 * 1024
+    assert len(served) < EMBED_JS.stat().st_size  # comments and indentation stay in the source
+    assert b"mapBlocks" in served and b"\n//" not in served
+    again = urllib.request.Request(server + "/embed.js", headers={"If-None-Match": etag})
+    with pytest.raises(urllib.error.HTTPError) as answer:
+        urllib.request.urlopen(again, timeout=30)
+    answer.value.close()
+    assert answer.value.code == 304
 
 
 def test_embed_plays_and_highlights_inside_a_hostile_publisher_page(
@@ -476,11 +464,11 @@ def test_embed_plays_and_highlights_inside_a_hostile_publisher_page(
 
 
 def test_embed_works_under_a_strict_publisher_csp(page: Page, server: str) -> None:
-    # No inline style or script on the host page: the embed's shadow styles and its
-    # highlight must not need either.
+    # No inline style or script on the host page, and Trusted Types: the embed's shadow
+    # styles, its markup and its highlight must need none of them.
     policy = (
         f"default-src 'self'; script-src {server}; connect-src {server}; media-src {server}; "
-        "style-src 'self'; img-src 'self'"
+        "style-src 'self'; img-src 'self'; require-trusted-types-for 'script'; trusted-types 'none'"
     )
     html = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>Strict</title><link rel="stylesheet" href="/hostile.css"></head>

@@ -63,6 +63,29 @@ def create() -> Response:
     return narration_response(view, wanted.fmt, created=True)
 
 
+@api.post("/extract")
+@require_key
+def extract() -> Response:
+    """Show what a narration of the article would read, in order, without making it.
+
+    The embed uses it to find the article's paragraphs in a publisher's page:
+    this is the same reading of the same input as ``POST /api/narrations``.
+    """
+    article = read_request(request, settings()).article
+    response = jsonify(
+        {
+            "title": article.title,
+            "byline": article.byline,
+            "language": article.language,
+            "site_name": article.site_name,
+            "word_count": article.word_count,
+            "blocks": [{"kind": kind, "text": text} for kind, text in article.parts],
+        }
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @api.get("/narrations/<narration_id>")
 def status(narration_id: str) -> Response:
     """Report a narration's status and progress."""

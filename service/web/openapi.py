@@ -83,6 +83,33 @@ CREATE = {
     },
 }
 
+EXTRACT = {
+    "type": "object",
+    "required": ["title", "byline", "language", "word_count", "blocks"],
+    "properties": {
+        "title": {"type": "string"},
+        "byline": {"type": ["string", "null"]},
+        "language": {"type": "string"},
+        "site_name": {"type": ["string", "null"]},
+        "word_count": {"type": "integer"},
+        "blocks": {
+            "type": "array",
+            "description": "What is read, in order: title, byline, then the body's blocks.",
+            "items": {
+                "type": "object",
+                "required": ["kind", "text"],
+                "properties": {
+                    "kind": {
+                        "type": "string",
+                        "enum": ["title", "byline", "heading", "paragraph", "quote", "list_item"],
+                    },
+                    "text": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+
 SPEECH = {
     "type": "object",
     "required": ["input"],
@@ -163,6 +190,31 @@ def openapi_document() -> dict[str, Any]:
                         "202": {
                             "description": "Being made.",
                             "content": {"application/json": {"schema": _ref("Narration")}},
+                        },
+                        **STANDARD_ERRORS,
+                    },
+                }
+            },
+            "/api/extract": {
+                "post": {
+                    "operationId": "extractArticle",
+                    "summary": "What a narration of this input would read, without making it.",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {"schema": _ref("CreateNarration")},
+                            "application/x-www-form-urlencoded": {
+                                "schema": _ref("CreateNarration")
+                            },
+                            "text/plain": {"schema": {"type": "string"}},
+                            "text/markdown": {"schema": {"type": "string"}},
+                            "text/html": {"schema": {"type": "string"}},
+                        },
+                    },
+                    "responses": {
+                        "200": {
+                            "description": "The article as it would be read.",
+                            "content": {"application/json": {"schema": _ref("Extract")}},
                         },
                         **STANDARD_ERRORS,
                     },
@@ -355,6 +407,7 @@ def openapi_document() -> dict[str, Any]:
             "schemas": {
                 "Narration": NARRATION,
                 "CreateNarration": CREATE,
+                "Extract": EXTRACT,
                 "Speech": SPEECH,
                 "Problem": PROBLEM,
             }

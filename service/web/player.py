@@ -9,11 +9,9 @@ from typing import Any
 from flask import (
     Blueprint,
     Response,
-    current_app,
     redirect,
     render_template,
     request,
-    send_from_directory,
     url_for,
 )
 
@@ -23,10 +21,13 @@ from service.text.blocks import SpokenBlock
 from service.text.load import load_article, load_article_from_text
 from service.web.api import checked_id, urls_for
 from service.web.context import narrations, settings
+from service.web.embed import served_embed
 
 log = logging.getLogger(__name__)
 
 player = Blueprint("player", __name__)
+
+EMBED_MAX_AGE_S = 300
 
 CONTENT_SECURITY_POLICY = "; ".join(
     (
@@ -267,10 +268,13 @@ def listen(narration_id: str) -> str:
 
 @player.get("/embed.js")
 def embed_script() -> Response:
-    """Serve the publishers' one-line embed script."""
-    response = send_from_directory(
-        current_app.static_folder or "static", "embed.js", mimetype="text/javascript", max_age=300
-    )
+    """Serve the publishers' one-line embed script (minified, revalidated after 5 minutes)."""
+    script = served_embed()
+    response = Response(script.body, mimetype="text/javascript")
+    response.set_etag(script.etag)
+    response.cache_control.public = True
+    response.cache_control.max_age = EMBED_MAX_AGE_S
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
+    response.make_conditional(request)
     return response

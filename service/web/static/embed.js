@@ -1,34 +1,37 @@
-// "Listen to this story" for publishers: one tag adds a player before an article.
-//   <script src="https://HOST/embed.js" data-article="article" async></script>
-// Optional: data-narration="<id>" (made in advance), data-voice, data-rate.
-// The player lives in a shadow root, so the page's CSS cannot reach it, and it
-// talks to the host it was loaded from only.
+// "Listen to this story": one tag adds a player to a publisher's article page.
+//   <script src="https://HOST/embed.js" async></script>
+// data-article="<selector>" names the article element (the player goes before it);
+// without it, or with "body", the embed finds the paragraphs the narration reads.
+// Also data-narration="<id>" (made in advance), data-voice, data-rate.
 (() => {
   "use strict";
   const script = document.currentScript;
   if (!script || !script.src) return;
-  const base = new URL(".", script.src);
-  const here = (path) => new URL(path, base).href;
+  const here = (path) => new URL(path, new URL(".", script.src)).href;
   const options = script.dataset;
   const SKIP_S = 15;
-  const SPEEDS = [0.75, 1, 1.25, 1.5, 2];
-  const BLOCKS = "h1,h2,h3,h4,h5,h6,p,li,blockquote";
-  const MARK = {
-    "background-color": "rgba(255, 214, 10, 0.38)",
-    "box-shadow": "0 0 0 0.3em rgba(255, 214, 10, 0.38)",
-    "border-radius": "0.2em",
-    "transition": "background-color 0.2s",
-  };
-
-  const CSS = `
-:host{all:initial!important;display:block!important;position:relative!important;visibility:visible!important;opacity:1!important;
- margin:0 0 1.25em!important;color:#1b1b1f!important;font:16px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif!important;contain:content}
+  const ID = /^[0-9a-f]{32}$/;
+  const names = (list) => new Set(list.split(" "));
+  const BLOCK = names("address article aside blockquote body caption center dd details dialog div dl dt fieldset figcaption figure footer form h1 h2 h3 h4 h5 h6 header hgroup hr html legend li main menu nav ol p pre section summary table tbody tfoot thead tr ul");
+  // Never the story's text, so never marked: code, media, controls, menus, captions, asides.
+  const SKIP = names("script style noscript template svg math iframe object embed canvas video audio select textarea button input nav aside figure figcaption footer dialog menu listen-story");
+  const SKIP_ROLE = /^(navigation|complementary|contentinfo|search|menu|menubar|dialog)$/;
+  // Cells belong to their row, as the service reads a table: one block per row.
+  const SPACED = names("br td th");
+  const WRAP = names("ul ol dl menu table thead tbody tfoot tr");
+  const WORD = /[\p{L}\p{M}\p{N}]+/gu;
+  const CJK = /[\p{sc=Han}\p{sc=Hiragana}\p{sc=Katakana}]/u;
+  const CJK_APART = /[\p{sc=Han}\p{sc=Hiragana}\p{sc=Katakana}]|[^\p{sc=Han}\p{sc=Hiragana}\p{sc=Katakana}]+/gu;
+  const DP_CELLS = 5e4;
+  const YELLOW = "rgba(255,214,10,.38)";
+  const MARK = { "background-color": YELLOW, "box-shadow": `0 0 0 .3em ${YELLOW}`, "border-radius": ".2em", transition: "background-color .2s" };
+  const CSS = `:host{all:initial!important;display:block!important;position:relative!important;visibility:visible!important;opacity:1!important;
+margin:0 0 1.25em!important;color:#1b1b1f!important;font:16px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif!important;contain:content}
 *,*::before{box-sizing:border-box}
 [hidden]{display:none!important}
 .box{display:grid;gap:.6em;max-width:40em;padding:.6em;border:1px solid #d9d6cf;border-radius:.8em;background:#fff;color:#1b1b1f}
 button,select,a{font:inherit;color:inherit}
-button,.dl{display:inline-flex;align-items:center;justify-content:center;gap:.35em;min-height:2.5em;padding:.35em .8em;
- border:1px solid #d9d6cf;border-radius:999px;background:#fff;cursor:pointer;text-decoration:none;white-space:nowrap}
+button,.dl{display:inline-flex;align-items:center;justify-content:center;gap:.35em;min-height:2.5em;padding:.35em .8em;border:1px solid #d9d6cf;border-radius:999px;background:#fff;cursor:pointer;text-decoration:none;white-space:nowrap}
 button:hover,.dl:hover{border-color:#1f4fd1}
 :focus-visible{outline:3px solid #f59e0b;outline-offset:2px}
 .play{justify-self:start;min-height:3em;padding:.35em 1.1em .35em .4em;gap:.6em;background:#1f4fd1;border-color:#1f4fd1;color:#fff;font-weight:700;font-size:1.05em}
@@ -44,113 +47,314 @@ select{min-height:2.5em;padding:.3em .6em;border:1px solid #d9d6cf;border-radius
 .dl[aria-disabled=true]{opacity:.5;pointer-events:none}
 .status{margin:0;color:#5b5b66;font-size:.9em}
 .status:empty{display:none}
-.status.error{color:#a4161a;font-weight:600}
-.credit{font-size:.75em;color:#5b5b66;margin:0}
-`;
-
-  const TEMPLATE = `
-<div class="box" role="region" aria-label="Listen to this story">
- <button class="play" type="button"><span class="icon" aria-hidden="true"></span><span class="label">Listen to this story</span></button>
- <div class="panel" hidden>
-  <input class="seek" type="range" min="0" max="0" step="any" value="0" aria-label="Position in the story">
-  <div class="row">
-   <span class="time" aria-hidden="true">0:00</span>
-   <button class="back" type="button" aria-label="Back 15 seconds"><span aria-hidden="true">↺</span> 15</button>
-   <button class="fwd" type="button" aria-label="Forward 15 seconds">15 <span aria-hidden="true">↻</span></button>
-   <select class="speed" aria-label="Playback speed">${SPEEDS.map((s) => `<option value="${s}"${s === 1 ? " selected" : ""}>${s}×</option>`).join("")}</select>
-   <a class="dl" download aria-disabled="true">Download MP3</a>
-  </div>
- </div>
- <p class="status" role="status"></p>
-</div>`;
+.status.error{color:#a4161a;font-weight:600}`;
 
   const clock = (seconds) => {
     const s = Math.max(0, Math.floor(seconds || 0));
-    const h = Math.floor(s / 3600);
-    const m = Math.floor((s % 3600) / 60);
-    const rest = String(s % 60).padStart(2, "0");
-    return h ? `${h}:${String(m).padStart(2, "0")}:${rest}` : `${m}:${rest}`;
+    const two = (n) => String(n).padStart(2, "0");
+    return s >= 3600 ? `${Math.floor(s / 3600)}:${two(Math.floor(s / 60) % 60)}:${two(s % 60)}` : `${Math.floor(s / 60)}:${two(s % 60)}`;
   };
-  const normalise = (text) =>
-    String(text || "").normalize("NFKC").toLowerCase().replace(/[^\p{L}\p{N}]+/gu, " ").trim();
-  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+  // Elements are built, never parsed from HTML: a Trusted Types policy has nothing to refuse.
+  const h = (tag, attributes, ...children) => {
+    const el = document.createElement(tag);
+    for (const name in attributes) el.setAttribute(name, attributes[name]);
+    el.append(...children);
+    return el;
+  };
+  const sheet = (text) => {
+    const made = new CSSStyleSheet();
+    made.replaceSync(text);
+    return made;
+  };
+  const marked = new WeakSet(); // elements whose style the highlight sets
+  // Call then(observer) after the page's text changes (words added, removed, shown or
+  // hidden), at most every 400 ms: an ad or a ticker that moves does not count.
+  const observe = (target, then) => {
+    let pending = 0;
+    const wordy = (node) => /\S/.test(node.textContent);
+    const observer = new MutationObserver((records) => {
+      const changed = (r) => (r.type === "childList" ? [...r.addedNodes, ...r.removedNodes].some(wordy) : !marked.has(r.target));
+      if (pending || !records.some(changed)) return;
+      pending = setTimeout(() => {
+        pending = 0;
+        try {
+          then(observer);
+        } catch {
+          // a page in the middle of changing keeps what was found before
+        }
+      }, 400);
+    });
+    observer.observe(target, { childList: true, subtree: true, characterData: true, attributeFilter: ["class", "hidden", "open", "style"] });
+  };
 
-  async function json(url, init) {
+  async function json(url, body) {
+    const init = body ? { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) } : { cache: "no-store" };
     const response = await fetch(here(url), { credentials: "omit", ...init });
-    const body = await response.json().catch(() => ({}));
-    if (!response.ok) throw new Error(body.detail || body.title || `HTTP ${response.status}`);
-    return body;
+    const answer = await response.json().catch(() => ({}));
+    if (!response.ok) throw new Error(answer.detail || answer.title || `HTTP ${response.status}`);
+    return answer;
   }
 
-  // Pair each timed block with the publisher's own element, in order, by text. The
-  // extractor may drop or merge blocks, so unmatched ones are skipped, never forced.
-  function mapBlocks(blocks, article, host) {
-    const candidates = [...article.querySelectorAll(BLOCKS)]
-      .filter((el) => !el.querySelector(BLOCKS) && !host.contains(el))
-      .map((el) => ({ el, text: normalise(el.textContent) }))
-      .filter((candidate) => candidate.text);
-    const mapped = [];
-    let cursor = 0;
-    for (const block of blocks) {
-      const text = normalise(block.text);
-      if (!text) continue;
-      const key = text.slice(0, 60);
-      const end = Math.min(candidates.length, cursor + 12);
-      for (let i = cursor; i < end; i++) {
-        const candidate = candidates[i].text;
-        const same = candidate === text || candidate.startsWith(key) || text.startsWith(candidate.slice(0, 60));
-        const inside = key.length >= 20 && candidate.includes(key);
-        if (same || inside) {
-          mapped.push({ startS: block.start_ms / 1000, el: candidates[i].el });
-          cursor = same ? i + 1 : i;
-          break;
+  // The page as the reader has it, less code, media and the player. The service's
+  // extractor finds the article in it, so every data-article gives the same narration.
+  function pageHtml() {
+    const copy = document.documentElement.cloneNode(true);
+    for (const el of copy.querySelectorAll('script:not([type="application/ld+json"]),style,noscript,template,iframe,svg,object,embed,canvas,video,audio,listen-story')) el.remove();
+    return `<!doctype html>${copy.outerHTML}`;
+  }
+
+  // Words of each text (lowercased, NFKC; Chinese and Japanese by character), with where
+  // each starts and ends, which text holds it, and where each text's words begin.
+  function tokens(texts) {
+    const found = { words: [], of: [], start: [], end: [], first: [] };
+    texts.forEach((text, i) => {
+      found.first.push(found.words.length);
+      for (const run of text.matchAll(WORD)) {
+        for (const word of CJK.test(run[0]) ? run[0].matchAll(CJK_APART) : [[run[0]]]) {
+          const at = run.index + (word.index || 0);
+          found.words.push(word[0].normalize("NFKC").toLowerCase());
+          found.of.push(i);
+          found.start.push(at);
+          found.end.push(at + word[0].length);
         }
       }
-    }
-    return mapped.sort((a, b) => a.startS - b.startS);
+    });
+    found.first.push(found.words.length);
+    return found;
   }
 
-  // The highlight is set as inline !important properties: they beat any rule of the
-  // page's style sheets, and a strict page CSP that blocks injected <style> allows them.
-  function mark(el) {
-    const saved = {};
-    for (const [name, value] of Object.entries(MARK)) {
-      saved[name] = [el.style.getPropertyValue(name), el.style.getPropertyPriority(name)];
-      el.style.setProperty(name, value, "important");
-    }
-    el.setAttribute("data-listen-reading", "");
-    return () => {
-      for (const [name, [value, priority]] of Object.entries(saved)) {
-        if (value) el.style.setProperty(name, value, priority);
-        else el.style.removeProperty(name);
-      }
-      el.removeAttribute("data-listen-reading");
+  // The page's visible text in reading order, in runs that share a block element.
+  function pageWords(scope) {
+    const owners = new Map();
+    const ownerOf = (el) => {
+      if (!owners.has(el)) owners.set(el, el === scope || BLOCK.has(el.localName) ? el : ownerOf(el.parentElement));
+      return owners.get(el);
     };
+    const shown = (el) => !SKIP.has(el.localName) && !el.hidden && !SKIP_ROLE.test(el.getAttribute("role")) &&
+      (el.checkVisibility ? el.checkVisibility({ visibilityProperty: true }) || getComputedStyle(el).display === "contents" : el.getClientRects().length > 0);
+    const walker = document.createTreeWalker(scope, 5, { acceptNode: (node) => (node.nodeType === 3 || shown(node) ? 1 : 2) });
+    const runs = [];
+    let run = null;
+    for (let node; (node = walker.nextNode());) {
+      if (node.nodeType === 1) {
+        if (run && SPACED.has(node.localName)) run.text += " ";
+        continue;
+      }
+      const el = ownerOf(node.parentElement);
+      if (!run || run.el !== el) runs.push((run = { el, text: "", nodes: [], at: [] }));
+      run.nodes.push(node);
+      run.at.push(run.text.length);
+      run.text += node.data;
+    }
+    return { runs, ...tokens(runs.map((r) => r.text)) };
   }
 
-  function mount(article) {
-    const host = document.createElement("listen-story");
-    article.parentNode.insertBefore(host, article);
-    const root = host.attachShadow({ mode: "open" });
-    if ("adoptedStyleSheets" in root && typeof CSSStyleSheet.prototype.replaceSync === "function") {
-      const sheet = new CSSStyleSheet();
-      sheet.replaceSync(CSS);
-      root.adoptedStyleSheets = [sheet];
-    } else {
-      const style = document.createElement("style");
-      style.textContent = CSS;
-      root.append(style);
+  // Pins for a[a0..a1) against b[b0..b1): runs of k words found once on each side, the
+  // most of them that come in the same order on both (a longest increasing subsequence).
+  function pins(a, b, a0, a1, b0, b1, k) {
+    const once = (list, from, to) => {
+      const seen = new Map();
+      for (let i = from; i + k <= to; i++) {
+        let key = list[i];
+        for (let d = 1; d < k; d++) key += " " + list[i + d];
+        seen.set(key, seen.has(key) ? -1 : i);
+      }
+      return seen;
+    };
+    const inB = once(b, b0, b1);
+    const pairs = [...once(a, a0, a1)].map(([key, i]) => [i, inB.get(key)]).filter(([i, j]) => i >= 0 && j >= 0);
+    const tails = [];
+    const before = pairs.map(([, j], p) => {
+      let low = 0;
+      let high = tails.length;
+      while (low < high) {
+        const mid = (low + high) >> 1;
+        if (pairs[tails[mid]][1] < j) low = mid + 1;
+        else high = mid;
+      }
+      tails[low] = p;
+      return low ? tails[low - 1] : -1;
+    });
+    const chain = [];
+    for (let p = tails.length ? tails[tails.length - 1] : -1; p >= 0; p = before[p]) chain.push(pairs[p]);
+    return chain.reverse();
+  }
+
+  // Longest common subsequence of a box; of equal ones, the one nearest the box's pinned
+  // side (its end, unless only its start is pinned).
+  function fill(a, b, a0, a1, b0, b1, early, match) {
+    const x = a.slice(a0, a1);
+    const y = b.slice(b0, b1);
+    if (early) x.reverse(), y.reverse();
+    const w = y.length + 1;
+    const dp = new Int32Array((x.length + 1) * w);
+    for (let i = 1; i <= x.length; i++) {
+      for (let j = 1; j < w; j++) {
+        dp[i * w + j] = x[i - 1] === y[j - 1] ? dp[(i - 1) * w + j - 1] + 1 : Math.max(dp[(i - 1) * w + j], dp[i * w + j - 1]);
+      }
     }
-    root.innerHTML += TEMPLATE;
+    for (let i = x.length, j = w - 1; i && j;) {
+      if (x[i - 1] === y[j - 1]) {
+        i--, j--;
+        if (early) match[a1 - 1 - i] = b1 - 1 - j;
+        else match[a0 + i] = b0 + j;
+      } else if (dp[(i - 1) * w + j] >= dp[i * w + j - 1]) i--;
+      else j--;
+    }
+  }
+
+  // Align the narration's words a with the page's words b (index in b, or -1, for each
+  // word of a): pin what is unique, align each gap between pins alike, small gaps exactly.
+  function align(a, b) {
+    const match = new Int32Array(a.length).fill(-1);
+    const boxes = [[0, a.length, 0, b.length, 3]];
+    while (boxes.length) {
+      let [a0, a1, b0, b1, k] = boxes.pop();
+      if (a0 >= a1 || b0 >= b1) continue;
+      const early = b0 > 0 && b1 === b.length;
+      if ((a1 - a0) * (b1 - b0) > DP_CELLS) {
+        const found = pins(a, b, a0, a1, b0, b1, k);
+        if (found.length || k > 2) {
+          for (const [i, j] of found) {
+            match[i] = j;
+            boxes.push([a0, i, b0, j, 3]);
+            a0 = i + 1;
+            b0 = j + 1;
+          }
+          boxes.push([a0, a1, b0, b1, found.length ? 3 : k - 1]);
+          continue;
+        }
+        // Nothing pins so big a box: align with the part of the page nearest its pinned side.
+        const span = Math.floor(DP_CELLS / (a1 - a0));
+        if (early) b1 = b0 + span;
+        else b0 = b1 - span;
+      }
+      fill(a, b, a0, a1, b0, b1, early, match);
+    }
+    return match;
+  }
+
+  // For each narrated block: the page's elements that hold it, in document order, with
+  // the share of each element's words it holds, and range(from, to) that finds its
+  // characters [from, to) in the page as a DOM Range (null when the page lacks them).
+  function mapBlocks(blocks, scope) {
+    const started = performance.now();
+    const page = pageWords(scope);
+    const said = tokens(blocks.map((block) => String(block.text || "")));
+    const match = align(said.words, page.words);
+    const elOf = (j) => page.runs[page.of[j]].el;
+    const size = new Map();
+    page.of.forEach((_, j) => size.set(elOf(j), (size.get(elOf(j)) || 0) + 1));
+    const spot = (j, edges) => {
+      const run = page.runs[page.of[j]];
+      let k = run.at.length - 1;
+      while (k && (run.at[k] > edges[j] || (edges === page.end && run.at[k] === edges[j]))) k--;
+      return [run.nodes[k], edges[j] - run.at[k]];
+    };
+    const mapped = blocks.map((block, i) => {
+      const held = new Map(); // element -> [words matched, first and last word of the block]
+      const total = said.first[i + 1] - said.first[i];
+      for (let t = said.first[i]; t < said.first[i + 1]; t++) {
+        if (match[t] < 0) continue;
+        const seen = held.get(elOf(match[t])) || [0, t];
+        held.set(elOf(match[t]), [seen[0] + 1, seen[1], t]);
+      }
+      // An element counts when it holds a real share of the block, or is one piece of it
+      // (nearly all its words, in one stretch of the block): a few words of a sentence
+      // found in a menu link or a caption are neither.
+      const parts = [...held]
+        .filter(([el, [n, from, to]]) => n >= Math.min(3, total) &&
+          (3 * n >= total || (5 * n >= 4 * size.get(el) && 2 * (to - from + 1) <= 3 * n)))
+        .map(([el, [n]]) => ({ el, share: n / size.get(el) }));
+      const els = parts.map((part) => part.el);
+      const range = (from = 0, to = Infinity) => {
+        const at = [];
+        for (let t = said.first[i]; t < said.first[i + 1]; t++) {
+          if (match[t] >= 0 && said.start[t] >= from && said.end[t] <= to && els.includes(elOf(match[t]))) at.push(match[t]);
+        }
+        if (!at.length) return null;
+        const found = document.createRange();
+        found.setStart(...spot(at[0], page.start));
+        found.setEnd(...spot(at[at.length - 1], page.end));
+        return found;
+      };
+      return { block, parts, els, range };
+    });
+    performance.measure("listen-map", { start: started });
+    return mapped;
+  }
+
+  // Before the article's first block, so after the headline (the title, or an h1 read as
+  // a heading) when it comes first; outside any list or table, and before the wrappers
+  // that block opens, so the publisher's :first-child rules still find their element.
+  function placeFor(mapped) {
+    const first = mapped.findIndex((m) => m.els.length && !["title", "byline"].includes(m.block.kind) && m.els[0].localName !== "h1");
+    if (first < 0) return null;
+    const before = mapped.slice(0, first).flatMap((m) => m.els);
+    const heads = (el) => before.some((head) => el.contains(head));
+    let at = mapped[first].els[0];
+    if (heads(at)) {
+      // The block's words share their element with the headline: go just before the words.
+      let node = mapped[first].range().startContainer;
+      while (node.parentNode !== at) node = node.parentNode;
+      return node;
+    }
+    for (let up = at.parentElement; up && up !== document.body; up = up.parentElement) {
+      if (!WRAP.has(up.localName) && (up.firstElementChild !== at || heads(up))) break;
+      at = up;
+    }
+    return at;
+  }
+
+  // A block's elements get inline !important properties: they beat the page's style
+  // sheets, a strict CSP allows them, and none moves anything. In an element holding much
+  // more than the block (text without paragraphs), the block's own words are highlighted.
+  function mark(item) {
+    const undo = [];
+    const ranged = window.CSS && CSS.highlights && typeof Highlight === "function";
+    for (const { el, share } of item.parts) {
+      el.setAttribute("data-listen-reading", "");
+      undo.push(() => el.removeAttribute("data-listen-reading"));
+      if (ranged && share < 0.5) {
+        const range = item.range();
+        if (range) CSS.highlights.set("listen-reading", new Highlight(range));
+        undo.push(() => CSS.highlights.delete("listen-reading"));
+        continue;
+      }
+      marked.add(el);
+      for (const name in MARK) {
+        const [value, priority] = [el.style.getPropertyValue(name), el.style.getPropertyPriority(name)];
+        el.style.setProperty(name, MARK[name], "important");
+        undo.push(() => (value ? el.style.setProperty(name, value, priority) : el.style.removeProperty(name)));
+      }
+    }
+    return () => undo.forEach((step) => step());
+  }
+
+  function mount(place, scope, known) {
+    const host = document.createElement("listen-story");
+    place.parentNode.insertBefore(host, place);
+    const root = host.attachShadow({ mode: "open" });
+    if ("adoptedStyleSheets" in root && "replaceSync" in CSSStyleSheet.prototype) {
+      root.adoptedStyleSheets = [sheet(CSS)];
+      document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet(`::highlight(listen-reading){background-color:${YELLOW}}`)];
+    } else root.append(h("style", {}, CSS));
+    const button = (name, label, ...children) => h("button", { class: name, type: "button", "aria-label": label }, ...children);
+    const hidden = (text) => h("span", { "aria-hidden": "true" }, text);
+    root.append(h("div", { class: "box", role: "region", "aria-label": "Listen to this story" },
+      h("button", { class: "play", type: "button" }, h("span", { class: "icon", "aria-hidden": "true" }), h("span", { class: "label" }, "Listen to this story")),
+      h("div", { class: "panel", hidden: "" },
+        h("input", { class: "seek", type: "range", min: 0, max: 0, step: "any", value: 0, "aria-label": "Position in the story" }),
+        h("div", { class: "row" },
+          h("span", { class: "time", "aria-hidden": "true" }, "0:00"),
+          button("back", "Back 15 seconds", hidden("↺"), " 15"),
+          button("fwd", "Forward 15 seconds", "15 ", hidden("↻")),
+          h("select", { class: "speed", "aria-label": "Playback speed" },
+            ...[0.75, 1, 1.25, 1.5, 2].map((s) => h("option", s === 1 ? { value: s, selected: "" } : { value: s }, `${s}×`))),
+          h("a", { class: "dl", download: "", "aria-disabled": "true" }, "Download MP3"))),
+      h("p", { class: "status", role: "status" })));
     const $ = (name) => root.querySelector(`.${name}`);
-    const play = $("play");
-    const label = $("label");
-    const panel = $("panel");
-    const seek = $("seek");
-    const time = $("time");
-    const speed = $("speed");
-    const download = $("dl");
-    const statusLine = $("status");
+    const [play, label, panel, seek, time, speed, download, statusLine] = ["play", "label", "panel", "seek", "time", "speed", "dl", "status"].map($);
     const audio = new Audio();
     audio.preload = "none";
     root.append(audio);
@@ -158,14 +362,14 @@ select{min-height:2.5em;padding:.3em .6em;border:1px solid #d9d6cf;border-radius
     let narration = null;
     let durationS = null;
     let usingFile = false;
+    let blocks = null;
     let timed = [];
     let current = null;
     let unmark = null;
     let dragging = false;
-    const words = normalise(article.innerText || article.textContent).split(" ").length;
-    const rateWpm = Number(options.rate) || 175;
+    const wordCount = known ? known.words : (scope.innerText || scope.textContent).split(/\s+/).length;
     const totalS = () =>
-      durationS || (usingFile && Number.isFinite(audio.duration) ? audio.duration : (words / rateWpm) * 60);
+      durationS || (usingFile && Number.isFinite(audio.duration) ? audio.duration : (wordCount / (Number(options.rate) || 175)) * 60);
 
     function say(message, error) {
       statusLine.textContent = message;
@@ -179,32 +383,42 @@ select{min-height:2.5em;padding:.3em .6em;border:1px solid #d9d6cf;border-radius
       const minutes = Math.max(1, Math.round(totalS() / 60));
       label.textContent = playing ? "Pause" : audio.currentTime > 1 && !audio.ended ? "Resume" : `Listen to this story · ${minutes} min`;
       const now = audio.currentTime || 0;
-      const exact = Boolean(durationS);
+      const about = durationS ? "" : "about ";
       seek.max = String(Math.max(totalS(), now));
       if (!dragging) seek.value = String(now);
-      const shown = dragging ? Number(seek.value) : now;
-      time.textContent = `${clock(shown)} / ${exact ? "" : "~"}${clock(totalS())}`;
-      seek.setAttribute("aria-valuetext", `${clock(shown)} of ${exact ? "" : "about "}${clock(totalS())}`);
+      const shownS = dragging ? Number(seek.value) : now;
+      time.textContent = `${clock(shownS)} / ${about && "~"}${clock(totalS())}`;
+      seek.setAttribute("aria-valuetext", `${clock(shownS)} of ${about}${clock(totalS())}`);
     }
 
+    // The block being heard is marked where the page holds it; a block the page does not
+    // hold marks nothing (not the paragraph before it).
     function highlight() {
       const now = audio.currentTime || 0;
       let found = null;
       for (const item of timed) {
-        if (item.startS <= now + 0.01) found = item;
-        else break;
+        if (item.startS > now + 0.01) break;
+        found = item;
       }
       if (found === current) return;
       if (unmark) unmark();
-      unmark = null;
       current = found;
-      if (found) unmark = mark(found.el);
+      unmark = found && found.els.length ? mark(found) : null;
     }
 
+    // Paragraphs added later (lazy loading, "read more") are marked once they exist.
+    function remap() {
+      if (!blocks) return;
+      timed = mapBlocks(blocks, scope).map((item) => ({ ...item, startS: item.block.start_ms / 1000 }));
+      timed.sort((x, y) => x.startS - y.startS);
+      current = undefined;
+      highlight();
+    }
+    observe(scope, remap);
+
     function seekTo(seconds) {
-      let limit = totalS();
-      if (!usingFile) limit = audio.seekable.length ? audio.seekable.end(audio.seekable.length - 1) : 0;
-      audio.currentTime = Math.max(0, Math.min(seconds, limit));
+      const end = audio.seekable.length ? audio.seekable.end(audio.seekable.length - 1) : 0;
+      audio.currentTime = Math.max(0, Math.min(seconds, usingFile ? totalS() : end));
       render();
       highlight();
     }
@@ -217,69 +431,62 @@ select{min-height:2.5em;padding:.3em .6em;border:1px solid #d9d6cf;border-radius
       }
     }
 
-    async function loadTimings() {
+    async function finished() {
+      download.href = here(narration.audio_url + "?download=1");
+      download.removeAttribute("aria-disabled");
+      if (!usingFile) {
+        usingFile = true;
+        const position = audio.currentTime || 0;
+        const wasPlaying = !audio.paused || audio.ended;
+        const started = audio.played.length > 0;
+        audio.src = here(narration.audio_url);
+        if (started) {
+          audio.addEventListener("loadedmetadata", () => {
+            audio.currentTime = position;
+            if (wasPlaying) start();
+          }, { once: true });
+          audio.load();
+        }
+      }
       try {
         const manifest = await json(narration.timings_url);
         durationS = manifest.duration_ms / 1000;
-        timed = mapBlocks(manifest.blocks, article, host);
+        blocks = manifest.blocks;
+        remap();
         render();
-        highlight();
       } catch {
         timed = [];
       }
-    }
-
-    function finished() {
-      download.href = here(narration.audio_url + "?download=1");
-      download.removeAttribute("aria-disabled");
-      loadTimings();
-      if (usingFile) return;
-      usingFile = true;
-      const position = audio.currentTime || 0;
-      const wasPlaying = !audio.paused || audio.ended;
-      const started = audio.played.length > 0;
-      audio.src = here(narration.audio_url);
-      if (!started) return;
-      audio.addEventListener("loadedmetadata", () => {
-        audio.currentTime = position;
-        if (wasPlaying) start();
-      }, { once: true });
-      audio.load();
     }
 
     function progress(body) {
       narration = { ...narration, ...body };
       if (body.duration_ms) durationS = body.duration_ms / 1000;
       if (body.status === "failed") say(`The narration failed: ${body.error || "synthesis stopped"}.`, true);
-      else if (body.status !== "done") say(`Preparing the audio: ${body.segments_done} of ${body.segments_total} parts ready.`);
-      else say("");
+      else say(body.status === "done" ? "" : `Preparing the audio: ${body.segments_done} of ${body.segments_total} parts ready.`);
       render();
     }
 
-    async function watch() {
-      while (narration.status !== "done" && narration.status !== "failed") {
-        await sleep(1000);
-        try {
-          progress(await json(narration.status_url, { cache: "no-store" }));
-        } catch {
-          continue;
+    async function begin() {
+      if (narration.status === "failed") return;
+      if (narration.status !== "done") {
+        audio.src = here(narration.stream_url);
+        while (narration.status !== "done" && narration.status !== "failed") {
+          await new Promise((resolve) => setTimeout(resolve, 1000));
+          await json(narration.status_url).then(progress, () => null);
         }
-        if (narration.status === "done") finished();
       }
+      if (narration.status === "done") finished();
     }
 
     async function prepare() {
       if (narration) return true;
       play.dataset.state = "loading";
       try {
-        const request = { html: article.outerHTML };
+        const request = { html: pageHtml() };
         if (options.voice) request.voice = options.voice;
         if (options.rate) request.rate = Number(options.rate);
-        progress(await json("api/narrations", {
-          method: "POST",
-          headers: { "Content-Type": "application/json" },
-          body: JSON.stringify(request),
-        }));
+        progress(await json("api/narrations", request));
       } catch (error) {
         say(`The story could not be prepared: ${error.message}`, true);
         render();
@@ -289,21 +496,9 @@ select{min-height:2.5em;padding:.3em .6em;border:1px solid #d9d6cf;border-radius
       return true;
     }
 
-    function begin() {
-      if (narration.status === "done") {
-        usingFile = true;
-        audio.src = here(narration.audio_url);
-        finished();
-      } else if (narration.status !== "failed") {
-        audio.src = here(narration.stream_url);
-        watch();
-      }
-    }
-
     play.addEventListener("click", async () => {
       panel.hidden = false;
-      if (!(await prepare())) return;
-      if (narration.status === "failed") return;
+      if (!(await prepare()) || narration.status === "failed") return;
       if (audio.paused || audio.ended) start();
       else audio.pause();
     });
@@ -318,17 +513,15 @@ select{min-height:2.5em;padding:.3em .6em;border:1px solid #d9d6cf;border-radius
       seekTo(Number(seek.value));
     });
     seek.addEventListener("keydown", (event) => {
-      const steps = { ArrowLeft: -5, ArrowDown: -5, ArrowRight: 5, ArrowUp: 5, PageDown: -30, PageUp: 30 };
-      if (!(event.key in steps)) return;
+      const step = { ArrowLeft: -5, ArrowDown: -5, ArrowRight: 5, ArrowUp: 5, PageDown: -30, PageUp: 30 }[event.key];
+      if (!step) return;
       event.preventDefault();
-      seekTo(audio.currentTime + steps[event.key]);
+      seekTo(audio.currentTime + step);
     });
     speed.addEventListener("change", () => {
       audio.playbackRate = audio.defaultPlaybackRate = Number(speed.value) || 1;
     });
-    for (const name of ["play", "playing", "pause", "waiting", "ended", "durationchange", "seeked"]) {
-      audio.addEventListener(name, render);
-    }
+    for (const name of ["play", "playing", "pause", "waiting", "ended", "durationchange", "seeked"]) audio.addEventListener(name, render);
     audio.addEventListener("timeupdate", () => {
       render();
       highlight();
@@ -339,35 +532,60 @@ select{min-height:2.5em;padding:.3em .6em;border:1px solid #d9d6cf;border-radius
     audio.addEventListener("play", () => {
       if (!("mediaSession" in navigator) || !narration) return;
       try {
-        navigator.mediaSession.metadata = new MediaMetadata({
-          title: narration.title || document.title,
-          artist: narration.byline || "",
-          album: location.hostname,
-        });
+        navigator.mediaSession.metadata = new MediaMetadata({ title: narration.title || document.title, artist: narration.byline || "", album: location.hostname });
         navigator.mediaSession.setActionHandler("seekbackward", () => seekTo(audio.currentTime - SKIP_S));
         navigator.mediaSession.setActionHandler("seekforward", () => seekTo(audio.currentTime + SKIP_S));
         navigator.mediaSession.setActionHandler("seekto", (details) => seekTo(details.seekTime));
       } catch {
-        // Lock-screen controls are a bonus.
+        // lock-screen controls are a bonus
       }
     });
 
     render();
-    if (/^[0-9a-f]{32}$/.test(options.narration || "")) {
-      json(`api/narrations/${options.narration}`)
-        .then((body) => {
-          progress(body);
-          begin();
-        })
-        .catch(() => {
-          narration = null;
-        });
+    if (ID.test(options.narration || "")) {
+      json(`api/narrations/${options.narration}`).then((body) => {
+        progress(body);
+        begin();
+      }, () => null);
     }
   }
 
+  // Without a usable data-article, find the story as a reader would: where the page holds
+  // the words the narration will say (one made in advance, or the service's reading of
+  // this page). A page still filling in is watched a while.
+  async function locate(tries = 3) {
+    let known;
+    try {
+      const made = ID.test(options.narration || "") && (await json(`api/narrations/${options.narration}`).catch(() => null));
+      if (made && made.status === "done") known = { blocks: (await json(made.timings_url)).blocks, words: made.word_count };
+      else {
+        const found = await json("api/extract", { html: pageHtml() });
+        known = { blocks: found.blocks, words: found.word_count };
+      }
+    } catch {
+      // nothing to read yet, or the service is away: no player, unless words arrive
+      if (tries) observe(document.body, (observer) => observer.disconnect() || locate(tries - 1));
+      return;
+    }
+    let misses = 0;
+    const attempt = (observer) => {
+      const place = placeFor(mapBlocks(known.blocks, document.body));
+      if (place) mount(place, document.body, known);
+      if (observer && (place || ++misses > 20)) observer.disconnect();
+      return place;
+    };
+    if (!attempt()) observe(document.body, attempt);
+  }
+
   function init() {
-    const article = document.querySelector(options.article || "article");
-    if (article && article.parentNode) mount(article);
+    let given = null;
+    try {
+      given = options.article && document.querySelector(options.article);
+    } catch {
+      // not a selector: find the article instead
+    }
+    if (given && given.parentNode && given !== document.body && given !== document.documentElement) mount(given, given);
+    else if (document.body) locate();
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
   else init();

@@ -205,6 +205,7 @@ def _json_fields() -> list[tuple[str, str]]:
 
 VALID = {
     "/api/narrations": {"text": STORY},
+    "/api/extract": {"text": STORY},
     "/v1/audio/speech": {"model": "tts-1", "voice": "alloy", "input": "Hello there."},
 }
 JSON_FIELDS = _json_fields()

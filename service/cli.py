@@ -325,12 +325,16 @@ def serve(
 ) -> None:
     """Run the web service (API, player and embed) with a production server."""
     from service.malloc import run_on_jemalloc
+    from service.web.front import plan_front
     from service.web.server import serve as run_server
 
     if workers < 1:
         raise ListenError("--workers must be at least 1")
     _warn(run_on_jemalloc(settings.malloc))
-    run_server(settings.replace(host=host, port=port), workers=workers, seeds=seeds)
+    settings = settings.replace(host=host, port=port)
+    front, warning = plan_front(settings)
+    _warn(warning)
+    run_server(settings, workers=workers, seeds=seeds, front=front)
 
 
 @cli.command()

@@ -103,6 +103,16 @@ class Settings:
     """Origins allowed to call the API from a browser, comma-separated, or ``*``."""
     malloc: str = "jemalloc"
     """Allocator of ``listen serve`` and ``listen worker``: ``jemalloc`` or ``system``."""
+    front: str = "auto"
+    """What faces clients: ``nginx`` (required), ``none`` (gunicorn alone), or ``auto``."""
+    max_streams: int = 0
+    """Live streams and waiting speech answers at once, per web process; 0: half the threads."""
+    max_streams_per_client: int = 4
+    """Live streams and waiting speech answers one client may hold at once, per web process."""
+    public_url: str = ""
+    """Public base URL (``https://listen.example.com``) of every absolute URL written."""
+    frame_ancestors: str = "'self'"
+    """Who may frame the service's pages: a CSP ``frame-ancestors`` source list."""
 
     # --- scale-out ---
     redis_url: str = ""
@@ -140,6 +150,11 @@ class Settings:
     def worker_count(self) -> int:
         """Return the number of engine worker processes to start."""
         return self.workers if self.workers > 0 else (os.cpu_count() or 1)
+
+    @property
+    def stream_limit(self) -> int:
+        """Return how many live streams and speech waits one web process takes at once."""
+        return self.max_streams if self.max_streams > 0 else max(1, self.threads // 2)
 
     @property
     def api_key_list(self) -> tuple[str, ...]:

@@ -223,6 +223,9 @@ def test_hostile_ids_on_every_route_are_404_and_touch_nothing_outside(
                 status, _headers, body = request(server, "GET", path)
                 answers.append((path, status))
                 assert SECRET not in body, path
+                if "%00" in narration_id:  # no HTTP server takes a NUL in a path: 400, as JSON
+                    assert status == 400 and json.loads(body)["status"] == 400, path
+                    continue
                 assert status == 404, (path, status, body[:200])
         for path in ("/api/narrations/../../passwd", "/listen/../passwd", "/../passwd"):
             status, _headers, body = request(server, "GET", path)

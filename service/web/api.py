@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from flask import Blueprint, Response, jsonify, request, stream_with_context, url_for
 from slugify import slugify
@@ -10,7 +11,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from service.pipeline.objects import audio_object, manifest_object, narration_object
 from service.web.access import require_key
-from service.web.context import narrations, settings, state, store
+from service.web.context import live_place, narrations, settings, state, store
 from service.web.fastpath import send_local_audio
 from service.web.files import IMMUTABLE, MIMETYPES
 from service.web.intake import read_request
@@ -156,10 +157,23 @@ def stream(narration_id: str) -> BaseResponse:
     view = narrations().view(narration_id)
     if view.state.status == "failed":
         return _not_ready(narration_id)
-    chunks = narrations().chunk_stream(narration_id)
-    response = Response(stream_with_context(chunks), mimetype="audio/mpeg")
+    return live_response(narrations().chunk_stream(narration_id), "audio/mpeg")
+
+
+def live_response(chunks: Iterator[bytes], mimetype: str) -> Response:
+    """Stream ``chunks`` as they are made, in one of the process's few places for live answers.
+
+    The front takes the bytes as they come and hands them to the client at its
+    own pace, so the thread is held while the narration is made, not longer.
+    """
+    leave = live_place()
+    try:
+        response = Response(stream_with_context(chunks), mimetype=mimetype)
+    except BaseException:
+        leave()
+        raise
+    response.call_on_close(leave)
     response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Accel-Buffering"] = "no"
     return response
 
 

@@ -28,6 +28,7 @@ from prometheus_client.registry import Collector
 from service.errors import ListenError
 from service.jobs.base import JobRunner
 from service.jobs.tally import ReportsFigures, Tally
+from service.web.files import AccelResponse
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +128,9 @@ def _count_audio_bytes(response: Response, tally: Tally) -> Response:
     if request.method != "GET":
         return response
     length = response.headers.get("Content-Length", type=int)
-    if length is not None:
+    if isinstance(response, AccelResponse):
+        tally.add("bytes_served", response.sent_bytes)
+    elif length is not None:
         tally.add("bytes_served", length)
     else:  # a live stream: count what actually leaves
         response.response = _counting(response.response, tally)

@@ -75,8 +75,8 @@ def connect(base: str, client: int = 1, receive_bytes: int | None = None) -> soc
     return sock
 
 
-def send_get(sock: socket.socket, path: str) -> None:
-    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: listen.test\r\n\r\n".encode())
+def send_get(sock: socket.socket, path: str, extra: str = "") -> None:
+    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: listen.test\r\n{extra}\r\n".encode())
 
 
 def status_line(sock: socket.socket) -> tuple[int, bytes]:
@@ -142,12 +142,13 @@ def test_slow_clients_live_streams_are_limited_per_client_and_in_all(tmp_path: P
     with running_server(tmp_path / "cache", env=env) as base, ExitStack() as stack:
         making = create(base, article_text(20_000, seed=503))
 
-        def stream_from(client: int) -> tuple[int, bytes]:
+        def stream_from(client: int, extra: str = "") -> tuple[int, bytes]:
             sock = stack.enter_context(held([connect(base, client)]))[0]
-            send_get(sock, making["stream_url"])
+            send_get(sock, making["stream_url"], extra)
             return status_line(sock)
 
         assert [stream_from(7)[0] for _ in range(2)] == [200, 200]
+        assert stream_from(7, "X-Forwarded-For: 10.9.8.7\r\n")[0] == 503  # no other name
         refused, head = stream_from(7)
         assert refused == 503 and b"Retry-After: 10" in head
         problem = json.loads(head.split(b"\r\n\r\n", 1)[1])

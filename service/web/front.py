@@ -140,6 +140,11 @@ class Front:
         self.stop()
         raise FrontError(f"nginx did not listen on {host}:{port} in {START_TIMEOUT_S:g} s")
 
+    @property
+    def pid(self) -> int:
+        """Return nginx's master process id (0 before it starts)."""
+        return self.process.pid if self.process is not None else 0
+
     def running(self) -> bool:
         """Return True while nginx runs."""
         return self.process is not None and self.process.poll() is None
@@ -199,8 +204,8 @@ def plan_front(settings: Settings) -> tuple[Front | None, str | None]:
         if settings.front == "nginx":
             raise FrontError("LISTEN_FRONT=nginx, but nginx is not installed (Debian: nginx)")
         return None, (
-            "nginx is not installed (Debian: nginx): serving with gunicorn alone, "
-            "which a few dozen slow clients can stop; do not face the public like this"
+            "nginx is not installed (Debian: nginx): gunicorn alone faces clients, which is "
+            "not fit to face the public (a few dozen slow clients stop it)"
         )
     return Front(nginx, settings), None
 

@@ -79,7 +79,7 @@ class ListenServer(BaseApplication):  # type: ignore[misc]
                 # or a request could go out on a connection the app is closing
                 keepalive=75,
                 limit_request_fields=REQUEST_FIELDS,
-                when_ready=lambda _arbiter: front.start(),
+                when_ready=_starting(front),
                 on_exit=lambda _arbiter: front.stop(),
             )
         for key, value in options.items():
@@ -140,6 +140,17 @@ class FrontArbiter(Arbiter):  # type: ignore[misc]
         """Stop taking new connections at the front, then stop the workers."""
         self.front.begin_stop()
         super().stop(graceful)
+
+
+def _starting(front: Front) -> Any:
+    """Return gunicorn's ``when_ready`` hook: start nginx once the app's socket is there."""
+
+    def when_ready(arbiter: Any) -> None:
+        front.start()
+        host, port = front.settings.host, front.settings.port
+        arbiter.log.info("Serving http://%s:%d through nginx (pid: %d)", host, port, front.pid)
+
+    return when_ready
 
 
 def _post_fork(_server: Any, _worker: Any) -> None:

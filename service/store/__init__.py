@@ -16,6 +16,7 @@ from urllib.parse import unquote, urlsplit
 
 from service.config import Settings
 from service.errors import StoreError
+from service.store import tempfiles
 from service.store.base import (
     MissingObjectError,
     ObjectStream,
@@ -76,10 +77,12 @@ def open_store(settings: Settings) -> Store:
             endpoint_url=settings.s3_endpoint_url or None,
         )
         s3_store.check()
+        tempfiles.sweep(s3_store.temp_dir, stale_after_s=tempfiles.STALE_AT_START_S)
         return s3_store
     root = local_store_root(settings)
     assert root is not None
     max_bytes = settings.cache_max_mb * BYTES_PER_MB if settings.cache_max_mb > 0 else None
     local_store = LocalStore(root, max_bytes=max_bytes)
     local_store.check()
+    tempfiles.sweep(local_store.temp_dir, stale_after_s=tempfiles.STALE_AT_START_S)
     return local_store

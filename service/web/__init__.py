@@ -47,9 +47,11 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
     from service.web.player import player
     from service.web.problems import register_problem_handlers
     from service.web.speech import speech
+    from service.web.urls import public_url_for
 
     for blueprint in (api, speech, meta, player):
         app.register_blueprint(blueprint)
+    app.jinja_env.globals["public_url_for"] = public_url_for
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()] or "*"
     CORS(
         app,

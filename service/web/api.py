@@ -10,7 +10,7 @@ from slugify import slugify
 from werkzeug.wrappers import Response as BaseResponse
 
 from service.pipeline.objects import audio_object, manifest_object, narration_object
-from service.web.access import require_key
+from service.web.access import may_make, require_key
 from service.web.context import live_place, narrations, settings, state, store
 from service.web.fastpath import send_local_audio
 from service.web.files import IMMUTABLE, MIMETYPES
@@ -71,7 +71,7 @@ def status(narration_id: str) -> Response:
     root = request.script_root
     body = narrations().finished_status(narration_id, root)
     if body is None:
-        view = narrations().view(narration_id)
+        view = narrations().view(narration_id, may_start=may_make())
         response = narration_response(view)
         if view.state.status == "done":
             narrations().keep_finished_status(narration_id, root, response.get_data())
@@ -81,7 +81,7 @@ def status(narration_id: str) -> Response:
 
 def _not_ready(narration_id: str) -> Response:
     narrations().forget_finished(narration_id)  # a file may have just left the cache
-    view = narrations().view(narration_id)
+    view = narrations().view(narration_id, may_start=may_make())
     if view.state.status == "failed":
         return problem(
             422,
@@ -154,10 +154,11 @@ def stream(narration_id: str) -> BaseResponse:
     if finished is not None:
         return finished
     narrations().plan(narration_id)  # 404 for an id nobody asked for
-    view = narrations().view(narration_id)
+    view = narrations().view(narration_id, may_start=may_make())
     if view.state.status == "failed":
         return _not_ready(narration_id)
-    return live_response(narrations().chunk_stream(narration_id), "audio/mpeg")
+    chunks = narrations().chunk_stream(narration_id, may_start=may_make())
+    return live_response(chunks, "audio/mpeg")
 
 
 def live_response(chunks: Iterator[bytes], mimetype: str) -> Response:

@@ -8,6 +8,9 @@ that alone halved the rate of 64 KiB range requests. So, like nginx's
 looked at again in the store every few seconds), and a small range is one
 ``pread`` from the open file. Large spans and whole files still go out through
 the server's ``wsgi.file_wrapper`` (``sendfile``), from a file opened for them.
+
+Behind the front (:mod:`service.web.front`) no byte goes out from here: the
+answer names the file for nginx, which sends it at the client's pace.
 """
 
 from __future__ import annotations

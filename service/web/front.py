@@ -264,7 +264,7 @@ http {{
 
     upstream listen_app {{
         server unix:{app_socket};
-        keepalive 32;
+        keepalive 256;
         keepalive_timeout 50s;
     }}
 
@@ -319,6 +319,8 @@ def _file_location(kind: str, max_ranges: int, store_root: Path) -> str:
             alias {store_root}/;
             etag off;
             max_ranges {max_ranges};
+            open_file_cache max=64 inactive=60s;
+            open_file_cache_valid 5s;
             add_header Last-Modified "";
 {forwarded}
         }}"""

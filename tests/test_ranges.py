@@ -165,6 +165,13 @@ def test_ranges_conditional_and_head_requests_through_the_front(
         netloc, "GET", url, headers={"Range": "bytes=10-19", "If-Range": headers["ETag"]}
     )
     assert matching[0] == 206 and matching[2] == whole[10:20]
+    publisher = send(
+        netloc, "GET", url, headers={"Origin": "https://news.example", "Range": "bytes=0-1"}
+    )
+    assert publisher[0] == 206 and publisher[2] == whole[:2]
+    assert publisher[1]["Access-Control-Allow-Origin"] in ("*", "https://news.example")
+    assert "Content-Range" in publisher[1]["Access-Control-Expose-Headers"]
+    assert publisher[1]["Vary"] == "Origin"
     download = send(netloc, "GET", url + "?download=1")
     assert download[0] == 200 and download[1]["Content-Disposition"].startswith("attachment")
     assert download[2] == whole

@@ -8,7 +8,8 @@ clients, so no per-client limit is what saves the service):
 - headers never finished (``GET /healthz HTTP/1.1`` and one header, no blank line);
 - downloads of a finished 20 MB ``audio.mp3`` whose reader takes nothing
   (a 4 KiB receive buffer, never read);
-- live streams of a long narration being made, never read.
+- live streams of a long narration being made, never read (a new one is
+  started whenever the last is done, so one is always in the making).
 
 A connection the server closes (a timeout, a refusal) is opened again at once,
 so the count stays where it is. Meanwhile a prober asks ``/healthz`` four times
@@ -215,6 +216,8 @@ class Outcome:
     memory_mb: list[float]
     front_mb: list[float]
     large_mb: float
+    longs: int
+    """Long narrations started: a new one whenever the last one was done."""
 
     def row(self) -> str:
         latencies = self.probe.latencies_s
@@ -241,41 +244,83 @@ def run_one(label: str, env: dict[str, str], connections: int, hold_s: float) ->
             )
             large = wait_done(base, json.loads(body)["status_url"])
             large_mb = int(call(base, large["audio_url"])[1]["Content-Length"]) / 1e6
-            _code, _h, body = call(
-                base, "/api/narrations", body={"text": article_text(LONG_WORDS, seed=77)}
-            )
-            long = json.loads(body)
+            long = create_long(base, seed=77)
             attack = Attack(base, connections, large["audio_url"], long["stream_url"])
             probe = Probe(base)
             memory: list[float] = []
             front: list[float] = []
-            threads = [threading.Thread(target=attack.run), threading.Thread(target=probe.run)]
+            newcomer = Newcomer(base, delay_s=min(10.0, hold_s / 3), hold_s=hold_s)
+            threads = [
+                threading.Thread(target=attack.run),
+                threading.Thread(target=probe.run),
+                threading.Thread(target=newcomer.run),
+            ]
             for thread in threads:
                 thread.start()
             started = time.monotonic()
-            narration_s: float | None = None
-            created_at = started + min(10.0, hold_s / 3)
-            made: dict[str, Any] | None = None
+            longs = 1
             while time.monotonic() - started < hold_s:
+                if status_of(base, long) in ("done", "failed"):  # keep one in the making
+                    long = create_long(base, seed=77 + longs)
+                    attack.stream_url = long["stream_url"]
+                    longs += 1
                 total_mb, front_mb = tree_mb(base)
                 memory.append(total_mb)
                 front.append(front_mb)
-                now = time.monotonic()
-                if made is None and now >= created_at:
-                    made = create_small(base)
-                if made is not None and narration_s is None and made.get("status_url"):
-                    state = json.loads(call(base, made["status_url"], timeout_s=PROBE_TIMEOUT_S)[2])
-                    if state["status"] == "done":
-                        narration_s = time.monotonic() - made["created"]
                 time.sleep(1.0)
             attack.stop.set()
             probe.stop.set()
             for thread in threads:
                 thread.join()
-            status = json.loads(call(base, long["status_url"])[2])["status"]
-            print(f"{label}: the long narration was {status} at the end", file=sys.stderr)
+            narration_s = newcomer.done_after_s
+            print(f"{label}: {longs} long narrations were started", file=sys.stderr)
     return Outcome(label, connections, hold_s, attack, probe, narration_s, memory, front,
-                   large_mb)  # fmt: skip
+                   large_mb, longs)  # fmt: skip
+
+
+@dataclass
+class Newcomer:
+    """A publisher who creates a new small narration during the run and waits for it."""
+
+    base: str
+    delay_s: float
+    hold_s: float
+    done_after_s: float | None = None
+    """Seconds from posting it until its status said done (None: not within the run)."""
+
+    def run(self) -> None:
+        started = time.monotonic()
+        time.sleep(self.delay_s)
+        made = create_small(self.base)
+        if "status_url" not in made:
+            return
+        while time.monotonic() - started < self.hold_s:
+            if status_of(self.base, made) == "done":
+                self.done_after_s = time.monotonic() - made["created"]
+                return
+            time.sleep(0.1)
+
+
+def status_of(base: str, made: dict[str, Any]) -> str:
+    """Return a narration's status, or "unknown" when the server does not answer in time."""
+    try:
+        return str(
+            json.loads(call(base, made["status_url"], timeout_s=PROBE_TIMEOUT_S)[2])["status"]
+        )
+    except OSError:
+        return "unknown"
+
+
+def create_long(base: str, seed: int) -> dict[str, Any]:
+    """Start a long narration; return its answer once it is running."""
+    _code, _h, body = call(
+        base, "/api/narrations", body={"text": article_text(LONG_WORDS, seed=seed)}
+    )
+    made = dict(json.loads(body))
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and status_of(base, made) == "queued":
+        time.sleep(0.2)
+    return made
 
 
 def create_small(base: str) -> dict[str, Any]:
@@ -335,7 +380,8 @@ def main() -> None:
             + ", ".join(f"{kind} {attack.opened[kind]}" for kind in KINDS)
             + "; closed by the server "
             + ", ".join(f"{kind} {attack.closed_by_server[kind]}" for kind in KINDS)
-            + f"; failed to connect {attack.open_failures}."
+            + f"; failed to connect {attack.open_failures}; long narrations in the making: "
+            f"{outcome.longs} (a new one whenever the last was done)."
         )
     markdown = "\n".join(lines)
     print(markdown, flush=True)

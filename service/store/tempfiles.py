@@ -70,4 +70,17 @@ def _writer_is_gone(name: str) -> bool:
         return True
     except PermissionError:
         return False
-    return False
+    return _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """Tell whether ``pid`` has ended but was not reaped (it still answers a signal check).
+
+    A writer killed with its parent is left unreaped when nothing reaps orphans
+    (a container whose first process does not); it writes nothing any more.
+    """
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[:1] in (["Z"], ["X"])

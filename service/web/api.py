@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from flask import Blueprint, Response, jsonify, request, stream_with_context, url_for
 from slugify import slugify
@@ -169,13 +169,21 @@ def live_response(chunks: Iterator[bytes], mimetype: str) -> Response:
     """
     leave = live_place()
     try:
-        response = Response(stream_with_context(chunks), mimetype=mimetype)
+        response = Response(stream_with_context(_holding(chunks, leave)), mimetype=mimetype)
     except BaseException:
         leave()
         raise
-    response.call_on_close(leave)
+    response.call_on_close(leave)  # also when the body was never started
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _holding(chunks: Iterator[bytes], leave: Callable[[], None]) -> Iterator[bytes]:
+    """Yield ``chunks``, giving the live place back as soon as they end."""
+    try:
+        yield from chunks
+    finally:
+        leave()
 
 
 def _stored_text(narration_id: str, name: str, mimetype: str) -> Response:

@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +17,14 @@ import pytest
 
 from service.config import Settings
 from service.web import front as front_module
-from service.web.front import Front, FrontError, find_nginx, nginx_config, plan_front
+from service.web.front import (
+    Front,
+    FrontError,
+    find_nginx,
+    nginx_config,
+    plan_front,
+    sweep_run_dirs,
+)
 from tests.webserver import (
     free_port,
     front_processes,
@@ -139,12 +147,15 @@ def test_front_stopping_stops_the_server_and_a_killed_server_takes_nginx_along(
 ) -> None:
     with running_server(tmp_path / "cache", env=ENV) as base:
         master = server_process(base)
-        nginx = front_processes(base)[0]
-        nginx.kill()
+        nginx = front_processes(base)
+        nginx[0].kill()  # the master: its workers are left, holding the port
         assert master.wait(20) != 0, "without its front the server stops, and says so"
+        _gone, alive = psutil.wait_procs(nginx, timeout=10)
+        assert alive == [], "the workers of a killed nginx go with it"
     with running_server(tmp_path / "cache2", env=ENV) as base:
         master = server_process(base)
         nginx = front_processes(base)
+        run_dir = Path(nginx[0].cmdline()[nginx[0].cmdline().index("-p") + 1])
         workers = web_workers(base)
         master.kill()
         _gone, alive = psutil.wait_procs(nginx + workers, timeout=15)
@@ -153,6 +164,30 @@ def test_front_stopping_stops_the_server_and_a_killed_server_takes_nginx_along(
         with socket.socket() as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             probe.bind(("127.0.0.1", port))  # the port is free again
+    assert run_dir.exists()  # nothing was left to remove it
+    sweep_run_dirs()
+    assert not run_dir.exists(), "the next start removes a killed server's runtime folder"
+
+
+def test_front_outlives_a_web_worker_that_exits(tmp_path: Path) -> None:
+    with running_server(tmp_path / "cache", env=ENV) as base:
+        nginx = front_processes(base)
+        old = web_workers(base)[0]
+        old.terminate()  # gunicorn's master starts another
+        old.wait(30)
+        deadline = time.monotonic() + 60
+        while not (new := web_workers(base)) or new[0].pid == old.pid:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        while time.monotonic() < deadline:
+            status, _headers, body = raw(
+                base, b"GET /livez HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+            )
+            if status == 200:
+                break
+            time.sleep(0.2)
+        assert status == 200, body
+        assert all(process.is_running() for process in nginx)
 
 
 def test_front_busy_port_is_one_line_and_exit_2(tmp_path: Path) -> None:

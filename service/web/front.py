@@ -19,7 +19,8 @@ a private runtime folder:
   too large, a web process not answering) are problem details, like the app's.
 
 The web processes listen on a Unix socket in the runtime folder, which only
-the front can reach; the address clients came from reaches the app in
+the front can reach (a folder left by a killed server is removed at the next
+start); the address clients came from reaches the app in
 ``X-Forwarded-For`` (for the rate and stream limits). nginx runs in the
 foreground as a child of the gunicorn master, which stops it on the way out;
 it dies with its parent too, so a killed server never leaves it holding the port.
@@ -27,7 +28,9 @@ it dies with its parent too, so a killed server never leaves it holding the port
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import fcntl
 import grp
 import json
 import logging
@@ -55,6 +58,8 @@ NGINX_DIRS = ("/usr/sbin", "/usr/local/sbin", "/sbin")
 ACCEL_PREFIX = "/.listen-store/"
 """Internal location of the local store: ``part/<key>`` honours a Range, ``whole/<key>`` not."""
 PROBLEM_PREFIX = "/.listen-problem/"
+RUN_DIR_PREFIX = "listen-front-"
+OWNER_LOCK = "owner.lock"
 HEADER_TIMEOUT_S = 10
 """Time a client has to send its request headers (and each piece of its body)."""
 SEND_TIMEOUT_S = 30
@@ -88,9 +93,17 @@ class Front:
     """The nginx binary."""
     settings: Settings
     """The server's settings (address, limits)."""
-    run_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="listen-front-")))
+    run_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix=RUN_DIR_PREFIX)))
     """Private folder: configuration, the app's socket, nginx's pid and buffers."""
     process: subprocess.Popen[bytes] | None = None
+    owner_pid: int = field(default_factory=os.getpid)
+    """The process that runs nginx (gunicorn's master); see :meth:`stop`."""
+
+    def __post_init__(self) -> None:
+        # Held while this process lives (however it ends): a folder whose lock can be
+        # taken belongs to a server that is gone, and the next start removes it.
+        self._owner_lock = os.open(self.run_dir / OWNER_LOCK, os.O_CREAT | os.O_RDWR, 0o600)
+        fcntl.flock(self._owner_lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
 
     @property
     def app_socket(self) -> Path:
@@ -118,8 +131,10 @@ class Front:
             self.cleanup()
             raise FrontError(f"nginx refused its configuration: {_last_line(test.stderr)}")
         # nginx's own lines (errors only) go where the server's go
+        # A process group of its own: should its master be killed, its workers, which
+        # hold the port, are found by the group and stopped with it.
         self.process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent
+            command, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent, process_group=0
         )
         self._wait_listening()
 
@@ -151,12 +166,18 @@ class Front:
 
     def begin_stop(self) -> None:
         """Ask nginx to stop accepting and finish what it is sending (graceful)."""
-        if self.running():
+        if os.getpid() == self.owner_pid and self.running():
             assert self.process is not None
             self.process.send_signal(signal.SIGQUIT)
 
     def stop(self) -> None:
-        """Stop nginx (graceful for a moment, then at once) and remove the runtime folder."""
+        """Stop nginx (graceful for a moment, then at once) and remove the runtime folder.
+
+        Only in the process that started it: a gunicorn worker is a fork of the
+        master, and when it exits, the master's ``finally`` blocks run in it too.
+        """
+        if os.getpid() != self.owner_pid:
+            return
         process = self.process
         if process is not None and process.poll() is None:
             process.send_signal(signal.SIGQUIT)
@@ -169,11 +190,19 @@ class Front:
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait()
+        if process is not None:  # workers left by a master that was killed still hold the port
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)
         self.cleanup()
 
     def cleanup(self) -> None:
-        """Remove the runtime folder."""
+        """Remove the runtime folder (only in the process that made it)."""
+        if os.getpid() != self.owner_pid:
+            return
         shutil.rmtree(self.run_dir, ignore_errors=True)
+        if self._owner_lock >= 0:
+            os.close(self._owner_lock)
+            self._owner_lock = -1
 
 
 def check_address(host: str, port: int) -> None:
@@ -185,6 +214,33 @@ def check_address(host: str, port: int) -> None:
             probe.bind((host, port))
         except OSError as error:
             raise FrontError(f"cannot listen on {host}:{port}: {error.strerror}") from None
+
+
+def sweep_run_dirs(stale_after_s: float = 600.0) -> int:
+    """Remove the runtime folders of servers that were killed (no process holds their lock)."""
+    removed = 0
+    for folder in Path(tempfile.gettempdir()).glob(f"{RUN_DIR_PREFIX}*"):
+        try:
+            if folder.stat().st_uid != os.geteuid():
+                continue
+            lock = os.open(folder / OWNER_LOCK, os.O_RDWR)
+        except FileNotFoundError:  # a server creating it right now, or one long gone
+            with contextlib.suppress(FileNotFoundError):
+                if time.time() - folder.stat().st_mtime > stale_after_s:
+                    shutil.rmtree(folder, ignore_errors=True)
+                    removed += 1
+            continue
+        except OSError:
+            continue
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            continue  # its server runs
+        finally:
+            os.close(lock)
+        shutil.rmtree(folder, ignore_errors=True)
+        removed += 1
+    return removed
 
 
 def find_nginx() -> str | None:
@@ -207,6 +263,7 @@ def plan_front(settings: Settings) -> tuple[Front | None, str | None]:
             "nginx is not installed (Debian: nginx): gunicorn alone faces clients, which is "
             "not fit to face the public (a few dozen slow clients stop it)"
         )
+    sweep_run_dirs()
     return Front(nginx, settings), None
 
 

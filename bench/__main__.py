@@ -5,7 +5,18 @@ from __future__ import annotations
 import subprocess
 import sys
 
-BENCHMARKS = ("extract", "embed", "hostile", "narrate", "web", "piper", "scale", "load", "malloc")
+BENCHMARKS = (
+    "extract",
+    "embed",
+    "hostile",
+    "narrate",
+    "web",
+    "piper",
+    "scale",
+    "load",
+    "slow",
+    "malloc",
+)
 
 
 def main() -> None:

@@ -1,13 +1,16 @@
 """Load: many listeners of one narration, a burst of new articles, and a soak of mixed traffic.
 
-Runs the real server (``listen serve``, default settings) on a loopback port.
+Runs the real server (``listen serve``, default settings: nginx in front) on a
+loopback port; the Range and burst parts run gunicorn alone (``LISTEN_FRONT=none``,
+the server as it faced clients before the front) too, one after the other, and
+give the ratios.
 
 - Range listeners: wrk with 200 connections for 60 s, each request a 64 KiB
   Range of one cached MP3; errors, p50/p99 latency and requests per second.
 - Burst: 50 different new articles posted at once, then 50 more at once; how
   many were accepted and how many refused (429/503 with Retry-After), the time
   until every accepted one is done, and the peak memory of the server's
-  process tree (web worker and engine workers).
+  process tree (nginx, web worker and engine workers).
 - Soak: mixed traffic (create, poll, stream, range, captions) for ``--soak-s``
   seconds; errors, and the server's memory, threads, open files and worker
   processes in the first minute against the last (medians of 5 s samples).
@@ -31,6 +34,7 @@ import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,6 +57,7 @@ def call(
     *,
     body: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
+    timeout_s: float = 120,
 ) -> tuple[int, dict[str, str], bytes]:
     """Send one request; return status, headers and body (errors are answers too)."""
     data = json.dumps(body).encode() if body is not None else None
@@ -63,7 +68,7 @@ def call(
         method="POST" if data else "GET",
     )
     try:
-        with urllib.request.urlopen(request, timeout=120) as answer:
+        with urllib.request.urlopen(request, timeout=timeout_s) as answer:
             return answer.status, dict(answer.headers), answer.read()
     except urllib.error.HTTPError as error:
         return error.code, dict(error.headers), error.read()
@@ -103,45 +108,126 @@ def tree_rss_mb(base: str) -> float:
 
 # --- 200 listeners ---------------------------------------------------------------
 
+SERVERS = (("nginx in front", {}), ("gunicorn alone", {"LISTEN_FRONT": "none"}))
+"""The server as it is deployed, and as it faced clients before the front (the baseline)."""
 
-def range_listeners(base: str, seconds: int, connections: int) -> str:
-    """Run wrk against a cached MP3 with Range requests; return a Markdown table."""
+
+@dataclass
+class RangeRun:
+    """The wrk rounds of Range requests against one server."""
+
+    label: str
+    size_mb: float = 0.0
+    requests: int = 0
+    errors: int = 0
+    socket_errors: list[str] = field(default_factory=list)
+    rates: list[float] = field(default_factory=list)
+    latencies_ms: dict[str, list[float]] = field(default_factory=dict)
+
+    def median(self, percent: str) -> float:
+        return statistics.median(self.latencies_ms.get(percent, [float("nan")]))
+
+    def row(self) -> str:
+        sockets = "; ".join(self.socket_errors) or "none"
+        return (
+            f"| {self.label} | {self.requests} | {self.errors} | {sockets} | "
+            f"{statistics.median(self.rates):.0f} | {self.median('50'):.1f} ms | "
+            f"{self.median('90'):.1f} ms | {self.median('99'):.1f} ms |"
+        )
+
+
+def ready_range(base: str) -> tuple[str, int]:
+    """Make the cached narration the listeners ask for; return its audio URL and size."""
     _code, _headers, body = call(base, "/api/narrations", body={"text": article_text(3500)})
     made = wait_done(base, json.loads(body)["status_url"])
-    size = int(call(base, made["audio_url"])[1]["Content-Length"])
+    return made["audio_url"], int(call(base, made["audio_url"])[1]["Content-Length"])
+
+
+def range_round(
+    base: str, url: str, size: int, seconds: int, connections: int, run: RangeRun
+) -> None:
+    """Run wrk once against a cached MP3 with Range requests; add its figures to ``run``."""
     start = size // 3
     wrk = subprocess.run(
         ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "--latency",
-         "-H", f"Range: bytes={start}-{start + RANGE_BYTES - 1}", base + made["audio_url"]],
+         "-H", f"Range: bytes={start}-{start + RANGE_BYTES - 1}", base + url],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     out = wrk.stdout
-    print(out, file=sys.stderr, flush=True)
-    latency = dict(re.findall(r"^[ \t]+(50|75|90|99)%[ \t]+(\S+)[ \t]*$", out, re.M))
+    print(f"{run.label}:\n{out}", file=sys.stderr, flush=True)
     rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
     total = re.search(r"(\d+) requests in", out)
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket = re.search(r"Socket errors: (.*)$", out, re.M)
-    errors = int(non_2xx.group(1)) if non_2xx else 0
-    return "\n".join(
-        [
-            f"wrk, {connections} connections for {seconds} s, each request `Range` of "
-            f"{RANGE_BYTES // 1024} KiB of one cached {size / 1e6:.1f} MB MP3:",
-            "",
-            "| requests | errors (non-2xx) | socket errors | requests/s | p50 | p90 | p99 |",
-            "|---|---|---|---|---|---|---|",
-            f"| {total.group(1) if total else '?'} | {errors} | "
-            f"{socket.group(1) if socket else 'none'} | {rate.group(1) if rate else '?'} | "
-            f"{latency.get('50', '?')} | {latency.get('90', '?')} | {latency.get('99', '?')} |",
-        ]
-    )
+    run.size_mb = size / 1e6
+    run.requests += int(total.group(1)) if total else 0
+    run.errors += int(non_2xx.group(1)) if non_2xx else 0
+    if socket:
+        run.socket_errors.append(socket.group(1))
+    run.rates.append(float(rate.group(1)) if rate else 0.0)
+    for percent, text in re.findall(r"^[ \t]+(50|75|90|99)%[ \t]+(\S+)[ \t]*$", out, re.M):
+        run.latencies_ms.setdefault(percent, []).append(_ms(text))
+
+
+def range_table(runs: list[RangeRun], seconds: int, rounds: int, connections: int) -> str:
+    """Return the Range runs side by side, with the ratios of the first to the second."""
+    ours, baseline = runs
+    speed = statistics.median(ours.rates) / statistics.median(baseline.rates)
+    lines = [
+        f"wrk, {connections} connections, each request `Range` of {RANGE_BYTES // 1024} KiB of "
+        f"one cached {ours.size_mb:.1f} MB MP3. Both servers run at once, and take turns: "
+        f"{rounds} rounds of {seconds // rounds} s each; medians of the rounds:",
+        "",
+        "| server | requests | errors (non-2xx) | socket errors | requests/s | p50 | p90 | p99 |",
+        "|---|---|---|---|---|---|---|---|",
+        *(run.row() for run in runs),
+        "",
+        f"{ours.label} / {baseline.label}: **{speed:.2f}x** requests/s, "
+        f"p50 {ours.median('50') / baseline.median('50'):.2f}x, "
+        f"p99 {ours.median('99') / baseline.median('99'):.2f}x (latency: below 1 is faster). "
+        "Requests/s of each round: "
+        + "; ".join(
+            f"{run.label} " + ", ".join(f"{rate:.0f}" for rate in run.rates) for run in runs
+        )
+        + ".",
+    ]
+    return "\n".join(lines)
+
+
+def _ms(text: str | None) -> float:
+    """Read one of wrk's latencies (``183.70ms``, ``1.20s``, ``950.00us``) in milliseconds."""
+    found = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text or "")
+    if found is None:
+        return float("nan")
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[found.group(2)]
+    return float(found.group(1)) * scale
 
 
 # --- a burst of new articles -------------------------------------------------------
 
 
-def burst(base: str) -> str:
-    """Post two waves of 50 new articles at once; return a Markdown summary."""
+@dataclass
+class BurstRun:
+    """Two waves of new articles against one server."""
+
+    label: str
+    waves: list[list[int]]
+    """The status codes of each wave's answers."""
+    finals: list[str]
+    elapsed_s: float
+    before_mb: float
+    peak_mb: float
+
+    def rows(self) -> list[str]:
+        return [
+            f"| {self.label} | {wave} | {len(codes)} | {codes.count(200) + codes.count(202)} | "
+            f"{codes.count(429)} | {codes.count(503)} | {codes.count(500)} |"
+            for wave, codes in enumerate(self.waves, start=1)
+        ]
+
+
+def burst(base: str, label: str, round_number: int = 0) -> BurstRun:
+    """Post two waves of 50 new articles at once (new ones each round); time them until done."""
     peak = [tree_rss_mb(base)]
     before = peak[0]
     stop = threading.Event()
@@ -152,11 +238,14 @@ def burst(base: str) -> str:
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    rows = []
+    waves = []
     accepted_all: list[str] = []
     started = time.monotonic()
     for wave in (1, 2):
-        texts = [article_text(400, seed=10_000 * wave + i) for i in range(BURST_ARTICLES)]
+        texts = [
+            article_text(400, seed=100_000 * round_number + 10_000 * wave + i)
+            for i in range(BURST_ARTICLES)
+        ]
         with ThreadPoolExecutor(BURST_ARTICLES) as threads:
             answers = list(
                 threads.map(lambda t: call(base, "/api/narrations", body={"text": t}), texts)
@@ -166,29 +255,45 @@ def burst(base: str) -> str:
         assert all(code in (200, 202, 429, 503) for code in codes), codes
         assert all("Retry-After" in h for _code, h in refused)
         accepted_all += [json.loads(b)["status_url"] for c, _h, b in answers if c in (200, 202)]
-        rows.append(
-            f"| {wave} | {BURST_ARTICLES} | {codes.count(200) + codes.count(202)} | "
-            f"{codes.count(429)} | {codes.count(503)} | {codes.count(500)} |"
-        )
+        waves.append(codes)
     finals = [wait_done(base, url)["status"] for url in accepted_all]
     elapsed = time.monotonic() - started
     stop.set()
     sampler.join()
-    return "\n".join(
-        [
-            f"Two waves of {BURST_ARTICLES} different 400-word articles posted at once from one "
-            "client, default limits (60 creations per client per minute, queue of 64):",
-            "",
-            "| wave | posted | accepted | 429 | 503 | 500 |",
-            "|---|---|---|---|---|---|",
-            *rows,
-            "",
-            f"All {len(finals)} accepted narrations finished in {elapsed:.1f} s "
-            f"({finals.count('done')} done, {finals.count('failed')} failed); every refusal "
-            f"carried `Retry-After`. Server process tree memory: {before:.0f} MB before, "
-            f"{max(peak):.0f} MB at the peak.",
-        ]
-    )
+    return BurstRun(label, waves, finals, elapsed, before, max(peak))
+
+
+def burst_table(runs: list[BurstRun]) -> str:
+    """Return the bursts side by side (rounds in turn), with the ratio of the medians."""
+    labels = list(dict.fromkeys(run.label for run in runs))
+    by_label = {label: [run for run in runs if run.label == label] for label in labels}
+    times = {
+        label: statistics.median(r.elapsed_s for r in found) for label, found in by_label.items()
+    }
+    peaks = {label: max(r.peak_mb for r in found) for label, found in by_label.items()}
+    ours, baseline = labels
+    lines = [
+        f"Two waves of {BURST_ARTICLES} different 400-word articles posted at once from one "
+        "client, default limits (60 creations per client per minute, queue of 64); both "
+        f"servers run at once and take turns, {len(by_label[ours])} rounds each:",
+        "",
+        "| server | wave | posted | accepted | 429 | 503 | 500 |",
+        "|---|---|---|---|---|---|---|",
+        *(row for run in runs for row in run.rows()),
+        "",
+        "| server | accepted narrations finished in | done | failed | memory before | peak |",
+        "|---|---:|---:|---:|---:|---:|",
+        *(
+            f"| {run.label} | {run.elapsed_s:.1f} s | {run.finals.count('done')} | "
+            f"{run.finals.count('failed')} | {run.before_mb:.0f} MB | {run.peak_mb:.0f} MB |"
+            for run in runs
+        ),
+        "",
+        f"Every refusal carried `Retry-After`. {ours} / {baseline}: time to finish (medians) "
+        f"**{times[ours] / times[baseline]:.2f}x**, peak memory "
+        f"{peaks[ours] / peaks[baseline]:.2f}x (the server's whole process tree, nginx included).",
+    ]
+    return "\n".join(lines)
 
 
 # --- soak -------------------------------------------------------------------------------
@@ -361,7 +466,8 @@ def main() -> None:
     """Run the chosen parts and write the load section of RESULTS.md."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--soak-s", type=float, default=600.0, help="soak duration in seconds")
-    parser.add_argument("--range-s", type=int, default=60, help="wrk duration in seconds")
+    parser.add_argument("--range-s", type=int, default=60, help="wrk seconds per server")
+    parser.add_argument("--rounds", type=int, default=6, help="turns the Range part takes")
     parser.add_argument("--connections", type=int, default=200, help="wrk connections")
     parser.add_argument(
         "--only", choices=("range", "burst", "soak"), action="append", help="run only these parts"
@@ -371,18 +477,36 @@ def main() -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 8192)), hard))
     sections = []
-    with tempfile.TemporaryDirectory() as folder:
-        cache = Path(folder) / "cache"
-        cache.mkdir()
-        with running_server(cache) as base:
-            if "range" in parts:
-                sections.append("### 200 listeners of one narration\n\n" + range_listeners(
-                    base, options.range_s, options.connections
-                ))  # fmt: skip
-                print(sections[-1], flush=True)
-            if "burst" in parts:
-                sections.append("### A burst of new articles\n\n" + burst(base))
-                print(sections[-1], flush=True)
+    with tempfile.TemporaryDirectory() as folder, ExitStack() as servers:
+        bases = []
+        for index, (_label, env) in enumerate(SERVERS):
+            cache = Path(folder) / f"cache-{index}"
+            cache.mkdir()
+            bases.append(servers.enter_context(running_server(cache, env=env)))
+        if "range" in parts:
+            ranges = [RangeRun(label) for label, _env in SERVERS]
+            targets = [ready_range(base) for base in bases]
+            seconds = max(1, options.range_s // options.rounds)
+            for _round in range(options.rounds):
+                for base, (url, size), run in zip(bases, targets, ranges, strict=True):
+                    range_round(base, url, size, seconds, options.connections, run)
+            sections.append(
+                f"### {options.connections} listeners of one narration\n\n"
+                + range_table(ranges, options.range_s, options.rounds, options.connections)
+            )
+            print(sections[-1], flush=True)
+        if "burst" in parts:
+            bursts = []
+            started: dict[str, float] = {}
+            for round_number in range(2):
+                for base, (label, _env) in zip(bases, SERVERS, strict=True):
+                    # the per-client limit counts a minute from the server's previous burst
+                    time.sleep(max(0.0, started.get(label, 0.0) + 61 - time.monotonic()))
+                    started[label] = time.monotonic()
+                    bursts.append(burst(base, label, round_number))
+            sections.append("### A burst of new articles\n\n" + burst_table(bursts))
+            print(sections[-1], flush=True)
+        servers.close()
         if "soak" in parts:
             cache = Path(folder) / "soak-cache"
             cache.mkdir()
@@ -392,7 +516,9 @@ def main() -> None:
     markdown = (
         "## Load (`python -m bench.load`)\n\n"
         "The real server on loopback with default settings (one web process, "
-        f"{psutil.cpu_count()} engine workers); the load generators run on the same machine.\n\n"
+        f"{psutil.cpu_count()} engine workers, nginx in front); the load generators run on the "
+        "same machine. The Range and burst parts also run gunicorn alone (`LISTEN_FRONT=none`), "
+        "as the server faced clients before the front, as the baseline.\n\n"
         + "\n\n".join(merged_parts(sections))
     )
     write_section("load", markdown)

@@ -340,6 +340,7 @@ def serve(
 ) -> None:
     """Run the web service (API, player and embed) with a production server."""
     from service.malloc import run_on_jemalloc
+    from service.web.front import plan_front
     from service.web.ports import check_bindable
     from service.web.server import serve as run_server
 
@@ -348,7 +349,9 @@ def serve(
     settings = settings.replace(host=host, port=port)
     check_bindable(settings.host, settings.port)
     _warn(run_on_jemalloc(settings.malloc))
-    run_server(settings, workers=workers, seeds=seeds)
+    front, warning = plan_front(settings)
+    _warn(warning)
+    run_server(settings, workers=workers, seeds=seeds, front=front)
 
 
 @cli.command()

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, get_type_hints
+from urllib.parse import urlsplit
 
 ENV_PREFIX = "LISTEN_"
 
@@ -103,6 +104,16 @@ class Settings:
     """Origins allowed to call the API from a browser, comma-separated, or ``*``."""
     malloc: str = "jemalloc"
     """Allocator of ``listen serve`` and ``listen worker``: ``jemalloc`` or ``system``."""
+    front: str = "auto"
+    """What faces clients: ``nginx`` (required), ``none`` (gunicorn alone), or ``auto``."""
+    max_streams: int = 0
+    """Live streams and waiting speech answers at once, per web process; 0: half the threads."""
+    max_streams_per_client: int = 4
+    """Live streams and waiting speech answers one client may hold at once, per web process."""
+    public_url: str = ""
+    """Public base URL (``https://listen.example.com``) of every absolute URL written."""
+    frame_ancestors: str = "'self'"
+    """Who may frame the service's pages: a CSP ``frame-ancestors`` source list."""
 
     # --- scale-out ---
     redis_url: str = ""
@@ -110,6 +121,26 @@ class Settings:
 
     extra: Mapping[str, str] = field(default_factory=dict)
     """Unknown ``LISTEN_*`` variables, kept so a typo can be reported."""
+
+    def __post_init__(self) -> None:
+        """Refuse settings that would be written into answers malformed."""
+        from service.errors import ListenError
+
+        if self.public_url:
+            parts = urlsplit(self.public_url)
+            extra = parts.query or parts.fragment
+            if parts.scheme not in ("http", "https") or not parts.netloc or extra:
+                raise ListenError(
+                    f"LISTEN_PUBLIC_URL={self.public_url!r} must be an http:// or https:// "
+                    "address such as https://listen.example.com"
+                )
+        if not self.frame_ancestors.strip() or any(
+            char in self.frame_ancestors for char in ";,\r\n\0"
+        ):
+            raise ListenError(
+                f"LISTEN_FRAME_ANCESTORS={self.frame_ancestors!r} must be a CSP source list, "
+                "such as 'self' https://news.example.com"
+            )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -140,6 +171,16 @@ class Settings:
     def worker_count(self) -> int:
         """Return the number of engine worker processes to start."""
         return self.workers if self.workers > 0 else (os.cpu_count() or 1)
+
+    @property
+    def public_base(self) -> str:
+        """Return the public base URL without its trailing slash ("" when unset)."""
+        return self.public_url.rstrip("/")
+
+    @property
+    def stream_limit(self) -> int:
+        """Return how many live streams and speech waits one web process takes at once."""
+        return self.max_streams if self.max_streams > 0 else max(1, self.threads // 2)
 
     @property
     def api_key_list(self) -> tuple[str, ...]:

@@ -139,7 +139,9 @@ def test_faults_server_killed_mid_write_leaves_nothing_half_made(tmp_path: Path)
     for path in cache.rglob("*"):
         if path.is_file() and ".tmp" not in path.parts and ".locks" not in path.parts:
             assert path.stat().st_size > 0, path
+    orphans = set((cache / ".tmp").iterdir())
     with running_server(cache, env=ENV) as base:
+        assert not orphans & set((cache / ".tmp").iterdir()), "the killed writers' files go"
         status, _headers, body = call(base, made["audio_url"])
         assert status == 409, "no partial file is served"
         assert json.loads(body)["narration_status"] in ("queued", "running")

@@ -24,7 +24,7 @@ from tests.browser import (
     wait_for_time,
 )
 from tests.conftest import ROOT, SEED_ARTICLE
-from tests.webserver import running_server
+from tests.webserver import running_server, serving_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 expect.set_options(timeout=15_000)  # CI machines are shared; a slow frame is not a failure
@@ -338,6 +338,28 @@ def test_player_without_javascript_plays_and_form_redirects(browser: Browser, se
     assert audio.get_attribute("controls") is not None
     expect(page.locator("h1")).to_have_text("No script")
     context.close()
+
+
+def test_form_sent_from_another_site_is_refused(browser: Browser, server: str) -> None:
+    forged = (
+        f'<form method="post" action="{server}/narrate">'
+        '<input type="hidden" name="content" value="Forged.\n\nSent from elsewhere.">'
+        '<button id="send">Send</button></form>'
+    ).encode()
+    with serving_page(forged) as site:
+        page = browser.new_page()
+        page.goto(site + "/story")
+        with page.expect_response(lambda r: r.url.endswith("/narrate")) as posted:
+            page.click("#send")
+        assert posted.value.status == 403
+        expect(page.locator("body")).to_contain_text("another site")
+        page.close()
+
+
+def test_embed_snippets_name_the_address_the_reader_reached(page: Page, server: str) -> None:
+    page.goto(server + "/")
+    snippet = page.locator("code[data-embed]")
+    expect(snippet).to_contain_text(f'src="{server}/embed.js"')
 
 
 def test_markup_in_articles_shows_as_text(page: Page, server: str) -> None:

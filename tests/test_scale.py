@@ -370,6 +370,10 @@ def _compare(local_app: Flask, node: str, narration_id: str) -> None:
         {"If-None-Match": '"something-else"'},
         {"Range": "bytes=10-19", "If-Range": etag},
         {"Range": "bytes=10-19", "If-Range": '"stale"'},
+        {"Range": "bytes=abc"},
+        {"Range": "items=0-1"},
+        {"Range": "bytes=0-1,5-6"},
+        {"Range": "bytes=-0"},
     ]
     for headers in cases:
         remote = call("GET", node + url, headers=headers)

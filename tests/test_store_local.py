@@ -435,3 +435,33 @@ def test_local_store_put_on_a_read_only_disk_names_the_reason(tiny_tmpfs: Path) 
     # The clean-up of the temp file fails too on a read-only disk; it must not hide why.
     with pytest.raises(StoreError, match="read-only"):
         store.put("narrations/new/plan.json", b"{}")
+
+
+def test_local_store_opened_clears_temp_files_abandoned_by_killed_or_old_writers(
+    tmp_path: Path,
+) -> None:
+    from service.store.tempfiles import _HOST
+
+    settings = Settings.from_env({}, cache_dir=tmp_path / "cache")
+    temp_dir = open_store(settings).temp_dir
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    unreaped = subprocess.Popen(["true"])  # ends, and stays a zombie until waited for
+    time.sleep(0.5)
+    files = {
+        "killed writer": temp_dir / f"{_HOST}~{dead.pid}~0123456789abcdef.mp3",
+        "killed writer, not reaped": temp_dir / f"{_HOST}~{unreaped.pid}~0123456789abcdef.mp3",
+        "old, another machine": temp_dir / "elsewhere~12~0123456789abcdef.mp3",
+        "old, not our name": temp_dir / "leftover.tmp",
+        "fresh, another machine": temp_dir / "elsewhere~13~0123456789abcdef.mp3",
+        "fresh, this process": temp_dir / f"{_HOST}~{os.getpid()}~0123456789abcdef.mp3",
+    }
+    for name, path in files.items():
+        path.write_bytes(b"half")
+        if name.startswith("old"):
+            twenty_minutes_ago = time.time() - 20 * 60
+            os.utime(path, (twenty_minutes_ago, twenty_minutes_ago))
+    open_store(settings)  # as a server starting again after kill -9
+    unreaped.wait()
+    left = {name for name, path in files.items() if path.exists()}
+    assert left == {"fresh, another machine", "fresh, this process"}

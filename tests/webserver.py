@@ -91,12 +91,33 @@ def server_process(base: str) -> Any:
     raise LookupError(f"no server process for {base}")
 
 
+def web_workers(base: str) -> list[Any]:
+    """Return the gunicorn worker processes (those running the app) of the server at ``base``."""
+    return [child for child in server_process(base).children() if not is_nginx(child)]
+
+
 def web_worker(base: str) -> Any:
-    """Return the gunicorn worker process (the one running the app) of the server at ``base``."""
-    children = server_process(base).children()
+    """Return the one gunicorn worker process of the server at ``base``."""
+    children = web_workers(base)
     if len(children) != 1:
         raise LookupError(f"expected one web worker, found {len(children)}")
     return children[0]
+
+
+def front_processes(base: str) -> list[Any]:
+    """Return the nginx processes (master and workers) in front of the server at ``base``."""
+    masters = [child for child in server_process(base).children() if is_nginx(child)]
+    return [process for master in masters for process in [master, *master.children()]]
+
+
+def is_nginx(process: Any) -> bool:
+    """Tell whether ``process`` is one of nginx's."""
+    import psutil
+
+    try:
+        return str(process.name()).startswith("nginx")
+    except psutil.NoSuchProcess:
+        return False
 
 
 def engine_workers(base: str) -> list[Any]:

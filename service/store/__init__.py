@@ -16,6 +16,7 @@ from urllib.parse import unquote, urlsplit
 
 from service.config import Settings
 from service.errors import StoreError
+from service.store import tempfiles
 from service.store.base import (
     MissingObjectError,
     ObjectStream,
@@ -37,11 +38,27 @@ __all__ = [
     "StoreLockTimeoutError",
     "StoreStats",
     "key_kind",
+    "local_store_root",
     "open_store",
     "validate_key",
 ]
 
 BYTES_PER_MB = 1024 * 1024
+
+
+def local_store_root(settings: Settings) -> Path | None:
+    """Return the folder of the local store ``settings`` name, or None for object storage."""
+    url = settings.store_url.strip()
+    parts = urlsplit(url)
+    if parts.scheme == "s3":
+        return None
+    if parts.scheme == "file":
+        if parts.netloc not in {"", "localhost"}:
+            raise StoreError(f"store URL {url!r} names a remote host; use a local path")
+        return Path(unquote(parts.path)).absolute()
+    if "://" in url:
+        raise StoreError(f"store URL {url!r} is neither a folder, file:// nor s3://")
+    return (Path(url) if url else Path(settings.cache_dir)).absolute()
 
 
 def open_store(settings: Settings) -> Store:
@@ -60,16 +77,12 @@ def open_store(settings: Settings) -> Store:
             endpoint_url=settings.s3_endpoint_url or None,
         )
         s3_store.check()
+        tempfiles.sweep(s3_store.temp_dir, stale_after_s=tempfiles.STALE_AT_START_S)
         return s3_store
-    if parts.scheme == "file":
-        if parts.netloc not in {"", "localhost"}:
-            raise StoreError(f"store URL {url!r} names a remote host; use a local path")
-        root = Path(unquote(parts.path))
-    elif "://" in url:
-        raise StoreError(f"store URL {url!r} is neither a folder, file:// nor s3://")
-    else:
-        root = Path(url) if url else Path(settings.cache_dir)
+    root = local_store_root(settings)
+    assert root is not None
     max_bytes = settings.cache_max_mb * BYTES_PER_MB if settings.cache_max_mb > 0 else None
     local_store = LocalStore(root, max_bytes=max_bytes)
     local_store.check()
+    tempfiles.sweep(local_store.temp_dir, stale_after_s=tempfiles.STALE_AT_START_S)
     return local_store

@@ -3,7 +3,9 @@
 A temp file is named ``<host>~<pid>~<random><ext>`` so that a sweep can tell
 whose it is: one whose process on this machine is gone is removed at once;
 any other is removed only when it is older than ``STALE_TEMP_S`` (a writer on
-another machine sharing the folder, or a reused pid). The extension is the
+another machine sharing the folder, or a reused pid), or than
+``STALE_AT_START_S`` when a process opens the store: a server killed with
+``kill -9`` leaves its temp files, and the next start clears them. The extension is the
 key's, so tools that guess a format from the name (ffmpeg) still work.
 """
 
@@ -18,6 +20,8 @@ from pathlib import Path, PurePosixPath
 
 STALE_TEMP_S = 6 * 3600
 """Age after which any temp file is taken as abandoned."""
+STALE_AT_START_S = 15 * 60
+"""...and when a process opens the store: no write of ours takes minutes."""
 
 _MAX_SUFFIX_CHARS = 16
 _HOST = re.sub(r"[^A-Za-z0-9.-]", "_", socket.gethostname())[:40] or "host"
@@ -66,4 +70,17 @@ def _writer_is_gone(name: str) -> bool:
         return True
     except PermissionError:
         return False
-    return False
+    return _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """Tell whether ``pid`` has ended but was not reaped (it still answers a signal check).
+
+    A writer killed with its parent is left unreaped when nothing reaps orphans
+    (a container whose first process does not); it writes nothing any more.
+    """
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[:1] in (["Z"], ["X"])

@@ -12,6 +12,7 @@ from service.jobs.base import JobRunner
 from service.store import open_store
 from service.web.common import CORS_PREFIXES, add_common_headers
 from service.web.context import EXTENSION, AppState
+from service.web.live import LiveRequests
 from service.web.narrations import Narrations
 
 
@@ -34,8 +35,9 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     store = open_store(settings)
     runner = make_runner(settings, store)
+    live = LiveRequests(settings.stream_limit, settings.max_streams_per_client)
     app.extensions[EXTENSION] = AppState(
-        settings, store, runner, Narrations(settings, store, runner)
+        settings, store, runner, Narrations(settings, store, runner), live
     )
 
     from service.web.access import init_access
@@ -45,9 +47,11 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
     from service.web.player import player
     from service.web.problems import register_problem_handlers
     from service.web.speech import speech
+    from service.web.urls import public_url_for
 
     for blueprint in (api, speech, meta, player):
         app.register_blueprint(blueprint)
+    app.jinja_env.globals["public_url_for"] = public_url_for
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()] or "*"
     CORS(
         app,

@@ -81,3 +81,30 @@ def init_access(app: Flask, creating: list[Blueprint]) -> Limiter:
     # (it costs about as much as a whole trivial request).
     limiter.request_filter(lambda: request.method != "POST")
     return limiter
+
+
+def has_key() -> bool:
+    """Tell whether the request carries one of the configured API keys.
+
+    Compared as bytes: a header value may hold any character, and
+    ``hmac.compare_digest`` refuses strings that are not ASCII.
+    """
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not given.strip():
+        return False
+    offered = given.strip().encode("utf-8", "replace")
+    return any(hmac.compare_digest(offered, key.encode()) for key in settings().api_key_list)
+
+
+def may_make() -> bool:
+    """Tell whether this request may start a synthesis: no keys are set, or it has one."""
+    return not settings().api_key_list or has_key()
+
+
+def require_key_when_set(what: str) -> None:
+    """Refuse the request (401/403) when API keys are set and it carries none of them."""
+    if not settings().api_key_list or has_key():
+        return
+    if request.headers.get("Authorization"):
+        raise WrongKeyError("that API key is not accepted")
+    raise MissingKeyError(f"send 'Authorization: Bearer <key>' to {what}")

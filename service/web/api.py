@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 
 from flask import Blueprint, Response, jsonify, request, stream_with_context, url_for
 from slugify import slugify
 from werkzeug.wrappers import Response as BaseResponse
 
 from service.pipeline.objects import audio_object, manifest_object, narration_object
-from service.web.access import require_key
-from service.web.context import narrations, settings, state, store
+from service.web.access import may_make, require_key
+from service.web.context import live_place, narrations, settings, state, store
 from service.web.fastpath import send_local_audio
 from service.web.files import IMMUTABLE, MIMETYPES
 from service.web.intake import read_request
@@ -93,7 +94,7 @@ def status(narration_id: str) -> Response:
     root = request.script_root
     body = narrations().finished_status(narration_id, root)
     if body is None:
-        view = narrations().view(narration_id)
+        view = narrations().view(narration_id, may_start=may_make())
         response = narration_response(view)
         if view.state.status == "done":
             narrations().keep_finished_status(narration_id, root, response.get_data())
@@ -103,7 +104,7 @@ def status(narration_id: str) -> Response:
 
 def _not_ready(narration_id: str) -> Response:
     narrations().forget_finished(narration_id)  # a file may have just left the cache
-    view = narrations().view(narration_id)
+    view = narrations().view(narration_id, may_start=may_make())
     if view.state.status == "failed":
         return problem(
             422,
@@ -176,14 +177,36 @@ def stream(narration_id: str) -> BaseResponse:
     if finished is not None:
         return finished
     narrations().plan(narration_id)  # 404 for an id nobody asked for
-    view = narrations().view(narration_id)
+    view = narrations().view(narration_id, may_start=may_make())
     if view.state.status == "failed":
         return _not_ready(narration_id)
-    chunks = narrations().chunk_stream(narration_id)
-    response = Response(stream_with_context(chunks), mimetype="audio/mpeg")
+    chunks = narrations().chunk_stream(narration_id, may_start=may_make())
+    return live_response(chunks, "audio/mpeg")
+
+
+def live_response(chunks: Iterator[bytes], mimetype: str) -> Response:
+    """Stream ``chunks`` as they are made, in one of the process's few places for live answers.
+
+    The front takes the bytes as they come and hands them to the client at its
+    own pace, so the thread is held while the narration is made, not longer.
+    """
+    leave = live_place()
+    try:
+        response = Response(stream_with_context(_holding(chunks, leave)), mimetype=mimetype)
+    except BaseException:
+        leave()
+        raise
+    response.call_on_close(leave)  # also when the body was never started
     response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Accel-Buffering"] = "no"
     return response
+
+
+def _holding(chunks: Iterator[bytes], leave: Callable[[], None]) -> Iterator[bytes]:
+    """Yield ``chunks``, giving the live place back as soon as they end."""
+    try:
+        yield from chunks
+    finally:
+        leave()
 
 
 def _stored_text(narration_id: str, name: str, mimetype: str) -> Response:

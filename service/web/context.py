@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from flask import current_app
+from flask import current_app, request
 
 from service.config import Settings
 from service.jobs.base import JobRunner
 from service.store import Store
 from service.web.files import OpenFiles
+from service.web.live import LiveRequests
 from service.web.narrations import Narrations
 
 EXTENSION = "listen"
@@ -23,8 +25,12 @@ class AppState:
     store: Store
     runner: JobRunner
     narrations: Narrations
+    live: LiveRequests
+    """Live streams and waiting speech answers in progress."""
     open_files: OpenFiles = field(default_factory=OpenFiles)
     """Finished audio files kept open for range requests."""
+    accel_prefix: str | None = None
+    """The front's internal location of the local store, when the front sends files."""
 
 
 def state() -> AppState:
@@ -46,3 +52,11 @@ def store() -> Store:
 def narrations() -> Narrations:
     """Return the current app's narrations service."""
     return state().narrations
+
+
+def live_place() -> Callable[[], None]:
+    """Take a place for a live stream or speech wait of this request's client (503 if none).
+
+    Return the call that gives the place back; call it when the answer ends.
+    """
+    return state().live.enter(request.remote_addr or "unknown")

@@ -24,7 +24,7 @@ from service.errors import ListenError
 from service.jobs.tally import ReportsFigures
 from service.pipeline.objects import audio_object
 from service.web.common import add_common_headers
-from service.web.files import MIMETYPES, send_file
+from service.web.files import MIMETYPES, bytes_sent, send_file
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -55,6 +55,7 @@ def send_local_audio(
         mimetype=MIMETYPES[fmt],
         etag=state.narrations.content_hash(narration_id, fmt),
         download_name=download_name,
+        accel_prefix=state.accel_prefix,
     )
 
 
@@ -89,6 +90,6 @@ class FinishedAudio:
             return self.app(environ, start_response)
         add_common_headers(response, path)
         if self.tally is not None and method == "GET" and response.status_code in (200, 206):
-            self.tally.add("bytes_served", int(response.headers.get("Content-Length", 0)))
+            self.tally.add("bytes_served", bytes_sent(response))
         body: Any = response(environ, start_response)
         return body  # type: ignore[no-any-return]

@@ -8,6 +8,9 @@ that alone halved the rate of 64 KiB range requests. So, like nginx's
 looked at again in the store every few seconds), and a small range is one
 ``pread`` from the open file. Large spans and whole files still go out through
 the server's ``wsgi.file_wrapper`` (``sendfile``), from a file opened for them.
+
+Behind the front (:mod:`service.web.front`) no byte goes out from here: the
+answer names the file for nginx, which sends it at the client's pace.
 """
 
 from __future__ import annotations
@@ -20,9 +23,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
+from urllib.parse import quote
 
-from werkzeug.exceptions import RequestedRangeNotSatisfiable
 from werkzeug.wrappers import Request, Response
+
+from service.web.ranges import Span, wanted_span
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 MIMETYPES = {"mp3": "audio/mpeg", "ogg": "audio/ogg", "wav": "audio/wav"}
@@ -164,6 +169,13 @@ def _inode(path: Path) -> tuple[int, int] | None:
     return (status.st_dev, status.st_ino)
 
 
+class AccelResponse(Response):
+    """An answer whose body the front sends from the file itself (``X-Accel-Redirect``)."""
+
+    sent_bytes: int = 0
+    """How many bytes the front will send (for the figures of bytes served)."""
+
+
 def send_file(
     request: Request,
     files: OpenFiles,
@@ -173,8 +185,14 @@ def send_file(
     mimetype: str,
     etag: str | None,
     download_name: str | None = None,
+    accel_prefix: str | None = None,
 ) -> Response | None:
-    """Answer GET/HEAD for an immutable stored file; ``None`` when it is not there."""
+    """Answer GET/HEAD for an immutable stored file; ``None`` when it is not there.
+
+    With ``accel_prefix`` (the front's internal location of the store), the
+    answer names the file and the front sends its bytes, so a slow reader
+    holds no web thread; every decision (304, the span, 416) is made here.
+    """
     headers = {"Cache-Control": IMMUTABLE, "Accept-Ranges": "bytes"}
     environ = request.environ
     if etag:
@@ -185,40 +203,65 @@ def send_file(
     if entry is None:
         return None
     try:
-        start, stop, status = 0, entry.size, 200
-        if "HTTP_RANGE" in environ and _range_applies(request, etag):
-            span = request.range.range_for_length(entry.size) if request.range else None
-            if span is None:
-                raise RequestedRangeNotSatisfiable(length=entry.size)
-            start, stop = span
-            status = 206
-            headers["Content-Range"] = f"bytes {start}-{stop - 1}/{entry.size}"
-        headers["Content-Length"] = str(stop - start)
+        span = wanted_span(
+            environ.get("HTTP_RANGE"), environ.get("HTTP_IF_RANGE"), etag, entry.size
+        )
+        if accel_prefix is not None and (span.plain or not span.partial):
+            return _accel(accel_prefix, key, span, headers, mimetype, download_name)
+        if span.partial:
+            headers["Content-Range"] = f"bytes {span.start}-{span.stop - 1}/{entry.size}"
+        headers["Content-Length"] = str(span.length)
         body: Any
-        if stop - start <= SMALL_SPAN_BYTES:
-            body = [os.pread(entry.fd, stop - start, start)] if request.method != "HEAD" else []
+        if span.length <= SMALL_SPAN_BYTES:
+            body = [os.pread(entry.fd, span.length, span.start)] if request.method != "HEAD" else []
         else:
-            body = _large_body(request, entry.path, start, stop)
+            body = _large_body(request, entry.path, span.start, span.stop)
             if body is None:
                 return None
     finally:
         files.release(entry)
     response = Response(
-        body, status=status, mimetype=mimetype, headers=headers, direct_passthrough=True
+        body,
+        status=206 if span.partial else 200,
+        mimetype=mimetype,
+        headers=headers,
+        direct_passthrough=True,
     )
     if download_name:
         response.headers.set("Content-Disposition", "attachment", filename=download_name)
     return response
 
 
-def _range_applies(request: Request, etag: str | None) -> bool:
-    """Return True unless an ``If-Range`` names another version of the file."""
-    if "HTTP_IF_RANGE" not in request.environ:
-        return True
-    if_range = request.if_range
-    return (if_range.etag is None and if_range.date is None) or (
-        etag is not None and if_range.etag == etag
+def bytes_sent(response: Response) -> int:
+    """Return how many body bytes a file answer sends (by the front or by us)."""
+    if isinstance(response, AccelResponse):
+        return response.sent_bytes
+    return int(response.headers.get("Content-Length", 0))
+
+
+def _accel(
+    prefix: str,
+    key: str,
+    span: Span,
+    headers: dict[str, str],
+    mimetype: str,
+    download_name: str | None,
+) -> AccelResponse:
+    """Hand the file to the front: its ranges honoured for a part, ignored for the whole.
+
+    The front reads the same ``Range`` header to the same span (see
+    :mod:`service.web.ranges`) and writes ``Content-Range`` and the length.
+    """
+    location = f"{prefix}{'part' if span.partial else 'whole'}/{quote(key)}"
+    response = AccelResponse(
+        status=206 if span.partial else 200,
+        mimetype=mimetype,
+        headers={**headers, "X-Accel-Redirect": location},
     )
+    response.sent_bytes = span.length
+    if download_name:
+        response.headers.set("Content-Disposition", "attachment", filename=download_name)
+    return response
 
 
 def _large_body(request: Request, path: Path, start: int, stop: int) -> Any:

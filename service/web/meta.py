@@ -7,6 +7,7 @@ from flask import Blueprint, Response, jsonify, request
 from service.engines.voices import list_voices
 from service.web.context import state
 from service.web.openapi import openapi_document
+from service.web.urls import public_servers
 
 meta = Blueprint("meta", __name__)
 
@@ -56,4 +57,9 @@ def healthz() -> Response:
 @meta.get("/openapi.json")
 def openapi() -> Response:
     """Serve the OpenAPI 3.1 description of the API."""
-    return jsonify(openapi_document())
+    document = openapi_document()
+    servers = public_servers()
+    if servers:  # without one, OpenAPI's default: this server, wherever it was reached
+        document = {"openapi": document["openapi"], "info": document["info"],
+                    "servers": servers, **document}  # fmt: skip
+    return jsonify(document)

@@ -28,6 +28,8 @@ from prometheus_client.registry import Collector
 from service.errors import ListenError
 from service.jobs.base import JobRunner
 from service.jobs.tally import ReportsFigures, Tally
+from service.web.access import require_key_when_set
+from service.web.files import AccelResponse
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +117,7 @@ def scrape() -> Response:
     """Answer with every metric in the Prometheus text format."""
     from flask import current_app
 
+    require_key_when_set("read the metrics")
     registry: CollectorRegistry = current_app.extensions[REGISTRY_EXTENSION]
     response = Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
     response.headers["Cache-Control"] = "no-store"
@@ -127,7 +130,9 @@ def _count_audio_bytes(response: Response, tally: Tally) -> Response:
     if request.method != "GET":
         return response
     length = response.headers.get("Content-Length", type=int)
-    if length is not None:
+    if isinstance(response, AccelResponse):
+        tally.add("bytes_served", response.sent_bytes)
+    elif length is not None:
         tally.add("bytes_served", length)
     else:  # a live stream: count what actually leaves
         response.response = _counting(response.response, tally)

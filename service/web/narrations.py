@@ -49,12 +49,26 @@ STREAM_STALL_S = 120.0
 """A stream gives up when no chunk arrives for this long."""
 
 
+_REMAKE_DETAIL = (
+    "this narration's audio is no longer in the cache, and making it again needs an API key: "
+    "send 'Authorization: Bearer <key>' (listening to a finished narration needs none)"
+)
+
+
 class UnknownNarrationError(ListenError):
     """No narration has this id."""
 
     http_status = 404
     slug = "not-found"
     title = "Not Found"
+
+
+class RemakeNeedsKeyError(ListenError):
+    """A narration must be made again (its audio left the cache) and the request has no key."""
+
+    http_status = 401
+    slug = "missing-key"
+    title = "API key required"
 
 
 @dataclass(frozen=True)
@@ -132,9 +146,15 @@ class Narrations:
         self.forget_finished(plan.narration_id)
         return self._view(plan, want_format=fmt)
 
-    def view(self, narration_id: str) -> NarrationView:
-        """Return a narration's current state; re-run it if a restart interrupted it."""
-        return self._view(self.plan(narration_id), want_format="mp3")
+    def view(self, narration_id: str, *, may_start: bool = True) -> NarrationView:
+        """Return a narration's current state; make it again if its audio is gone.
+
+        Its audio may have left the cache, or a restart interrupted its making.
+        Without ``may_start`` (API keys are set and the request has none), that
+        raises :class:`RemakeNeedsKeyError` instead: making audio again takes
+        the same right as making it.
+        """
+        return self._view(self.plan(narration_id), want_format="mp3", may_start=may_start)
 
     def finished_status(self, narration_id: str, url_root: str) -> bytes | None:
         """Return a finished narration's status answer kept by :meth:`keep_finished_status`."""
@@ -187,7 +207,9 @@ class Narrations:
         self._keep(self._durations, narration_id, duration, DURATION_CACHE_SIZE)
         return duration
 
-    def _view(self, plan: NarrationPlan, *, want_format: str) -> NarrationView:
+    def _view(
+        self, plan: NarrationPlan, *, want_format: str, may_start: bool = True
+    ) -> NarrationView:
         narration_id, total = plan.narration_id, plan.segments_total
         duration, formats = self._stored(narration_id)
         if duration is None or want_format not in formats:
@@ -198,6 +220,8 @@ class Narrations:
             # its files, then says it is done): look again before starting another.
             duration, formats = self._stored(narration_id)
             if duration is None or want_format not in formats:
+                if not may_start:
+                    raise RemakeNeedsKeyError(_REMAKE_DETAIL)
                 state = self.runner.submit(plan, (want_format,))
                 return NarrationView(plan, state, duration, formats)
         return NarrationView(plan, JobState(narration_id, "done", total, total), duration, formats)
@@ -211,8 +235,12 @@ class Narrations:
         )
         return self._duration_ms(narration_id), formats
 
-    def chunk_stream(self, narration_id: str) -> Iterator[bytes]:
-        """Yield the narration's MP3 chunks in order as they are made (any node, any worker)."""
+    def chunk_stream(self, narration_id: str, *, may_start: bool = True) -> Iterator[bytes]:
+        """Yield the narration's MP3 chunks in order as they are made (any node, any worker).
+
+        A job that vanished (a restart, Redis losing its queue) is started again
+        when ``may_start`` allows; otherwise the stream ends where the chunks do.
+        """
         plan = self.plan(narration_id)
         for chunk in plan.chunks:
             waited_since = time.monotonic()
@@ -229,6 +257,8 @@ class Narrations:
                     if state is not None and state.status == "failed":
                         return
                     if state is None and read_manifest(self.store, narration_id) is None:
+                        if not may_start:
+                            return
                         state = self.runner.submit(plan, ("mp3",))
                     self.runner.wait(narration_id, STREAM_POLL_S)
                 except QueueUnavailableError:

@@ -141,7 +141,10 @@ STANDARD_ERRORS = {
     "415": _problem("Unsupported media type."),
     "422": _problem("Nothing to read, or the URL could not be fetched."),
     "429": _problem("Too many requests; see Retry-After."),
-    "503": _problem("Job queue full or unavailable, or speech could not be made; see Retry-After."),
+    "503": _problem(
+        "Job queue full or unavailable, speech could not be made, or too many live streams "
+        "and speech answers wait at once; see Retry-After."
+    ),
 }
 
 
@@ -156,6 +159,9 @@ def openapi_document() -> dict[str, Any]:
     """Return the OpenAPI 3.1 document."""
     by_id = {"parameters": [ID_PARAMETER]}
     not_found = _problem("Unknown narration.")
+    remake_needs_key = _problem(
+        "API keys are set: making again a narration whose audio left the cache needs one."
+    )
     not_finished = _problem("Not finished yet (the body carries the status); use the stream.")
     return {
         "openapi": "3.1.0",
@@ -234,6 +240,7 @@ def openapi_document() -> dict[str, Any]:
                             "description": "Queued or running.",
                             "content": {"application/json": {"schema": _ref("Narration")}},
                         },
+                        "401": remake_needs_key,
                         "404": not_found,
                     },
                 },
@@ -263,6 +270,7 @@ def openapi_document() -> dict[str, Any]:
                         "200": _audio("The audio file.", "audio/*"),
                         "206": _audio("Part of the audio file.", "audio/*"),
                         "304": {"description": "Not modified."},
+                        "401": remake_needs_key,
                         "404": not_found,
                         "409": not_finished,
                         "416": {"description": "Range not satisfiable."},
@@ -279,8 +287,11 @@ def openapi_document() -> dict[str, Any]:
                         "200": _audio("MP3 audio.", "audio/mpeg"),
                         "206": _audio("Part of the finished file.", "audio/mpeg"),
                         "304": {"description": "Not modified."},
+                        "401": remake_needs_key,
                         "404": not_found,
+                        "416": {"description": "Range not satisfiable."},
                         "422": _problem("The narration failed."),
+                        "503": _problem("Too many live streams at once; see Retry-After."),
                     },
                 },
             },
@@ -294,6 +305,7 @@ def openapi_document() -> dict[str, Any]:
                             "description": "Captions.",
                             "content": {"text/vtt": {"schema": {"type": "string"}}},
                         },
+                        "401": remake_needs_key,
                         "404": not_found,
                         "409": not_finished,
                         "422": _problem("The narration failed."),
@@ -310,6 +322,7 @@ def openapi_document() -> dict[str, Any]:
                             "description": "Timings.",
                             "content": {"application/json": {"schema": {"type": "object"}}},
                         },
+                        "401": remake_needs_key,
                         "404": not_found,
                         "409": not_finished,
                         "422": _problem("The narration failed."),
@@ -374,7 +387,9 @@ def openapi_document() -> dict[str, Any]:
                         "200": {
                             "description": "Prometheus text exposition format 0.0.4.",
                             "content": {"text/plain": {"schema": {"type": "string"}}},
-                        }
+                        },
+                        "401": _problem("API keys are set: the metrics need one."),
+                        "403": _problem("API key refused."),
                     },
                 },
             },

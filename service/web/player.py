@@ -19,8 +19,10 @@ from service.errors import InputError, ListenError
 from service.pipeline.plan import NarrationPlan
 from service.text.blocks import SpokenBlock
 from service.text.load import load_article, load_article_from_text
+from service.web.access import may_make
 from service.web.api import checked_id, urls_for
 from service.web.context import narrations, settings
+from service.web.csrf import same_site_only
 from service.web.embed import served_embed
 
 log = logging.getLogger(__name__)
@@ -43,7 +45,10 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "form-action 'self'",
     )
 )
-"""Only our own files run: no inline script, no inline style, no third party."""
+"""Only our own files run: no inline script, no inline style, no third party.
+
+``frame-ancestors`` is added from ``LISTEN_FRAME_ANCESTORS``: who may frame our pages.
+"""
 SPEEDS = (0.75, 1.0, 1.25, 1.5, 2.0)
 """Playback speeds the player offers."""
 RATES_WPM = ((140, "Slower"), (175, "Normal"), (210, "Faster"), (250, "Fastest"))
@@ -130,7 +135,9 @@ def listening_minutes(duration_ms: int | None, word_count: int, rate_wpm: int) -
 def secure_pages(response: Response) -> Response:
     """Forbid inline script and third-party requests on our pages."""
     if response.mimetype == "text/html":
-        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+        response.headers["Content-Security-Policy"] = (
+            f"{CONTENT_SECURITY_POLICY}; frame-ancestors {settings().frame_ancestors}"
+        )
         response.headers["Referrer-Policy"] = "same-origin"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
@@ -147,7 +154,7 @@ def seed_entries() -> list[dict[str, Any]]:
     entries = []
     for name, narration_id in sorted(narrations().seeds.items()):
         try:
-            view = narrations().view(narration_id)
+            view = narrations().view(narration_id, may_start=may_make())
         except ListenError as error:
             log.warning("seed %s is not listed: %s", name, error)
             continue
@@ -187,6 +194,7 @@ def index() -> str:
 
 
 @player.post("/narrate")
+@same_site_only
 def narrate_form() -> Response | tuple[str, int]:
     """Create a narration from the form without JavaScript, then go to its player (303)."""
     form = {key: str(value) for key, value in request.form.items()}
@@ -230,7 +238,7 @@ def _create_from_form(form: dict[str, str]) -> str:
 @player.get("/listen/<narration_id>")
 def listen(narration_id: str) -> str:
     """Show the player for one narration."""
-    view = narrations().view(checked_id(narration_id))
+    view = narrations().view(checked_id(narration_id), may_start=may_make())
     plan = view.plan
     urls = urls_for(narration_id)
     download_url = url_for("api.audio", narration_id=narration_id, fmt="mp3", download=1)

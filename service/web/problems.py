@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, jsonify
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestedRangeNotSatisfiable
 
 from service.errors import ListenError
 
@@ -59,6 +59,8 @@ def register_problem_handlers(app: Flask) -> None:
             allowed = getattr(error, "valid_methods", None)
             if allowed:
                 response.headers["Allow"] = ", ".join(allowed)
+        if isinstance(error, RequestedRangeNotSatisfiable) and error.length is not None:
+            response.headers["Content-Range"] = f"bytes */{error.length}"  # RFC 9110, 15.5.17
         retry = getattr(error, "retry_after", None)
         if status == 429:
             response.headers["Retry-After"] = str(retry or 60)

@@ -2,8 +2,8 @@
 
 Objects are content-addressed and written once, so the answer can be cached
 for good: ETag = the content's SHA-256, ``Cache-Control: immutable``, 304 on
-``If-None-Match``, and one byte range per request (206, or 416 past the end;
-``If-Range`` with another ETag gets the whole object). The bytes flow through
+``If-None-Match``, and one byte range per request, decided as for local files
+by :mod:`service.web.ranges`. The bytes flow through
 the web node, or, when ``LISTEN_S3_PRESIGNED_REDIRECT`` is on, the client is
 sent to a short-lived presigned URL of the store instead (downloads still
 flow through, so they keep their file name).
@@ -14,19 +14,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from flask import Response, request
-from werkzeug.exceptions import RequestedRangeNotSatisfiable
 from werkzeug.http import parse_etags, quote_etag
 
 from service.store import MissingObjectError, Store
 from service.web.context import settings
+from service.web.ranges import wanted_span
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 RANGE_WINDOW_BYTES = 1024 * 1024
 """A byte range is read from the store this much at a time."""
 PRESIGNED_EXPIRES_S = 3600
 """Lifetime of a presigned URL a client is redirected to."""
-UNSATISFIABLE = (-1, -1)
-"""The span of a Range that starts past the end of the object (answered with 416)."""
 
 
 def remote_object_response(
@@ -42,24 +40,23 @@ def remote_object_response(
         raise MissingObjectError(f"{key} is not in the audio store")
     if etag is not None and _matches(request.headers.get("If-None-Match"), etag):
         return _with_headers(Response(status=304), etag, download_name)
-    span = _wanted_span(size, etag)
-    if span == UNSATISFIABLE:
-        raise RequestedRangeNotSatisfiable(length=size)  # answered as send_file's is
-    if span is None:
+    span = wanted_span(
+        request.headers.get("Range"), request.headers.get("If-Range"), etag, size
+    )  # a 416 is answered as send_file's is
+    if not span.partial:
         stream = store.open_stream(key)
         response = Response(stream, mimetype=mimetype, direct_passthrough=True)
         response.call_on_close(stream.close)
         response.content_length = size
     else:
-        start, stop = span
         response = Response(
-            _read_windows(store, key, start, stop),
+            _read_windows(store, key, span.start, span.stop),
             status=206,
             mimetype=mimetype,
             direct_passthrough=True,
         )
-        response.content_length = stop - start
-        response.headers["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
+        response.content_length = span.length
+        response.headers["Content-Range"] = f"bytes {span.start}-{span.stop - 1}/{size}"
     return _with_headers(response, etag, download_name)
 
 
@@ -78,18 +75,6 @@ def _matches(header: str | None, etag: str) -> bool:
     if not header:
         return False
     return parse_etags(header).contains_weak(etag)
-
-
-def _wanted_span(size: int, etag: str | None) -> tuple[int, int] | None:
-    """Return the one byte range to send, ``None`` for the whole object, or UNSATISFIABLE."""
-    wanted = request.range
-    if wanted is None or wanted.units != "bytes" or len(wanted.ranges) != 1:
-        return None  # no Range, a malformed one or several ranges: send it all
-    if_range = request.headers.get("If-Range")
-    if if_range is not None and (etag is None or if_range.strip() != quote_etag(etag)):
-        return None
-    span = wanted.range_for_length(size)
-    return UNSATISFIABLE if span is None else span
 
 
 def _read_windows(store: Store, key: str, start: int, stop: int) -> Iterator[bytes]:

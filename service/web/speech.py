@@ -6,7 +6,7 @@ import io
 import time
 import wave
 
-from flask import Blueprint, Response, request, stream_with_context
+from flask import Blueprint, Response, request
 
 from service.audio.pydub_setup import AudioSegment
 from service.errors import InputError, NothingToReadError, SynthesisError
@@ -14,7 +14,8 @@ from service.pipeline.objects import audio_object
 from service.text.article import Article, Block
 from service.text.language import detect_language
 from service.web.access import require_key
-from service.web.context import narrations, settings, store
+from service.web.api import live_response
+from service.web.context import live_place, narrations, settings, store
 from service.web.fields import json_object, option_str
 
 speech = Blueprint("speech", __name__, url_prefix="/v1")
@@ -81,10 +82,13 @@ def create_speech() -> Response:
     view = narrations().create(article, voice=voice, rate_wpm=rate_wpm, fmt=fmt)
     narration_id = view.plan.narration_id
     if response_format == "mp3" and view.state.status != "done":
-        return Response(
-            stream_with_context(narrations().chunk_stream(narration_id)), mimetype=mimetype
-        )
-    _wait_done(narration_id, fmt)
+        return live_response(narrations().chunk_stream(narration_id), mimetype)
+    if not store().exists(audio_object(narration_id, fmt)):
+        leave = live_place()  # waiting holds a thread as a live stream does
+        try:
+            _wait_done(narration_id, fmt)
+        finally:
+            leave()
     data = store().get(audio_object(narration_id, fmt))
     if data is None:
         raise SynthesisError("the audio was not produced")

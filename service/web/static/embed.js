@@ -527,7 +527,9 @@ select{min-height:2.5em;padding:.3em .6em;border:1px solid #d9d6cf;border-radius
       highlight();
     });
     audio.addEventListener("error", () => {
-      if (narration && narration.status !== "failed") say("The audio could not be played.", true);
+      if (!narration || narration.status === "failed") return;
+      if (usingFile) say("The audio could not be played.", true);
+      else say("The live stream is busy: the story plays here as soon as it is ready.");
     });
     audio.addEventListener("play", () => {
       if (!("mediaSession" in navigator) || !narration) return;

@@ -3,6 +3,15 @@
 "use strict";
 
 (() => {
+  // Without LISTEN_PUBLIC_URL the server writes the embed snippet's address relative
+  // (never from the Host header); the page knows the origin its reader reached.
+  for (const code of document.querySelectorAll("code[data-embed]")) {
+    code.textContent = code.textContent.replace(
+      /src="(\/[^"]*)"/,
+      (_match, path) => `src="${new URL(path, window.location.href).href}"`,
+    );
+  }
+
   const form = document.getElementById("narrate-form");
   if (!form) return;
   const voice = document.getElementById("voice");

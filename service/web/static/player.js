@@ -7,6 +7,14 @@
   const dataElement = $("narration-data");
   if (!dataElement) return;
   const data = JSON.parse(dataElement.textContent);
+  // Without LISTEN_PUBLIC_URL the server writes the embed snippet's address relative
+  // (never from the Host header); the page knows the origin its reader reached.
+  for (const code of document.querySelectorAll("code[data-embed]")) {
+    code.textContent = code.textContent.replace(
+      /src="(\/[^"]*)"/,
+      (_match, path) => `src="${new URL(path, window.location.href).href}"`,
+    );
+  }
 
   const audio = $("audio");
   const controls = $("controls");
@@ -483,6 +491,11 @@
   });
   audio.addEventListener("error", () => {
     if (status === "failed") return;
+    if (!usingFile) {
+      // A live stream is refused (503) when too many are running; the file follows.
+      say("The live stream is busy right now: the audio plays here as soon as it is ready.");
+      return;
+    }
     const code = audio.error ? audio.error.code : 0;
     say(`The audio could not be played (media error ${code}). Try reloading the page.`, "error");
   });

@@ -22,6 +22,8 @@ import re
 import unicodedata
 from collections.abc import Collection
 
+PHONEME_FORMAT_VERSION = 1
+"""Bump when a conversion below changes: sentences with phoneme rules are made again."""
 STRESS = "ˈˌ"
 """IPA's primary and secondary stress marks."""
 

@@ -12,6 +12,7 @@ from service.errors import EngineUnavailableError, VoiceError
 from service.pipeline.plan import BlockVoices, NarrationPlan, OutputSettings, plan_narration
 from service.text.article import Article
 from service.text.blocks import SpokenBlock
+from service.text.lexicon.model import Lexicon
 from service.text.segment import segment_article
 
 log = logging.getLogger(__name__)
@@ -55,11 +56,20 @@ def choose_block_voices(
 
 
 def prepare_plan(
-    article: Article, settings: Settings, *, voice: str | None = None
+    article: Article,
+    settings: Settings,
+    *,
+    voice: str | None = None,
+    lexicon: Lexicon | None = None,
 ) -> NarrationPlan:
-    """Segment the article, pick its voices and key everything."""
+    """Segment the article, pick its voices, apply the lexicon and key everything."""
     chosen = choose_voice(settings, article.language, voice)
     blocks = segment_article(article, max_sentence_chars=settings.max_sentence_chars)
+    engine_text = None
+    if lexicon is not None and lexicon.rules:
+        from service.pipeline.pronounce import Pronouncer
+
+        engine_text = Pronouncer(lexicon)
     return plan_narration(
         article,
         blocks,
@@ -67,4 +77,5 @@ def prepare_plan(
         resolve_engine(chosen.engine).version(),
         OutputSettings.from_settings(settings),
         choose_block_voices(blocks, chosen, settings),
+        engine_text,
     )

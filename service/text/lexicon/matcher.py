@@ -14,7 +14,7 @@ then the earlier rule.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import regex
@@ -80,12 +80,12 @@ class LexiconMatcher:
         """Return the lexicon's rules."""
         return self.lexicon.rules
 
-    def apply(self, text: str, unsayable: Mapping[int, str] | None = None) -> Applied:
+    def apply(self, text: str, unsayable: Callable[[int], str | None] | None = None) -> Applied:
         """Return ``text`` with every matching rule applied.
 
-        ``unsayable`` maps the index of an ``ipa`` rule the voice cannot say to
-        the reason: such a rule is read by its ``say`` words, and a rule
-        without them is refused with :class:`LexiconError`.
+        ``unsayable`` tells, for the index of an ``ipa`` rule, why the voice
+        cannot say it (None: it can): such a rule is read by its ``say`` words,
+        and one without them is refused with :class:`LexiconError`.
         """
         found = self._literal_matches(text)
         if self._patterns:
@@ -155,9 +155,9 @@ class LexiconMatcher:
                 ) from None
         return found
 
-    def _say(self, index: int, matched: str, unsayable: Mapping[int, str] | None) -> str:
+    def _say(self, index: int, matched: str, unsayable: Callable[[int], str | None] | None) -> str:
         rule = self.lexicon.rules[index]
-        reason = unsayable.get(index) if unsayable else None
+        reason = unsayable(index) if unsayable is not None and rule.ipa is not None else None
         if rule.ipa is not None and reason is None:
             return mark(matched, rule.ipa)
         if rule.say is not None:

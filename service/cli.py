@@ -350,6 +350,7 @@ def serve(
     if workers < 1:
         raise ListenError("--workers must be at least 1")
     settings = settings.replace(host=host, port=port)
+    _check_database(settings)
     check_bindable(settings.host, settings.port)
     _warn(run_on_jemalloc(settings.malloc))
     run_server(settings, workers=workers, seeds=seeds)
@@ -368,6 +369,7 @@ def worker(settings: Settings, burst: bool) -> None:
 
     if not settings.redis_url:
         raise ListenError("set LISTEN_REDIS_URL=redis://host:port/db to run a worker")
+    _check_database(settings)
     _warn(run_on_jemalloc(settings.malloc))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     run_worker(settings, burst=burst)
@@ -380,6 +382,11 @@ def _database(settings: Settings) -> Any:
     from service.db import open_database
 
     return open_database(settings)
+
+
+def _check_database(settings: Settings) -> None:
+    """Migrate a SQLite database, or refuse to start on a shared one that needs migrating."""
+    _database(settings).dispose()
 
 
 def _stored_lexicon(settings: Settings, name: str) -> Any:

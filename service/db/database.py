@@ -88,7 +88,7 @@ class Database:
             raise
         except (OperationalError, DBAPIError) as error:
             raise DatabaseError(
-                f"the database at {shown(self.url)} failed: {_reason(error)}"
+                f"the database at {shown(self.url)} failed: {reason_of(error)}"
             ) from error
 
     def dispose(self) -> None:
@@ -96,7 +96,8 @@ class Database:
         self.engine.dispose()
 
 
-def _reason(error: SQLAlchemyError) -> str:
+def reason_of(error: SQLAlchemyError) -> str:
+    """Return why a database call failed, on one line."""
     original = getattr(error, "orig", None)
     text = str(original if original is not None else error)
     return " ".join(text.split()) or type(error).__name__

@@ -166,9 +166,7 @@ def lexicon_for_host(session: Session, host: str) -> Lexicon | None:
             select(LexiconSiteRow.host, LexiconSiteRow.lexicon_id).where(
                 LexiconSiteRow.host.in_(candidates)
             )
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     for candidate in candidates:
         if candidate in found:
@@ -196,7 +194,7 @@ def _lexicon(session: Session, row: LexiconRow) -> Lexicon:
             )
             .where(LexiconRuleRow.lexicon_id == row.id)
             .order_by(LexiconRuleRow.position)
-        ).tuples()
+        )
     )
     sites = tuple(
         session.scalars(

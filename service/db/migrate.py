@@ -17,7 +17,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from service.db.database import Database, shown
+from service.db.database import Database, reason_of, shown
 from service.errors import DatabaseError
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ def current_revision(database: Database) -> str | None:
             return MigrationContext.configure(connection).get_current_revision()
     except (OperationalError, DBAPIError) as error:
         raise DatabaseError(
-            f"cannot reach the database at {shown(database.url)}: {error.orig}"
+            f"cannot reach the database at {shown(database.url)}: {reason_of(error)}"
         ) from error
 
 
@@ -73,7 +73,7 @@ def upgrade(database: Database) -> tuple[str | None, str]:
             command.upgrade(config, "head")
     except (OperationalError, DBAPIError) as error:
         raise DatabaseError(
-            f"migrating the database at {shown(database.url)} failed: {error.orig}"
+            f"migrating the database at {shown(database.url)} failed: {reason_of(error)}"
         ) from error
     log.info("database %s migrated from %s to %s", shown(database.url), before, head)
     return before, head

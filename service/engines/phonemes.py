@@ -200,11 +200,13 @@ def ipa_to_piper(ipa: str, known: Collection[str], *, english: bool = True) -> s
     """Return ``ipa`` as the phonemes a Piper voice reads, checked against ``known``.
 
     ``known`` is the voice's ``phoneme_id_map`` keys. For English voices a
-    plain ``r`` becomes ``ɹ``, as eSpeak writes it.
+    plain ``r`` becomes ``ɹ``, and stress marks stand right before the vowel,
+    as eSpeak writes them and the voices were trained on.
     """
     text = normalize_ipa(ipa)
     if english:
         text = text.replace("r", "ɹ")
+    text = _stress_before_vowel(list(text), set(STRESS), _IPA_VOWELS)
     for symbol in text:
         if symbol not in known:
             raise PhonemeError(f"the Piper voice has no phoneme {symbol!r}")

@@ -297,14 +297,14 @@ class Pyttsx3Engine:
             raise VoiceError(f"unknown {self.name} voice {settings.engine_voice!r}")
         if not text.strip():
             return Pcm(b"", SAMPLE_RATE_HZ)
-        spoken, phonemes = self._inline_phonemes(text, settings)
+        spoken, phonemes = self.espeak_text(text, settings)
         with self._lock:
             samples = self._speak(self._load(), spoken, settings, voice, phonemes=phonemes)
         if not samples:
             raise SynthesisError(f"eSpeak NG made no audio for {_preview(text)}")
         return Pcm(samples, SAMPLE_RATE_HZ)
 
-    def _inline_phonemes(self, text: str, settings: VoiceSettings) -> tuple[str, bool]:
+    def espeak_text(self, text: str, settings: VoiceSettings) -> tuple[str, bool]:
         """Turn a sentence's phoneme marks into ``[[...]]``; say whether eSpeak must read them.
 
         eSpeak reads ``[[...]]`` as phonemes only when asked to; then any

@@ -1,4 +1,4 @@
-"""`listen lexicon`, `listen db upgrade` and `listen narrate --lexicon`, on SQLite and PostgreSQL."""
+"""`listen lexicon`, `listen db upgrade`, `listen narrate --lexicon`: on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 

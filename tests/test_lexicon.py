@@ -191,7 +191,7 @@ def test_lexicon_regex_over_time_limit_on_real_text_is_refused(
 
     matcher = LexiconMatcher(parse_lexicon([{"match": r"\w+ing", "regex": True, "say": "x"}], "t"))
     monkeypatch.setattr(matcher_module, "MATCH_TIMEOUT_S", 1e-9)  # a limit any text exceeds
-    with pytest.raises(LexiconError, match="rule 1 .*took longer than"):
+    with pytest.raises(LexiconError, match=r"rule 1 .*took longer than"):
         matcher.apply("singing " * 2000)
 
 

@@ -167,7 +167,9 @@ def test_lexicon_changes_the_keys_of_exactly_the_sentences_with_the_term(tmp_pat
     assert changed == has_term
     assert 0 < sum(changed) < len(changed)
     for chunk_a, chunk_b in zip(without.chunks, with_rule.chunks, strict=True):
-        touched = any(a.clip_key != b.clip_key for a, b in zip(chunk_a.clips, chunk_b.clips))
+        touched = any(
+            a.clip_key != b.clip_key for a, b in zip(chunk_a.clips, chunk_b.clips, strict=True)
+        )
         assert (chunk_a.chunk_key != chunk_b.chunk_key) == touched
     assert without.narration_id != with_rule.narration_id
     # a lexicon none of whose rules match keys nothing differently

@@ -101,7 +101,7 @@ def test_db_a_site_belongs_to_one_lexicon_and_nothing_changes_on_conflict(
     with database.session() as session:
         put_lexicon(session, _lexicon("first", ["example.com"]))
     with (
-        pytest.raises(LexiconConflictError, match="example.com already belongs to the lexicon"),
+        pytest.raises(LexiconConflictError, match=r"example\.com already belongs to the lexicon"),
         database.session() as session,
     ):
         put_lexicon(session, _lexicon("second", ["news.example.org", "example.com"]))

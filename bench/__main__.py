@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-BENCHMARKS = ("extract", "narrate", "web", "piper", "scale", "load", "malloc")
+BENCHMARKS = ("extract", "narrate", "lexicon", "web", "piper", "scale", "load", "malloc")
 
 
 def main() -> None:

@@ -385,8 +385,19 @@ def _database(settings: Settings) -> Any:
 
 
 def _check_database(settings: Settings) -> None:
-    """Migrate a SQLite database, or refuse to start on a shared one that needs migrating."""
-    _database(settings).dispose()
+    """Migrate a SQLite database, or refuse to start on a shared one that needs migrating.
+
+    A database that cannot be reached only gets a warning: audio is served
+    without it, and what needs it answers that it is unavailable until it is back.
+    """
+    from service.errors import DatabaseError, DatabaseSchemaError
+
+    try:
+        _database(settings).dispose()
+    except DatabaseSchemaError:
+        raise
+    except DatabaseError as error:
+        _warn(f"warning: {error}")
 
 
 def _stored_lexicon(settings: Settings, name: str) -> Any:

@@ -136,3 +136,10 @@ class DatabaseError(ListenError):
     exit_code = 1
     slug = "database-unavailable"
     title = "Library database unavailable"
+
+
+class DatabaseSchemaError(DatabaseError):
+    """The database's schema is not the one this code was written for: migrate it first."""
+
+    slug = "database-schema"
+    title = "Library database needs migrating"

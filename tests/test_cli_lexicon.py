@@ -188,3 +188,25 @@ def test_cli_serve_refuses_a_shared_database_that_needs_migrating(
             assert "needs migrating" in done.stderr and "run `listen db upgrade`" in done.stderr
     finally:
         postgres.drop_database(url)
+
+
+def test_cli_serve_starts_with_only_a_warning_when_the_database_is_unreachable(
+    tmp_path: Path,
+) -> None:
+    import socket
+
+    from tests.redis_server import free_port
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {
+            "LISTEN_CACHE_DIR": str(tmp_path),
+            "LISTEN_DATABASE_URL": f"postgresql://u@127.0.0.1:{free_port()}/x",
+        }
+        done = listen("serve", "--port", str(port), env=env, timeout=60)
+    # past the database check, the next one (the port) is what stops it
+    lines = done.stderr.splitlines()
+    assert lines[0].startswith("listen: warning: cannot reach the database"), done.stderr
+    assert "in use" in lines[-1] and done.returncode == 2

@@ -110,6 +110,7 @@ def test_lexicon_mark_characters_never_come_from_article_text() -> None:
         ({"rules": [], "sites": ["exa mple.com"]}, "not a valid host name"),
         ({"rules": [], "language": "English!"}, "language tag"),
         ({"rules": [], "colour": 1}, "unknown lexicon field"),
+        ({"rules": [], "sites": [f"s{i}.example" for i in range(101)]}, "at most 100 sites"),
     ],
 )
 def test_lexicon_bad_input_is_refused_clearly(data: object, message: str) -> None:
@@ -264,3 +265,18 @@ def test_pls_hostile_or_bad_documents_are_refused(document: str, message: str) -
 def test_lexicon_json_errors_name_the_place() -> None:
     with pytest.raises(LexiconError, match=r"rules.json is not valid JSON: .*line 1"):
         read_lexicon(b'{"rules": [', "x", "rules.json")
+
+
+def test_readme_lexicon_example_is_a_valid_lexicon() -> None:
+    import json
+    import re
+
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Pronunciation lexicons", 1)[1]
+    block = re.search(r"```json\n(.*?)```", section, re.S)
+    assert block is not None
+    lexicon = parse_lexicon(json.loads(block.group(1)), "newsroom")
+    applied = LexiconMatcher(lexicon).apply("NATO ran v2.1 and a Gif.")
+    assert applied.text == "North Atlantic Treaty Organization ran version and a jif."

@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from service.db.database import Database, reason_of, shown
-from service.errors import DatabaseError
+from service.errors import DatabaseError, DatabaseSchemaError
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ def check_current(database: Database) -> None:
     current = current_revision(database)
     _refuse_unknown(database, current)
     if current != head_revision():
-        raise DatabaseError(
+        raise DatabaseSchemaError(
             f"the database at {shown(database.url)} needs migrating "
             f"({current or 'empty'} -> {head_revision()}): run `listen db upgrade`"
         )
@@ -97,7 +97,7 @@ def _refuse_unknown(database: Database, revision: str | None) -> None:
     try:
         script.get_revision(revision)
     except Exception:  # alembic raises several types for an unknown revision
-        raise DatabaseError(
+        raise DatabaseSchemaError(
             f"the database at {shown(database.url)} is at revision {revision}, which this "
             "version of listen does not know: it was migrated by a newer version"
         ) from None

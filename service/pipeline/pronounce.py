@@ -8,6 +8,7 @@ refused with a message naming the rule and the voice.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import OrderedDict
 
@@ -60,6 +61,12 @@ class Pronouncer:
 
 def unsayable_reason(ipa: str, voice: VoiceSettings) -> str | None:
     """Return why ``voice`` cannot say the phonemes ``ipa``, or None when it can."""
+    return _unsayable_reason(ipa, voice.voice_id)
+
+
+@functools.lru_cache(maxsize=20_000)
+def _unsayable_reason(ipa: str, voice_id: str) -> str | None:
+    voice = VoiceSettings(voice_id)
     engine = resolve_engine(voice.engine)
     phonemes = getattr(engine, "phonemes", None)
     if phonemes is None:

@@ -171,6 +171,12 @@ def test_db_shared_database_needs_listen_db_upgrade(postgres: PostgresServer) ->
         postgres.drop_database(url)
 
 
+def test_db_schema_revision_is_the_newest_migration() -> None:
+    from service.db.database import SCHEMA_REVISION
+
+    assert head_revision() == SCHEMA_REVISION
+
+
 def test_db_newer_schema_is_refused(database: Database) -> None:
     with database.engine.begin() as connection:
         connection.execute(text("UPDATE alembic_version SET version_num = 'fffffff'"))

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -34,6 +34,9 @@ DATABASE_FILE = "library.db"
 """The SQLite file's name in the cache folder."""
 CONNECT_TIMEOUT_S = 10
 """How long to wait for a PostgreSQL server to answer."""
+SCHEMA_REVISION = "0001"
+"""The newest migration's revision (a test holds it to the scripts): a database stamped with
+it is ready without importing Alembic, a tenth of a second of every command's start."""
 
 
 def database_url(settings: Settings) -> URL:
@@ -142,6 +145,15 @@ def _sqlite_on_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _stamped_revision(database: Database) -> str | None:
+    """Return the revision Alembic stamped in the database, or None when there is none (yet)."""
+    try:
+        with database.engine.connect() as connection:
+            return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except SQLAlchemyError:
+        return None  # no table yet, or no database: the migration step says which
+
+
 def open_database(settings: Settings, *, migrate: bool | None = None) -> Database:
     """Open the database of ``settings``, ready to use.
 
@@ -149,9 +161,11 @@ def open_database(settings: Settings, *, migrate: bool | None = None) -> Databas
     shared database is migrated by ``listen db upgrade``, and one with pending
     migrations is refused with :class:`DatabaseError` naming that command.
     """
+    database = Database(database_url(settings))
+    if _stamped_revision(database) == SCHEMA_REVISION:
+        return database
     from service.db.migrate import check_current, upgrade
 
-    database = Database(database_url(settings))
     try:
         if migrate if migrate is not None else database.is_sqlite:
             upgrade(database)

@@ -9,6 +9,7 @@ BENCHMARKS = (
     "extract",
     "embed",
     "hostile",
+    "lexicon",
     "narrate",
     "web",
     "piper",

@@ -180,6 +180,7 @@ def _progress(enabled: bool) -> Any:
 @click.option("--no-cache", is_flag=True, help="Use a throw-away cache.")
 @click.option("--timings", type=click.Path(dir_okay=False), help="Write the timings JSON here.")
 @click.option("--captions", type=click.Path(dir_okay=False), help="Write WebVTT captions here.")
+@click.option("--lexicon", "lexicon_name", help="Pronounce by this lexicon (see `listen lexicon`).")
 @click.pass_obj
 @reports_errors
 def narrate(
@@ -195,6 +196,7 @@ def narrate(
     no_cache: bool,
     timings: str | None,
     captions: str | None,
+    lexicon_name: str | None,
 ) -> None:
     """Narrate SOURCE (file, '-' for stdin, or URL) into one audio file."""
     import tempfile
@@ -209,6 +211,7 @@ def narrate(
         pitch=pitch,
         volume=volume,
     )
+    lexicon = _stored_lexicon(settings, lexicon_name) if lexicon_name is not None else None
     with tempfile.TemporaryDirectory(prefix="listen-") as scratch:
         if no_cache:
             settings = settings.replace(cache_dir=Path(scratch), store_url="")
@@ -220,6 +223,7 @@ def narrate(
             timings=Path(timings) if timings else None,
             captions=Path(captions) if captions else None,
             on_progress=_progress(sys.stderr.isatty()),
+            lexicon=lexicon,
         )
     seconds = result.duration_ms / 1000
     click.echo(f"{result.path}\t{int(seconds // 60)}:{seconds % 60:04.1f}")
@@ -347,6 +351,7 @@ def serve(
     if workers < 1:
         raise ListenError("--workers must be at least 1")
     settings = settings.replace(host=host, port=port)
+    _check_database(settings)
     check_bindable(settings.host, settings.port)
     _warn(run_on_jemalloc(settings.malloc))
     front, warning = plan_front(settings)
@@ -367,6 +372,213 @@ def worker(settings: Settings, burst: bool) -> None:
 
     if not settings.redis_url:
         raise ListenError("set LISTEN_REDIS_URL=redis://host:port/db to run a worker")
+    _check_database(settings)
     _warn(run_on_jemalloc(settings.malloc))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     run_worker(settings, burst=burst)
+
+
+# --- the library database and lexicons --------------------------------------------------
+
+
+def _database(settings: Settings) -> Any:
+    from service.db import open_database
+
+    return open_database(settings)
+
+
+def _check_database(settings: Settings) -> None:
+    """Migrate a SQLite database, or refuse to start on a shared one that needs migrating.
+
+    A database that cannot be reached only gets a warning: audio is served
+    without it, and what needs it answers that it is unavailable until it is back.
+    """
+    from service.errors import DatabaseError, DatabaseSchemaError
+
+    try:
+        _database(settings).dispose()
+    except DatabaseSchemaError:
+        raise
+    except DatabaseError as error:
+        _warn(f"warning: {error}")
+
+
+def _stored_lexicon(settings: Settings, name: str) -> Any:
+    from service.db.lexicons import get_lexicon
+
+    database = _database(settings)
+    try:
+        with database.session() as session:
+            return get_lexicon(session, name)
+    finally:
+        database.dispose()
+
+
+@cli.group()
+def db() -> None:
+    """Look after the library database (LISTEN_DATABASE_URL)."""
+
+
+@db.command("upgrade")
+@click.pass_obj
+@reports_errors
+def db_upgrade(settings: Settings) -> None:
+    """Migrate the database to this version's schema (needed first on a shared database)."""
+    from service.db import Database, database_url
+    from service.db.database import shown
+    from service.db.migrate import upgrade
+
+    database = Database(database_url(settings))
+    try:
+        before, after = upgrade(database)
+    finally:
+        database.dispose()
+    where = shown(database.url)
+    if before == after:
+        click.echo(f"{where}: already at revision {after}")
+    else:
+        click.echo(f"{where}: migrated from {before or 'an empty database'} to revision {after}")
+
+
+@cli.group()
+def lexicon() -> None:
+    """Pronunciation lexicons: how names, brands and acronyms are said."""
+
+
+@lexicon.command("import")
+@click.argument("name")
+@click.argument("file")
+@click.pass_obj
+@reports_errors
+def lexicon_import(settings: Settings, name: str, file: str) -> None:
+    """Store FILE (JSON rules or W3C PLS; '-' for stdin) as the lexicon NAME, replacing it."""
+    from service.db.lexicons import put_lexicon
+    from service.text.lexicon.files import read_lexicon
+    from service.text.lexicon.model import check_name
+
+    check_name(name)
+    data = _read_limited(file, settings.max_input_bytes)
+    parsed = read_lexicon(data, name, "" if file == "-" else file)
+    database = _database(settings)
+    try:
+        with database.session() as session:
+            created = put_lexicon(session, parsed)
+    finally:
+        database.dispose()
+    sites = f", sites {', '.join(parsed.sites)}" if parsed.sites else ""
+    click.echo(f"{'imported' if created else 'replaced'} {name}: {len(parsed.rules)} rules{sites}")
+
+
+def _read_limited(file: str, limit_bytes: int) -> bytes:
+    """Read FILE (or standard input for '-') whole, refusing more than ``limit_bytes``."""
+    from service.errors import TooLargeError
+
+    try:
+        if file == "-":
+            data = sys.stdin.buffer.read(limit_bytes + 1)
+        else:
+            with open(file, "rb") as opened:
+                data = opened.read(limit_bytes + 1)
+    except FileNotFoundError:
+        raise ListenError(f"{file}: no such file") from None
+    except IsADirectoryError:
+        raise ListenError(f"{file} is a folder; give a file") from None
+    except OSError as error:
+        raise ListenError(f"{file}: {error.strerror or error}") from None
+    if len(data) > limit_bytes:
+        raise TooLargeError(f"{file} is larger than {limit_bytes} bytes (LISTEN_MAX_INPUT_BYTES)")
+    return data
+
+
+@lexicon.command("export")
+@click.argument("name")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="File to write.")
+@click.option("--format", "fmt", type=click.Choice(["json", "pls"]), help="Default: by suffix.")
+@click.pass_obj
+@reports_errors
+def lexicon_export(settings: Settings, name: str, output: str | None, fmt: str | None) -> None:
+    """Write the lexicon NAME as JSON (default) or W3C PLS, to stdout or a file."""
+    from service.text.lexicon.files import lexicon_format, write_lexicon
+
+    chosen = fmt or (lexicon_format(output) if output else "json")
+    data = write_lexicon(_stored_lexicon(settings, name), chosen)
+    if output is None:
+        sys.stdout.buffer.write(data)
+        return
+    from pathlib import Path
+
+    from service.pipeline.export import write_atomically
+
+    write_atomically(Path(output), data)
+    click.echo(output)
+
+
+@lexicon.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per lexicon, per line.")
+@click.pass_obj
+@reports_errors
+def lexicon_list(settings: Settings, as_json: bool) -> None:
+    """List the stored lexicons: name, rules, sites."""
+    from service.db.lexicons import list_lexicons
+
+    database = _database(settings)
+    try:
+        with database.session() as session:
+            found = list_lexicons(session)
+    finally:
+        database.dispose()
+    for summary in found:
+        if as_json:
+            record = {
+                "name": summary.name,
+                "rules": summary.rule_count,
+                "sites": list(summary.sites),
+                "language": summary.language,
+                "updated_at": summary.updated_at.isoformat(timespec="seconds"),
+            }
+            click.echo(json.dumps(record, ensure_ascii=False))
+        else:
+            sites = ",".join(summary.sites) or "-"
+            click.echo(f"{summary.name}\t{summary.rule_count} rules\t{sites}")
+
+
+@lexicon.command("show")
+@click.argument("name")
+@click.pass_obj
+@reports_errors
+def lexicon_show(settings: Settings, name: str) -> None:
+    """Show the lexicon NAME: its sites, then one rule per line."""
+    found = _stored_lexicon(settings, name)
+    click.echo(f"lexicon {found.name}: {len(found.rules)} rules")
+    if found.language:
+        click.echo(f"language: {found.language}")
+    if found.sites:
+        click.echo(f"sites: {', '.join(found.sites)}")
+    for number, rule in enumerate(found.rules, start=1):
+        how = []
+        if rule.ipa is not None:
+            how.append(f"/{rule.ipa}/")
+        if rule.say is not None:
+            how.append(json.dumps(rule.say, ensure_ascii=False))
+        flags = [
+            flag for flag, on in (("regex", rule.regex), ("ignore case", rule.ignore_case)) if on
+        ]
+        shown_flags = f"  ({', '.join(flags)})" if flags else ""
+        click.echo(f"{number:>5}  {rule.match} -> {' or '.join(how)}{shown_flags}")
+
+
+@lexicon.command("delete")
+@click.argument("name")
+@click.pass_obj
+@reports_errors
+def lexicon_delete(settings: Settings, name: str) -> None:
+    """Delete the lexicon NAME."""
+    from service.db.lexicons import delete_lexicon
+
+    database = _database(settings)
+    try:
+        with database.session() as session:
+            delete_lexicon(session, name)
+    finally:
+        database.dispose()
+    click.echo(f"deleted {name}")

@@ -32,6 +32,8 @@ class Settings:
     """Redirect audio requests to a presigned S3 URL instead of streaming through the web node."""
     cache_max_mb: int = 2048
     """Size cap of the local cache; least recently used entries go first."""
+    database_url: str = ""
+    """Library database: ``sqlite:///path`` or ``postgresql://...``; empty: SQLite in the cache."""
 
     # --- input limits ---
     max_input_bytes: int = 10 * 1024 * 1024

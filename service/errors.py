@@ -110,3 +110,44 @@ class OutputError(ListenError):
     exit_code = 1
     slug = "output-failed"
     title = "Output cannot be written"
+
+
+class LexiconError(ListenError):
+    """A lexicon or one of its rules is invalid, or a voice cannot say a rule."""
+
+    http_status = 422
+    slug = "bad-lexicon"
+    title = "Invalid lexicon"
+
+
+class LexiconNotFoundError(LexiconError):
+    """No lexicon has the name asked for."""
+
+    http_status = 404
+    slug = "lexicon-not-found"
+    title = "Lexicon not found"
+
+
+class LexiconConflictError(LexiconError):
+    """A lexicon claims a site that another lexicon already has."""
+
+    http_status = 409
+    slug = "lexicon-conflict"
+    title = "Site already claimed by another lexicon"
+
+
+class DatabaseError(ListenError):
+    """The library database cannot be reached, read or written, or needs migrating."""
+
+    http_status = 503
+    retry_after_s = 10
+    exit_code = 1
+    slug = "database-unavailable"
+    title = "Library database unavailable"
+
+
+class DatabaseSchemaError(DatabaseError):
+    """The database's schema is not the one this code was written for: migrate it first."""
+
+    slug = "database-schema"
+    title = "Library database needs migrating"

@@ -10,6 +10,7 @@ import pytest
 
 from service.config import Settings
 from service.engines.pool import EnginePool
+from tests.postgres_server import PostgresServer, running_postgres
 from tests.seaweed import REGION, TEST_BUCKET, SeaweedS3, running_seaweed
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,3 +62,28 @@ def seaweed() -> Iterator[SeaweedS3]:
                 time.sleep(0.2)
         client.delete_object(Bucket=TEST_BUCKET, Key="ready")
         yield server
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """Run one PostgreSQL per test process.
+
+    Mark tests that use it ``pytest.mark.xdist_group("postgres")`` so that one
+    xdist worker runs them all and a test run starts PostgreSQL once.
+    """
+    with running_postgres() as server:
+        yield server
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Return the URL of an empty library database: a SQLite file, then a PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'library.db'}"
+        return
+    server: PostgresServer = request.getfixturevalue("postgres")
+    url = server.create_database()
+    try:
+        yield url
+    finally:
+        server.drop_database(url)

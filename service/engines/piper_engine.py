@@ -33,8 +33,10 @@ from typing import Any
 
 from service.config import Settings
 from service.engines.base import Pcm, Voice, VoiceSettings
+from service.engines.phonemes import PhonemeError, ipa_to_piper
 from service.engines.registry import ENGINES
 from service.errors import EngineUnavailableError, SynthesisError, VoiceError
+from service.text.lexicon.marks import PhonemeMark, split_marks
 
 logger = logging.getLogger(__name__)
 
@@ -179,6 +181,7 @@ class PiperEngine:
         self._lock = threading.Lock()
         self._files: dict[str, PiperVoiceFiles] | None = None
         self._models: dict[str, Any] = {}
+        self._phoneme_maps: dict[str, frozenset[str]] = {}
         self._version: str | None = None
 
     def version(self) -> str:
@@ -200,6 +203,24 @@ class PiperEngine:
     def voices(self) -> list[Voice]:
         """Return the installed Piper voices (reads their small JSON configs only)."""
         return [files.voice() for files in self._voice_files().values()]
+
+    def phonemes(self, ipa: str, settings: VoiceSettings) -> str:
+        """Return how the voice says ``ipa`` inline: ``[[ dʒˈɪf ]]``; raise :class:`PhonemeError`.
+
+        The phonemes must all be in the voice's ``phoneme_id_map`` (read from its
+        config, not its model): Piper drops an unknown one without a word.
+        """
+        files = self._files_for(settings)
+        known = self._phoneme_maps.get(files.name)
+        if known is None:
+            try:
+                config = json.loads(files.config_path.read_text(encoding="utf-8"))
+                known = frozenset(config["phoneme_id_map"])
+            except (OSError, ValueError, KeyError, TypeError) as error:
+                raise PhonemeError(f"the Piper voice {files.name} lists no phonemes") from error
+            self._phoneme_maps[files.name] = known
+        english = any(language.startswith("en") for language in files.languages)
+        return f"[[ {ipa_to_piper(ipa, known, english=english)} ]]"
 
     def warm_up(self) -> None:
         """Load the preferred Piper voice and speak one word, so real segments start fast."""
@@ -225,12 +246,25 @@ class PiperEngine:
             length_scale=length_scale_for(settings.rate_wpm, model.config.length_scale),
             volume=settings.volume,
         )
-        safe_text = text.replace(_PHONEME_BLOCK_OPEN, "[ [")
+        safe_text = self._inline_phonemes(text, settings)
         try:
             chunks = [chunk.audio_int16_bytes for chunk in model.synthesize(safe_text, config)]
         except Exception as error:  # onnxruntime raises its own types, not one base class
             raise SynthesisError(f"Piper failed on {_preview(text)}: {error}") from error
         return Pcm(b"".join(chunks), files.sample_rate_hz)
+
+    def _inline_phonemes(self, text: str, settings: VoiceSettings) -> str:
+        """Turn phoneme marks into Piper's ``[[ ... ]]`` and break up any ``[[`` of the text."""
+        pieces = []
+        for piece in split_marks(text):
+            if isinstance(piece, PhonemeMark):
+                try:
+                    pieces.append(self.phonemes(piece.ipa, settings))
+                except PhonemeError as error:
+                    raise SynthesisError(f"cannot say {piece.term!r}: {error}") from None
+            else:
+                pieces.append(piece.replace(_PHONEME_BLOCK_OPEN, "[ ["))
+        return "".join(pieces)
 
     def _voice_files(self) -> dict[str, PiperVoiceFiles]:
         if self._files is None:

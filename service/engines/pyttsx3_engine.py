@@ -24,7 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from service.engines.base import Pcm, Voice, VoiceSettings
+from service.engines.phonemes import PhonemeError, ipa_to_espeak
 from service.errors import EngineUnavailableError, SynthesisError, VoiceError
+from service.text.lexicon.marks import PhonemeMark, has_marks, split_marks
 
 logger = logging.getLogger(__name__)
 
@@ -264,6 +266,19 @@ class Pyttsx3Engine:
             self._voices = read_espeak_voices(self._data_dir())
         return list(self._voices)
 
+    def phonemes(self, ipa: str, settings: VoiceSettings) -> str:
+        """Return how this engine says ``ipa`` inline: ``[[dZ'If]]``; raise :class:`PhonemeError`.
+
+        eSpeak's phoneme names belong to each language's phoneme table; the
+        IPA mapping is written for its English table, so other voices refuse.
+        """
+        language = settings.engine_voice.lower().rsplit("/", 1)[-1]
+        if not language.startswith("en"):
+            raise PhonemeError(
+                f"eSpeak NG reads IPA with English voices only, not {settings.engine_voice!r}"
+            )
+        return f"[[{ipa_to_espeak(ipa)}]]"
+
     def warm_up(self) -> None:
         """Load eSpeak NG and speak one word, so the first real segment starts fast."""
         voice_ids = {voice.voice_id for voice in self.voices()}
@@ -282,13 +297,35 @@ class Pyttsx3Engine:
             raise VoiceError(f"unknown {self.name} voice {settings.engine_voice!r}")
         if not text.strip():
             return Pcm(b"", SAMPLE_RATE_HZ)
+        spoken, phonemes = self.espeak_text(text, settings)
         with self._lock:
-            samples = self._speak(self._load(), text, settings, voice)
+            samples = self._speak(self._load(), spoken, settings, voice, phonemes=phonemes)
         if not samples:
             raise SynthesisError(f"eSpeak NG made no audio for {_preview(text)}")
         return Pcm(samples, SAMPLE_RATE_HZ)
 
-    def _speak(self, driver: Any, text: str, settings: VoiceSettings, voice: str) -> bytes:
+    def espeak_text(self, text: str, settings: VoiceSettings) -> tuple[str, bool]:
+        """Turn a sentence's phoneme marks into ``[[...]]``; say whether eSpeak must read them.
+
+        eSpeak reads ``[[...]]`` as phonemes only when asked to; then any
+        ``[[`` of the article's own text is broken up, so text stays text.
+        """
+        if not has_marks(text):
+            return text, False
+        pieces = []
+        for piece in split_marks(text):
+            if isinstance(piece, PhonemeMark):
+                try:
+                    pieces.append(self.phonemes(piece.ipa, settings))
+                except PhonemeError as error:
+                    raise SynthesisError(f"cannot say {piece.term!r}: {error}") from None
+            else:
+                pieces.append(piece.replace("[[", "[ [").replace("]]", "] ]"))
+        return "".join(pieces), True
+
+    def _speak(
+        self, driver: Any, text: str, settings: VoiceSettings, voice: str, *, phonemes: bool
+    ) -> bytes:
         """Speak one sentence through pyttsx3's eSpeak driver and return its samples.
 
         eSpeak runs in synchronous mode (see :func:`_initialize_synchronous`):
@@ -308,7 +345,10 @@ class Pyttsx3Engine:
         espeak.save_to_file(text, io.BytesIO())
         self._errors.clear()
         with contextlib.redirect_stdout(io.StringIO()):
-            espeak._start_synthesis(text)
+            if phonemes:
+                _start_synthesis_with_phonemes(espeak, text)
+            else:
+                espeak._start_synthesis(text)
         samples: bytes = espeak._data_buffer
         espeak._data_buffer = b""
         espeak._speaking = False
@@ -366,6 +406,27 @@ class Pyttsx3Engine:
 
     def _data_dir_or_none(self) -> str | None:
         return None if self._library.data_dir is None else str(self._library.data_dir)
+
+
+def _start_synthesis_with_phonemes(espeak: Any, text: str) -> None:
+    """Do what the driver's ``_start_synthesis`` does, with eSpeak reading ``[[...]]`` as phonemes.
+
+    The driver passes fixed flags to ``espeak_Synth``; ``espeakPHONEMES`` is
+    the one flag it lacks.
+    """
+    from pyttsx3.drivers import _espeak
+
+    espeak._proxy.setBusy(True)
+    espeak._proxy.notify("started-utterance")
+    espeak._speaking = True
+    espeak._data_buffer = b""
+    flags = _espeak.ENDPAUSE | _espeak.CHARS_UTF8 | _espeak.PHONEMES
+    try:
+        _espeak.Synth(text.encode("utf-8"), flags=flags)
+    except Exception as error:  # the driver reports its own failures this way too
+        espeak._proxy.setBusy(False)
+        espeak._proxy.notify("error", exception=error)
+        raise
 
 
 def _same_file(first: str, second: str) -> bool:

@@ -24,6 +24,7 @@ from service.pipeline.objects import (
     read_manifest,
 )
 from service.store import Store, open_store
+from service.text.lexicon.model import Lexicon
 from service.text.source import Source, read_source
 
 SUFFIX_FORMATS = {"mp3": "mp3", "ogg": "ogg", "oga": "ogg", "opus": "ogg", "wav": "wav"}
@@ -106,6 +107,25 @@ def copy_atomically(store: Store, key: str, target: Path) -> None:
             os.unlink(temp)
 
 
+def write_atomically(target: Path, data: bytes) -> None:
+    """Write ``data`` to ``target`` through a temp file in the same folder (see above)."""
+    try:
+        handle, temp = _create_beside(target)
+    except OSError as error:
+        raise OutputError(f"cannot write {target}: {error.strerror or error}") from None
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp, target)
+    except OSError as error:
+        raise OutputError(f"cannot write {target}: {error.strerror or error}") from None
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+
+
 def _create_beside(target: Path) -> tuple[int, Path]:
     """Create a new, empty temp file next to ``target``; return its descriptor and path."""
     folder = target.parent if str(target.parent) else Path(".")
@@ -139,18 +159,19 @@ def narrate_to_files(
     timings: Path | None = None,
     captions: Path | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    lexicon: Lexicon | None = None,
 ) -> ExportResult:
-    """Load ``source``, narrate it through the cache and copy the results out."""
+    """Load ``source``, narrate it through the cache (read by ``lexicon``) and copy it out."""
     fmt = output_format(output, fmt, settings.audio_format)
     read = read_source(source, settings)
     store = open_store(settings)
-    key = memo_key(read, settings)
+    key = memo_key(read, settings, lexicon.digest if lexicon is not None else None)
     known = recall(store, key)
     if known is not None and _finished(store, known.narration_id, fmt):
         target = _checked_target(output or Path(default_filename(known.title, fmt)))
         found = ExportResult(target, known.duration_ms, known.narration_id, True, known.title)
     else:
-        found = _narrate(read, settings, store, output, fmt, on_progress)
+        found = _narrate(read, settings, store, output, fmt, on_progress, lexicon)
         remember(store, key, Memo(found.narration_id, found.title, found.duration_ms))
     narration_id = found.narration_id
     copy_atomically(store, audio_object(narration_id, fmt), found.path)
@@ -182,6 +203,7 @@ def _narrate(
     output: Path | None,
     fmt: str,
     on_progress: Callable[[int, int], None] | None,
+    lexicon: Lexicon | None = None,
 ) -> ExportResult:
     """Read, plan and (unless the cache has it all) synthesise the narration of ``read``.
 
@@ -198,7 +220,7 @@ def _narrate(
         from service.pipeline.prepare import prepare_plan
         from service.text.load import article_from_source
 
-        plan = prepare_plan(article_from_source(read, settings), settings)
+        plan = prepare_plan(article_from_source(read, settings), settings, lexicon=lexicon)
         target = _checked_target(output or Path(default_filename(plan.title, fmt)))
         manifest = read_manifest(store, plan.narration_id)
         if manifest is not None and store.exists(audio_object(plan.narration_id, fmt)):

@@ -49,8 +49,8 @@ def memo_object(key: str) -> str:
     return f"inputs/{key[:2]}/{key[2:]}.json"
 
 
-def memo_key(source: Source, settings: Settings) -> str:
-    """Return the key of ``source`` read with ``settings`` by this code."""
+def memo_key(source: Source, settings: Settings, lexicon_digest: str | None = None) -> str:
+    """Return the key of ``source`` read with ``settings`` (and a lexicon's rules) by this code."""
     described = {
         "memo": MEMO_VERSION,
         "hint": source.hint,
@@ -59,6 +59,8 @@ def memo_key(source: Source, settings: Settings) -> str:
         "settings": dataclasses.asdict(settings),
         "code": code_fingerprint(settings.piper_voices_dir),
     }
+    if lexicon_digest is not None:
+        described["lexicon"] = lexicon_digest
     digest = hashlib.sha256(json.dumps(described, sort_keys=True, default=str).encode())
     digest.update(source.data)
     return digest.hexdigest()

@@ -10,14 +10,16 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from service.config import Settings
 from service.engines.base import VoiceSettings
+from service.engines.phonemes import PHONEME_FORMAT_VERSION
 from service.text.article import Article
 from service.text.blocks import Sentence, SpokenBlock
+from service.text.lexicon.marks import has_marks, plain_text
 from service.text.words import count_words
 
 AUDIO_FORMAT_VERSION = 1
@@ -72,7 +74,7 @@ class ClipPlan:
     clip_key: str
     """Cache key of the shaped sentence audio."""
     spoken: str
-    """Text given to the engine."""
+    """Text given to the engine: the sentence's spoken form with the lexicon's rules applied."""
     pause_after_ms: int
     """Silence that follows the sentence inside its chunk."""
     block_index: int
@@ -96,7 +98,7 @@ class ChunkPlan:
     def label(self) -> str:
         """Name the chunk for error messages: block number and first words."""
         first = self.clips[0]
-        words = " ".join(first.spoken.split()[:6])
+        words = " ".join(plain_text(first.spoken).split()[:6])
         return f"block {first.block_index}, sentence {first.sentence_index + 1} ({words!r})"
 
 
@@ -191,6 +193,8 @@ def _sound(voice: VoiceSettings, engine_version: str, output: OutputSettings) ->
 
 
 def _clip_key(spoken: str, sound: dict[str, Any]) -> str:
+    if has_marks(spoken):  # how marks become each engine's phonemes is part of the sound
+        return _digest({**sound, "spoken": spoken, "phonemes": PHONEME_FORMAT_VERSION})
     return _digest({**sound, "spoken": spoken})
 
 
@@ -218,6 +222,8 @@ def chunk_sentences(chunk_index: int) -> int:
 
 BlockVoices = Mapping[int, tuple[VoiceSettings, str]]
 """Voice and engine version of each block read with another voice than the article's."""
+EngineText = Callable[[str, VoiceSettings], str]
+"""Turns a sentence's spoken text into what the engine of a voice is given (a lexicon's rules)."""
 
 
 def plan_chunks(
@@ -226,18 +232,28 @@ def plan_chunks(
     engine_version: str,
     output: OutputSettings,
     block_voices: BlockVoices | None = None,
+    engine_text: EngineText | None = None,
 ) -> tuple[ChunkPlan, ...]:
-    """Group each block's sentences into chunks and key them, each with its block's voice."""
+    """Group each block's sentences into chunks and key them, each with its block's voice.
+
+    With ``engine_text`` (a lexicon), a sentence's key hashes the text after
+    the rules that matched it: a rule changes the keys of its sentences only.
+    """
     chunks: list[ChunkPlan] = []
     article_sound = _sound(voice, engine_version, output)
     for block in blocks:
         own = (block_voices or {}).get(block.index)
         sound = article_sound if own is None else _sound(*own, output)
+        block_voice = voice if own is None else own[0]
+        said = [
+            s.spoken if engine_text is None else engine_text(s.spoken, block_voice)
+            for s in block.sentences
+        ]
         last = len(block.sentences) - 1
         clips = [
             ClipPlan(
-                clip_key=_clip_key(sentence.spoken, sound),
-                spoken=sentence.spoken,
+                clip_key=_clip_key(said[i], sound),
+                spoken=said[i],
                 pause_after_ms=(
                     output.pause_after_block_ms(block.kind)
                     if i == last
@@ -265,9 +281,10 @@ def plan_narration(
     engine_version: str,
     output: OutputSettings,
     block_voices: BlockVoices | None = None,
+    engine_text: EngineText | None = None,
 ) -> NarrationPlan:
     """Key every sentence and chunk of ``article`` (segmented into ``blocks``), and the whole."""
-    chunks = plan_chunks(blocks, voice, engine_version, output, block_voices)
+    chunks = plan_chunks(blocks, voice, engine_version, output, block_voices, engine_text)
     narration_id = _digest(
         {
             "audio_format": AUDIO_FORMAT_VERSION,

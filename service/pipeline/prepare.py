@@ -13,6 +13,7 @@ from service.pipeline.plan import BlockVoices, NarrationPlan, OutputSettings, pl
 from service.text.article import Article
 from service.text.blocks import SpokenBlock
 from service.text.limits import check_length
+from service.text.lexicon.model import Lexicon
 from service.text.segment import segment_article
 
 log = logging.getLogger(__name__)
@@ -56,9 +57,14 @@ def choose_block_voices(
 
 
 def prepare_plan(
-    article: Article, settings: Settings, *, voice: str | None = None
+    article: Article,
+    settings: Settings,
+    *,
+    voice: str | None = None,
+    lexicon: Lexicon | None = None,
 ) -> NarrationPlan:
-    """Check the article's length, then segment it, pick its voices and key everything.
+    """Check the article's length, then segment it, pick its voices, apply the lexicon and key
+    everything.
 
     Every narration is planned here, whatever made its article (a file, a
     request, a title given with it): the one place the length limit is checked.
@@ -66,6 +72,11 @@ def prepare_plan(
     check_length(article, settings)
     chosen = choose_voice(settings, article.language, voice)
     blocks = segment_article(article, max_sentence_chars=settings.max_sentence_chars)
+    engine_text = None
+    if lexicon is not None and lexicon.rules:
+        from service.pipeline.pronounce import Pronouncer
+
+        engine_text = Pronouncer(lexicon)
     return plan_narration(
         article,
         blocks,
@@ -73,4 +84,5 @@ def prepare_plan(
         resolve_engine(chosen.engine).version(),
         OutputSettings.from_settings(settings),
         choose_block_voices(blocks, chosen, settings),
+        engine_text,
     )

@@ -12,8 +12,8 @@ from service.errors import EngineUnavailableError, VoiceError
 from service.pipeline.plan import BlockVoices, NarrationPlan, OutputSettings, plan_narration
 from service.text.article import Article
 from service.text.blocks import SpokenBlock
-from service.text.limits import check_length
 from service.text.lexicon.model import Lexicon
+from service.text.limits import check_length
 from service.text.segment import segment_article
 
 log = logging.getLogger(__name__)

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 import subprocess
 import tempfile
 import wave
+from collections.abc import Sequence
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
 import imageio_ffmpeg
 
+from service.audio.chapters import Chapter
 from service.audio.mp3 import frame_info, id3_tag, info_frame, samples_per_frame
 from service.errors import OutputError
 
@@ -34,17 +37,43 @@ class AudioWriter(Protocol):
 
 
 class Mp3Writer:
-    """Write ID3 tag, an Info frame with the exact frame count, then the frames."""
+    """Write ID3 tag, an Info frame with the exact frame count, then the frames.
+
+    Chapters are known by title at the start and timed at the end: the tag is
+    written first with every time at 0, and overwritten in place (same size)
+    by :meth:`finish` once :meth:`time_chapters` has given the times.
+    """
 
     def __init__(
-        self, path: Path, *, title: str, artist: str | None, album: str | None, language: str | None
+        self,
+        path: Path,
+        *,
+        title: str,
+        artist: str | None,
+        album: str | None,
+        language: str | None,
+        chapter_titles: Sequence[str] = (),
     ) -> None:
         self._file: BinaryIO = open(path, "wb")  # noqa: SIM115 - closed in finish/abort
-        self._file.write(id3_tag(title=title, artist=artist, album=album, language=language))
+        self._tag = functools.partial(
+            id3_tag, title=title, artist=artist, album=album, language=language
+        )
+        self._chapter_titles = tuple(chapter_titles)
+        self._chapters: tuple[Chapter, ...] = ()
+        untimed = tuple(Chapter(0, 0, name) for name in self._chapter_titles)
+        tag = self._tag(chapters=untimed)
+        self._tag_bytes = len(tag)
+        self._file.write(tag)
         self._info_offset = self._file.tell()
         self._first_frame: bytes | None = None
         self._frames = 0
         self._bytes = 0
+
+    def time_chapters(self, chapters: Sequence[Chapter]) -> None:
+        """Give the chapters named at the start their times (before :meth:`finish`)."""
+        if tuple(chapter.title for chapter in chapters) != self._chapter_titles:
+            raise ValueError("the timed chapters are not the ones the tag was laid out for")
+        self._chapters = tuple(chapters)
 
     def write(self, data: bytes, *, samples: int | None = None) -> None:
         """Append whole encoded frames; ``samples``, when known, saves counting the frames."""
@@ -62,7 +91,15 @@ class Mp3Writer:
         self._bytes += len(data)
 
     def finish(self) -> None:
-        """Fill in the Info frame and flush to disk."""
+        """Fill in the chapters' times and the Info frame, and flush to disk."""
+        if self._chapter_titles:
+            if not self._chapters:
+                raise ValueError("chapters were laid out but never timed")
+            tag = self._tag(chapters=self._chapters)
+            if len(tag) != self._tag_bytes:  # the frames after it would be overwritten
+                raise ValueError("the timed ID3 tag changed size")
+            self._file.seek(0)
+            self._file.write(tag)
         if self._first_frame is not None:
             frame = info_frame(self._first_frame, frame_count=self._frames, byte_count=self._bytes)
             self._file.seek(self._info_offset)

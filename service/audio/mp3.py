@@ -2,7 +2,7 @@
 
 Chunks are encoded separately (in parallel workers) as constant-bitrate frames
 without a Xing header, so they can be joined byte for byte. The finished file
-gets one ID3v2 tag and one "Info" frame that carries the exact frame count, so
+gets one ID3v2 tag (with its chapters) and one "Info" frame that carries the exact frame count, so
 browsers and ffprobe report the right duration without estimating.
 """
 
@@ -10,12 +10,21 @@ from __future__ import annotations
 
 import io
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import lameenc
 
+from service.audio.chapters import MAX_CHAPTERS, Chapter
+
 ENCODER_DELAY_SAMPLES = 576 + 529
 """Samples of encoder priming before the first input sample comes out (LAME)."""
+
+ID3_HEADER_BYTES = 10
+"""Length of an ID3v2 tag header (and of a frame header)."""
+NO_OFFSET = 0xFFFFFFFF
+"""A ``CHAP`` frame's byte offset meaning "use the times" (ID3v2 chapter frame addendum)."""
 
 _BITRATES_KBPS = {
     # MPEG-1 Layer III
@@ -119,19 +128,77 @@ def info_frame(first_frame: bytes, *, frame_count: int, byte_count: int) -> byte
     return frame + bytes(size - len(frame))
 
 
-def id3_tag(*, title: str, artist: str | None, album: str | None, language: str | None) -> bytes:
-    """Return an ID3v2.4 tag with the narration's title, byline and site."""
-    from mutagen.id3 import ID3, TALB, TIT2, TLAN, TPE1, TXXX  # the final file only, not workers
+def id3_tag(
+    *,
+    title: str,
+    artist: str | None,
+    album: str | None,
+    language: str | None,
+    chapters: Sequence[Chapter] = (),
+) -> bytes:
+    """Return an ID3v2.4 tag with the narration's title, byline, site and chapters.
+
+    Chapters are ``CHAP`` frames (times in milliseconds, byte offsets left
+    unset as the specification allows) under one ordered top-level ``CTOC``.
+    Times are fixed-size fields: the tag's length does not depend on them, so
+    a tag written with untimed chapters can later be overwritten in place.
+    """
+    # the final file only, not workers
+    from mutagen.id3 import CHAP, CTOC, TALB, TIT2, TLAN, TPE1, TXXX, CTOCFlags
+
+    if len(chapters) > MAX_CHAPTERS:
+        raise ValueError(f"an ID3 table of contents holds {MAX_CHAPTERS} chapters at most")
+    frames: list[Any] = [TIT2(encoding=3, text=title)]
+    if artist:
+        frames.append(TPE1(encoding=3, text=artist))
+    if album:
+        frames.append(TALB(encoding=3, text=album))
+    if language:
+        frames.append(TLAN(encoding=3, text=language))
+    frames.append(TXXX(encoding=3, desc="generator", text="listen-service"))
+    if chapters:
+        ids = [f"chp{index}" for index in range(len(chapters))]
+        frames.append(
+            CTOC(
+                element_id="toc",
+                flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED,
+                child_element_ids=ids,
+                sub_frames=[TIT2(encoding=3, text="Chapters")],
+            )
+        )
+        frames += [
+            CHAP(
+                element_id=element_id,
+                start_time=chapter.start_ms,
+                end_time=chapter.end_ms,
+                start_offset=NO_OFFSET,
+                end_offset=NO_OFFSET,
+                sub_frames=[TIT2(encoding=3, text=chapter.title)],
+            )
+            for element_id, chapter in zip(ids, chapters, strict=True)
+        ]
+    body = b"".join(_frame_bytes(frame) for frame in frames)
+    return b"ID3\x04\x00\x00" + _syncsafe(len(body)) + body
+
+
+def _frame_bytes(frame: Any) -> bytes:
+    """Return one frame as mutagen encodes it in an ID3v2.4 tag.
+
+    mutagen writes a tag's frames sorted by size; readers that take chapters
+    in file order (ffmpeg) would list them out of order, so each frame is
+    encoded alone and the frames are joined in the order given.
+    """
+    from mutagen.id3 import ID3
 
     tag = ID3()
-    tag.add(TIT2(encoding=3, text=title))
-    if artist:
-        tag.add(TPE1(encoding=3, text=artist))
-    if album:
-        tag.add(TALB(encoding=3, text=album))
-    if language:
-        tag.add(TLAN(encoding=3, text=language))
-    tag.add(TXXX(encoding=3, desc="generator", text="listen-service"))
+    tag.add(frame)
     buffer = io.BytesIO()
-    tag.save(buffer, padding=lambda _info: 0)
-    return buffer.getvalue()
+    tag.save(buffer, padding=lambda _info: 0, v2_version=4)
+    return buffer.getvalue()[ID3_HEADER_BYTES:]
+
+
+def _syncsafe(value: int) -> bytes:
+    """Return ``value`` as ID3v2's 28-bit size: four bytes of seven bits each."""
+    if value >= 1 << 28:
+        raise ValueError("an ID3 tag is 256 MB at most")
+    return bytes((value >> shift) & 0x7F for shift in (21, 14, 7, 0))

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from service.audio.captions import webvtt
+from service.audio.chapters import chapter_marks, manifest_chapters
 from service.audio.container import AudioWriter, Mp3Writer, OggOpusWriter, WavWriter, file_sha256
 from service.audio.mp3 import ENCODER_DELAY_SAMPLES
 from service.config import Settings
@@ -133,6 +134,7 @@ class Narrator:
         spans: list[tuple[int, int]] = []
         total = len(plan.chunks)
         audio_key = audio_object(plan.narration_id, "mp3")
+        marks = chapter_marks(plan.title, [(block.kind, block.text) for block in plan.blocks])
         with self._temp_output(audio_key) as temp:
             writer = Mp3Writer(
                 temp,
@@ -140,6 +142,7 @@ class Narrator:
                 artist=plan.byline,
                 album=plan.site_name,
                 language=plan.language,
+                chapter_titles=[mark.title for mark in marks],
             )
             position = 0
             with _finishing(writer):
@@ -151,11 +154,13 @@ class Narrator:
                         on_chunk(done - 1, chunk)
                     if on_progress is not None:
                         on_progress(done, total)
+                manifest = build_manifest(plan, spans, position, sample_rate)
+                writer.time_chapters(manifest_chapters(manifest))
             digest = file_sha256(temp)
+            size_bytes = temp.stat().st_size
             self.store.put(audio_key + ".sha256", digest.encode())
             self.store.put_file(audio_key, temp)
-        manifest = build_manifest(plan, spans, position, sample_rate)
-        manifest["audio"] = {"mp3": {"sha256": digest}}
+        manifest["audio"] = {"mp3": {"sha256": digest, "bytes": size_bytes}}
         cues = [
             (s["start_ms"], s["end_ms"], s["text"])
             for b in manifest["blocks"]

@@ -24,6 +24,12 @@ from service.text.words import count_words
 
 AUDIO_FORMAT_VERSION = 1
 """Bump when anything changes the audio made from the same inputs."""
+FILE_FORMAT_VERSION = 2
+"""Bump when the finished file changes but its sentences and chunks do not (its tags).
+
+It goes into the narration id only: every cached sentence and chunk is kept.
+2: the MP3's ID3 tag carries the chapters.
+"""
 MAX_CHUNK_SENTENCES = 8
 """A long block is split into chunks of at most this many sentences (fewer at the start)."""
 HEAD_KINDS = frozenset({"title", "byline", "heading"})
@@ -288,6 +294,7 @@ def plan_narration(
     narration_id = _digest(
         {
             "audio_format": AUDIO_FORMAT_VERSION,
+            "file_format": FILE_FORMAT_VERSION,
             "chunks": [c.chunk_key for c in chunks],
             "text": article.text,
             "kinds": [b.kind for b in blocks],

@@ -151,3 +151,37 @@ class DatabaseSchemaError(DatabaseError):
 
     slug = "database-schema"
     title = "Library database needs migrating"
+
+
+class CollectionError(ListenError):
+    """A collection's slug or one of its channel fields is invalid."""
+
+    http_status = 422
+    slug = "bad-collection"
+    title = "Invalid collection"
+
+
+class CollectionNotFoundError(CollectionError):
+    """No collection has the slug asked for, or a narration is not filed in it."""
+
+    http_status = 404
+    slug = "collection-not-found"
+    title = "Collection not found"
+
+
+class ListeningEventError(ListenError):
+    """A listening event is malformed, too large, or names something that does not exist."""
+
+    http_status = 422
+    slug = "bad-event"
+    title = "Invalid listening event"
+
+
+class StatsUnavailableError(ListenError):
+    """Listening events cannot be counted now (the Redis that drops duplicates is down)."""
+
+    http_status = 503
+    retry_after_s = 5
+    exit_code = 1
+    slug = "stats-unavailable"
+    title = "Listening statistics unavailable"

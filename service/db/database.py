@@ -34,7 +34,7 @@ DATABASE_FILE = "library.db"
 """The SQLite file's name in the cache folder."""
 CONNECT_TIMEOUT_S = 10
 """How long to wait for a PostgreSQL server to answer."""
-SCHEMA_REVISION = "0001"
+SCHEMA_REVISION = "0002"
 """The newest migration's revision (a test holds it to the scripts): a database stamped with
 it is ready without importing Alembic, a tenth of a second of every command's start."""
 
@@ -58,6 +58,18 @@ def database_url(settings: Settings) -> URL:
     raise ListenError(
         f"LISTEN_DATABASE_URL names {url.drivername!r}; use sqlite:// or postgresql://"
     )
+
+
+def upsert(session: Session, table: type[Any]) -> Any:
+    """Return an INSERT into ``table`` that can say ON CONFLICT, for the session's database.
+
+    SQLite (3.24+) and PostgreSQL spell the upsert the same way; SQLAlchemy
+    has one construct per dialect.
+    """
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
 def shown(url: URL) -> str:

@@ -8,7 +8,18 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, MetaData, String
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 NAMING = {
@@ -74,3 +85,84 @@ class LexiconSiteRow(Base):
         ForeignKey("lexicons.id", ondelete="CASCADE"), index=True
     )
     position: Mapped[int] = mapped_column(Integer)
+
+
+class CollectionRow(Base):
+    """A collection of narrations: one podcast channel."""
+
+    __tablename__ = "collections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(35))
+    image_url: Mapped[str | None] = mapped_column(Text)
+    category: Mapped[str | None] = mapped_column(String(100))
+    explicit: Mapped[bool] = mapped_column(Boolean, default=False)
+    link: Mapped[str | None] = mapped_column(Text)
+    owner_email: Mapped[str | None] = mapped_column(String(254))
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    """Counts every change to the channel or its items: the feed's ETag hashes it."""
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    """When the channel or one of its items last changed (the feed's Last-Modified)."""
+
+    items: Mapped[list[CollectionItemRow]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class CollectionItemRow(Base):
+    """A narration filed in a collection, with what its feed item shows (one query per feed)."""
+
+    __tablename__ = "collection_items"
+    __table_args__ = (
+        Index("ix_collection_items_collection_id_filed_at", "collection_id", "filed_at"),
+    )
+
+    collection_id: Mapped[int] = mapped_column(
+        ForeignKey("collections.id", ondelete="CASCADE"), primary_key=True
+    )
+    narration_id: Mapped[str] = mapped_column(String(32), primary_key=True, index=True)
+    filed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    title: Mapped[str] = mapped_column(Text)
+    summary: Mapped[str] = mapped_column(Text)
+    """The article's first paragraph."""
+    language: Mapped[str | None] = mapped_column(String(35))
+    duration_ms: Mapped[int | None] = mapped_column(Integer)
+    """The MP3's duration; NULL while it is being made."""
+    audio_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    """The MP3's exact size; NULL while it is being made."""
+
+
+class ListeningDayRow(Base):
+    """What listeners did with one narration on one day (UTC): counts only, nobody's traces."""
+
+    __tablename__ = "listening_days"
+
+    narration_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    plays: Mapped[int] = mapped_column(Integer, default=0)
+    """Page views in which playing started."""
+    reached_25: Mapped[int] = mapped_column(Integer, default=0)
+    reached_50: Mapped[int] = mapped_column(Integer, default=0)
+    reached_75: Mapped[int] = mapped_column(Integer, default=0)
+    reached_100: Mapped[int] = mapped_column(Integer, default=0)
+    """Listeners who reached the end: the completions."""
+    listened_ms: Mapped[int] = mapped_column(BigInteger, default=0)
+    """Time listened, summed over listeners."""
+    speed_changes: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ListeningParagraphRow(Base):
+    """How many listeners reached one paragraph (spoken block) of a narration on one day."""
+
+    __tablename__ = "listening_paragraphs"
+
+    narration_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    paragraph: Mapped[int] = mapped_column(Integer, primary_key=True)
+    """Index of the spoken block (the manifest's ``blocks[i].index``)."""
+    reached: Mapped[int] = mapped_column(Integer, default=0)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -30,6 +31,8 @@ FILE_FORMAT_VERSION = 2
 It goes into the narration id only: every cached sentence and chunk is kept.
 2: the MP3's ID3 tag carries the chapters.
 """
+NARRATION_ID = re.compile(r"[0-9a-f]{32}")
+"""A narration id: 32 lowercase hex digits (see :func:`plan_narration`)."""
 MAX_CHUNK_SENTENCES = 8
 """A long block is split into chunks of at most this many sentences (fewer at the start)."""
 HEAD_KINDS = frozenset({"title", "byline", "heading"})

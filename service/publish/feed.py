@@ -5,7 +5,8 @@ link, description, language, ``itunes:author``, ``itunes:image``,
 ``itunes:category``, ``itunes:explicit`` as ``true``/``false``, an
 ``atom:link`` to itself) and of an item (title, a guid that is the narration
 id, pubDate, description, an ``enclosure`` with the file's exact size,
-``itunes:duration``, and ``podcast:chapters``). ``podcast:guid`` names the
+``itunes:duration``, and ``podcast:chapters``). Descriptions are HTML to
+podcast clients: the plain text of an article is escaped for it. ``podcast:guid`` names the
 feed for good; ``podcast:locked`` and ``itunes:owner`` are written only when
 the publisher gives an owner's address, which is what lets a locked feed be
 moved later.
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import html
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -124,7 +126,7 @@ def build_feed(
     feed_url = links.feed(channel.slug)
     _text(feed, "title", channel.title)
     _text(feed, "link", channel.link or links.home())
-    _text(feed, "description", channel.description or channel.title)
+    _text(feed, "description", html.escape(channel.description or channel.title, quote=False))
     _text(feed, "language", channel.language or _most_common_language(ready) or "en")
     etree.SubElement(feed, f"{{{ATOM}}}link", href=feed_url, rel="self", type="application/rss+xml")
     _text(feed, "generator", GENERATOR)
@@ -165,7 +167,7 @@ def _item(feed: etree._Element, item: CollectionItem, links: FeedLinks) -> None:
     _text(entry, "link", links.player(item.narration_id))
     _text(entry, "guid", item.narration_id, isPermaLink="false")
     _text(entry, "pubDate", _rfc822(item.filed_at))
-    _text(entry, "description", item.summary or item.title)
+    _text(entry, "description", html.escape(item.summary or item.title, quote=False))
     etree.SubElement(
         entry,
         "enclosure",

@@ -10,6 +10,7 @@ BENCHMARKS = (
     "embed",
     "hostile",
     "lexicon",
+    "listening",
     "narrate",
     "web",
     "piper",

@@ -10,6 +10,7 @@ in memory for one page view, never stored) and what happened:
 - ``seconds``: nothing but listened time (sent on pause and when the page is hidden).
 
 Every event may carry ``seconds``: time listened since the previous event.
+Time listened is summed as reported; milestones count once per page view.
 Players send them with ``navigator.sendBeacon``, whose body is text (a JSON
 type would need a CORS preflight that beacons cannot make), so the body is
 read as JSON whatever its content type says.

@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+from service.config import EngineSettings
 from service.engines.pyttsx3_engine import Pyttsx3Engine, mapped_espeak_libraries
 from service.engines.registry import resolve_engine
 from service.errors import VoiceError
@@ -57,7 +58,7 @@ def has_pytest_loaded() -> bool:
 
 def _warm_pyttsx3() -> Pyttsx3Engine:
     """Return this worker's pyttsx3 engine with eSpeak NG loaded."""
-    engine = resolve_engine("pyttsx3")
+    engine = resolve_engine("pyttsx3", EngineSettings())
     assert isinstance(engine, Pyttsx3Engine)
     engine.warm_up()
     return engine

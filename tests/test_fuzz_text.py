@@ -20,7 +20,7 @@ from service.text.load import load_article_from_text
 from service.text.segment import segment_article
 from tests.test_segment import check_segmentation
 
-SETTINGS = Settings(max_input_bytes=64 * 1024, max_sentence_chars=120, max_html_depth=60)
+SETTINGS = Settings.of(max_input_bytes=64 * 1024, max_sentence_chars=120, max_html_depth=60)
 CAP = SETTINGS.max_sentence_chars
 FUZZ = settings(
     max_examples=150,

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from service.cli import cli
-from service.config import Settings
+from service.config import InputSettings, Settings
 from service.errors import (
     InputError,
     ListenError,
@@ -23,7 +23,7 @@ from service.text.limits import check_length
 from service.text.load import detect_kind, load_article, load_article_from_text
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
-SETTINGS = Settings()
+SETTINGS = InputSettings()
 HTML_NOTE = "<p>Das ist ein kurzer Text über das Wetter in Berlin, geschrieben für diesen Test.</p>"
 
 
@@ -182,20 +182,20 @@ def test_load_cli_extract_json_reads_stdin() -> None:
 
 def test_load_article_over_the_word_limit_is_too_large() -> None:
     text = "Title\n\n" + "\n\n".join("Five words in this paragraph." for _ in range(300))
-    limited = Settings(max_words=1000)
-    article = load_article_from_text(text, limited)
+    limited = Settings.of(max_words=1000)
+    article = load_article_from_text(text, limited.input)
     with pytest.raises(TooLargeError, match=r"1,50\d words; the limit is 1,000"):
-        check_length(article, limited)
-    check_length(article, Settings(max_words=0))
+        check_length(article, limited.input)
+    check_length(article, InputSettings(max_words=0))
 
 
 def test_load_and_plan_ten_thousand_paragraphs_in_seconds(tmp_path: Path) -> None:
     from service.pipeline.prepare import prepare_plan
 
     text = "Title\n\n" + "\n\n".join(f"Paragraph {i} tells the news." for i in range(10_000))
-    settings = Settings(cache_dir=tmp_path, max_words=0)
+    settings = Settings.of(cache_dir=tmp_path, max_words=0)
     started = time.perf_counter()
-    plan = prepare_plan(load_article_from_text(text, settings, kind="text"), settings)
+    plan = prepare_plan(load_article_from_text(text, settings.input, kind="text"), settings)
     assert time.perf_counter() - started < 15
     assert len(plan.blocks) == 10_001
 

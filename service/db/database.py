@@ -41,9 +41,9 @@ it is ready without importing Alembic, a tenth of a second of every command's st
 
 def database_url(settings: Settings) -> URL:
     """Return the database URL of ``settings``: ``LISTEN_DATABASE_URL`` or SQLite in the cache."""
-    raw = settings.database_url.strip()
+    raw = settings.database.database_url.strip()
     if not raw:
-        return URL.create("sqlite", database=str(Path(settings.cache_dir) / DATABASE_FILE))
+        return URL.create("sqlite", database=str(Path(settings.store.cache_dir) / DATABASE_FILE))
     try:
         url = make_url(raw)
     except ArgumentError:

@@ -105,3 +105,31 @@ def test_the_code_fingerprint_follows_sources_packages_and_voices(tmp_path: Path
     stat = os.stat(package / "a.py")
     os.utime(package / "a.py", ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
     assert now() not in (before, edited, upgraded)
+
+
+def test_settings_that_do_not_change_the_audio_keep_the_memo(
+    settings: Settings, tmp_path: Path
+) -> None:
+    article = tmp_path / "story.txt"
+    article.write_text(FIRST, encoding="utf-8")
+    made = narrate_to_files(str(article), settings, output=tmp_path / "a.mp3")
+    source = read_source(str(article), settings.input)
+    key = memo_key(source, settings)
+    elsewhere = settings.replace(
+        port=9999, host="0.0.0.0", api_keys="secret", threads=4, workers=1, queue_max=3,
+        redis_url="redis://127.0.0.1:1/0", database_url="sqlite:////tmp/other.db",
+        public_url="https://listen.example.com", segment_timeout_s=5.0, front="none",
+    )  # fmt: skip
+    assert memo_key(source, elsewhere) == key
+    again = narrate_to_files(str(article), elsewhere, output=tmp_path / "b.mp3")
+    assert again.cached and again.narration_id == made.narration_id
+    # and every group that changes what is read or how it sounds misses it
+    for change in (
+        {"rate_wpm": 150},
+        {"voice": "pyttsx3:gmw/en-gb-x-rp"},
+        {"pause_paragraph_ms": 700},
+        {"mp3_bitrate_kbps": 64},
+        {"max_sentence_chars": 100},
+        {"max_html_depth": 100},
+    ):
+        assert memo_key(source, settings.replace(**change)) != key, change

@@ -62,7 +62,9 @@ def peak(pcm: Pcm) -> int:
 
 def loaded_piper_models() -> list[str]:
     """Return the Piper models this worker has loaded (a pool task)."""
-    engine = resolve_engine("piper", EngineSettings())
+    from service.engines import pool
+
+    engine = resolve_engine("piper", pool._worker_settings)  # the engine its tasks use
     assert isinstance(engine, PiperEngine)
     return sorted(engine._models)
 
@@ -153,6 +155,36 @@ def test_piper_voices_folder_adds_voices_and_changes_the_version(tmp_path: Path)
     assert "piper-tts " in bundled.version()
     with pytest.raises(VoiceError, match="LISTEN_PIPER_VOICES_DIR"):
         engine.synthesize("Hello.", VoiceSettings("piper:en_AU-missing-low"))
+
+
+def test_piper_voices_folder_given_to_the_app_reaches_its_engine_workers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given to create_app only (no LISTEN_PIPER_VOICES_DIR): the web process lists the
+    # voice, and the spawned engine workers, which build their own engines, speak it.
+    monkeypatch.delenv("LISTEN_PIPER_VOICES_DIR", raising=False)
+    joe_files = PiperEngine(EngineSettings())._voice_files()["en_US-joe-medium"]
+    voices = tmp_path / "voices"
+    voices.mkdir()
+    (voices / "en_US-copy-medium.onnx").symlink_to(joe_files.model_path)
+    (voices / "en_US-copy-medium.onnx.json").write_bytes(joe_files.config_path.read_bytes())
+    app = create_app({"cache_dir": tmp_path / "cache", "workers": 1, "piper_voices_dir": voices})
+    try:
+        client = app.test_client()
+        listed = client.get("/api/voices?language=en-us").get_json()["voices"]
+        assert "piper:en_US-copy-medium" in {voice["id"] for voice in listed}
+        created = client.post(
+            "/api/narrations", json={"text": "A copy.", "voice": "piper:en_US-copy-medium"}
+        ).get_json()
+        deadline = time.monotonic() + 120
+        while (state := client.get(created["status_url"]).get_json())["status"] != "done":
+            assert state["status"] != "failed", state
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        assert state["voice"] == "piper:en_US-copy-medium"
+        assert client.get(created["audio_url"]).status_code == 200
+    finally:
+        close_app(app)
 
 
 def test_piper_synthesize_honours_rate_and_volume(engine_pool: EnginePool) -> None:

@@ -1,7 +1,7 @@
 """Remember which narration an exact input made, so a repeat skips reading and planning it.
 
 Finding a narration in the cache normally means extracting the article,
-detecting its language, segmenting it, choosing the voice and keying every
+detecting its language, splitting it into sentences, choosing the voice and keying every
 sentence: a third of a second for a long article, most of it in loading the
 libraries that do it. The same bytes with the same settings, read by the same
 code, always give the same narration, so the first narration records its id

@@ -283,7 +283,7 @@ def plan_narration(
     block_voices: BlockVoices | None = None,
     engine_text: EngineText | None = None,
 ) -> NarrationPlan:
-    """Key every sentence and chunk of ``article`` (segmented into ``blocks``), and the whole."""
+    """Key every sentence and chunk of ``article`` (split into ``blocks``), and the whole."""
     chunks = plan_chunks(blocks, voice, engine_version, output, block_voices, engine_text)
     narration_id = _digest(
         {

@@ -66,8 +66,8 @@ def prepare_plan(
     voice: str | None = None,
     lexicon: Lexicon | None = None,
 ) -> NarrationPlan:
-    """Check the article's length, then segment it, pick its voices, apply the lexicon and key
-    everything.
+    """Check the article's length, split it into sentences, pick its voices, apply the lexicon,
+    and key everything.
 
     Every narration is planned here, whatever made its article (a file, a
     request, a title given with it): the one place the length limit is checked.

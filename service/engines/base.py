@@ -15,7 +15,7 @@ from service.config import EngineSettings
 from service.errors import VoiceError
 from service.media import Pcm
 
-__all__ = ["Engine", "Pcm", "Voice", "VoiceSettings", "check_voice_settings"]
+__all__ = ["Engine", "Pcm", "Voice", "VoiceSettings", "check_voice_settings", "preview"]
 
 RATE_WPM_MIN = 80
 """Slowest speaking rate accepted, in words per minute (eSpeak NG's own floor)."""
@@ -110,3 +110,10 @@ def check_voice_settings(settings: VoiceSettings) -> None:
         raise VoiceError(f"pitch {settings.pitch} is out of range ({PITCH_MIN} to {PITCH_MAX})")
     if not 0.0 <= settings.volume <= 1.0:
         raise VoiceError(f"volume {settings.volume} is out of range (0.0 to 1.0)")
+
+
+def preview(text: str, words: int = 6) -> str:
+    """Return the first few words of a sentence, quoted, for error messages."""
+    head = text.split()
+    shown = " ".join(head[:words])
+    return repr(shown + (" ..." if len(head) > words else ""))

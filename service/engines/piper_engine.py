@@ -32,11 +32,10 @@ from pathlib import Path
 from typing import Any
 
 from service.config import EngineSettings
-from service.engines.base import Voice, VoiceSettings, check_voice_settings
-from service.engines.phonemes import PhonemeError, ipa_to_piper
+from service.engines.base import Voice, VoiceSettings, check_voice_settings, preview
+from service.engines.phonemes import PhonemeError, inline_marks, ipa_to_piper
 from service.errors import EngineUnavailableError, SynthesisError, VoiceError
 from service.media import Pcm
-from service.text.lexicon.marks import PhonemeMark, split_marks
 from service.text.tags import language_and_base
 
 logger = logging.getLogger(__name__)
@@ -250,21 +249,16 @@ class PiperEngine:
         try:
             chunks = [chunk.audio_int16_bytes for chunk in model.synthesize(safe_text, config)]
         except Exception as error:  # onnxruntime raises its own types, not one base class
-            raise SynthesisError(f"Piper failed on {_preview(text)}: {error}") from error
+            raise SynthesisError(f"Piper failed on {preview(text)}: {error}") from error
         return Pcm(b"".join(chunks), files.sample_rate_hz)
 
     def _inline_phonemes(self, text: str, settings: VoiceSettings) -> str:
         """Turn phoneme marks into Piper's ``[[ ... ]]`` and break up any ``[[`` of the text."""
-        pieces = []
-        for piece in split_marks(text):
-            if isinstance(piece, PhonemeMark):
-                try:
-                    pieces.append(self.phonemes(piece.ipa, settings))
-                except PhonemeError as error:
-                    raise SynthesisError(f"cannot say {piece.term!r}: {error}") from None
-            else:
-                pieces.append(piece.replace(_PHONEME_BLOCK_OPEN, "[ ["))
-        return "".join(pieces)
+        return inline_marks(
+            text,
+            lambda ipa: self.phonemes(ipa, settings),
+            lambda piece: piece.replace(_PHONEME_BLOCK_OPEN, "[ ["),
+        )
 
     def _voice_files(self) -> dict[str, PiperVoiceFiles]:
         if self._files is None:
@@ -368,10 +362,3 @@ def _own_symbols_first() -> Iterator[None]:
         yield
     finally:
         sys.setdlopenflags(flags)
-
-
-def _preview(text: str, words: int = 6) -> str:
-    """Return the first few words of a sentence, for error messages."""
-    head = text.split()
-    shown = " ".join(head[:words])
-    return repr(shown + (" ..." if len(head) > words else ""))

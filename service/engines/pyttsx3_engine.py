@@ -24,11 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from service.config import EngineSettings
-from service.engines.base import Voice, VoiceSettings, check_voice_settings
-from service.engines.phonemes import PhonemeError, ipa_to_espeak
+from service.engines.base import Voice, VoiceSettings, check_voice_settings, preview
+from service.engines.phonemes import PhonemeError, inline_marks, ipa_to_espeak
 from service.errors import EngineUnavailableError, SynthesisError, VoiceError
 from service.media import Pcm
-from service.text.lexicon.marks import PhonemeMark, has_marks, split_marks
+from service.text.lexicon.marks import has_marks
 
 logger = logging.getLogger(__name__)
 
@@ -301,7 +301,7 @@ class Pyttsx3Engine:
         with self._lock:
             samples = self._speak(self._load(), spoken, settings, voice, phonemes=phonemes)
         if not samples:
-            raise SynthesisError(f"eSpeak NG made no audio for {_preview(text)}")
+            raise SynthesisError(f"eSpeak NG made no audio for {preview(text)}")
         return Pcm(samples, SAMPLE_RATE_HZ)
 
     def espeak_text(self, text: str, settings: VoiceSettings) -> tuple[str, bool]:
@@ -312,16 +312,12 @@ class Pyttsx3Engine:
         """
         if not has_marks(text):
             return text, False
-        pieces = []
-        for piece in split_marks(text):
-            if isinstance(piece, PhonemeMark):
-                try:
-                    pieces.append(self.phonemes(piece.ipa, settings))
-                except PhonemeError as error:
-                    raise SynthesisError(f"cannot say {piece.term!r}: {error}") from None
-            else:
-                pieces.append(piece.replace("[[", "[ [").replace("]]", "] ]"))
-        return "".join(pieces), True
+        spoken = inline_marks(
+            text,
+            lambda ipa: self.phonemes(ipa, settings),
+            lambda piece: piece.replace("[[", "[ [").replace("]]", "] ]"),
+        )
+        return spoken, True
 
     def _speak(
         self, driver: Any, text: str, settings: VoiceSettings, voice: str, *, phonemes: bool
@@ -354,7 +350,7 @@ class Pyttsx3Engine:
         espeak._speaking = False
         driver.proxy.setBusy(False)
         if self._errors:
-            raise SynthesisError(f"eSpeak NG failed on {_preview(text)}: {self._errors[0]}")
+            raise SynthesisError(f"eSpeak NG failed on {preview(text)}: {self._errors[0]}")
         return samples
 
     def _load(self) -> Any:
@@ -434,10 +430,3 @@ def _same_file(first: str, second: str) -> bool:
         return os.path.samefile(first, second)
     except OSError:
         return False
-
-
-def _preview(text: str, words: int = 6) -> str:
-    """Return the first few words of a sentence, for error messages."""
-    head = text.split()
-    shown = " ".join(head[:words])
-    return repr(shown + (" ..." if len(head) > words else ""))

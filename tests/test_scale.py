@@ -479,7 +479,7 @@ def test_scale_metrics_in_process(tmp_path: Path) -> None:
             "listen_jobs_queued 0.0",
             "listen_jobs_running 0.0",
             "listen_jobs_started_total 0.0",
-            'listen_chunks_total{cache="hit"} 0.0',
+            'listen_sentences_total{cache="hit"} 0.0',
             "listen_synthesis_seconds_count 0.0",
             "listen_audio_bytes_served_total 0.0",
         ):

@@ -55,7 +55,7 @@ def store(seaweed: SeaweedS3, boto_session: boto3.session.Session, tmp_path: Pat
 
 
 def test_open_store_opens_s3_from_the_settings(s3_env: SeaweedS3, tmp_path: Path) -> None:
-    settings = Settings(
+    settings = Settings.of(
         store_url=f"s3://{BUCKET}/opened/here",
         s3_endpoint_url=s3_env.endpoint_url,
         cache_dir=tmp_path / "cache",

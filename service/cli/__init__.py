@@ -21,6 +21,7 @@ from service.cli.common import fail, library_of, reports_errors
 from service.cli.lexicons import lexicon, stored_lexicon
 from service.config import Settings
 from service.errors import ListenError
+from service.media import AUDIO_FORMATS
 
 __all__ = ["cli", "main"]
 
@@ -143,7 +144,7 @@ def _progress(enabled: bool) -> Any:
 @cli.command()
 @click.argument("source")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Audio file to write.")
-@click.option("--format", "fmt", type=click.Choice(["mp3", "ogg", "wav"]), help="Audio format.")
+@click.option("--format", "fmt", type=click.Choice(AUDIO_FORMATS), help="Audio format.")
 @click.option("--voice", help="Voice id (see `listen voices`); default: one for the language.")
 @click.option("--rate", "rate_wpm", type=int, help="Words per minute.")
 @click.option("--pitch", type=int, help="Pitch, 0 to 100.")

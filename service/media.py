@@ -26,6 +26,20 @@ def is_narration_id(value: str) -> bool:
 
 
 @dataclass(frozen=True)
+class WordTime:
+    """When one word of a sentence is heard, as the engine that spoke it reports it."""
+
+    start_char: int
+    """Offset of the word's first character in the text the engine was given."""
+    end_char: int
+    """Offset one past the word's last character in that text."""
+    start_ms: float
+    """When the word starts, from the start of the engine's audio."""
+    end_ms: float
+    """When the word ends, from the start of the engine's audio."""
+
+
+@dataclass(frozen=True)
 class Pcm:
     """Raw signed little-endian PCM audio."""
 
@@ -37,6 +51,8 @@ class Pcm:
     """Bytes per sample (2 = 16-bit)."""
     channels: int = 1
     """Interleaved channels."""
+    words: tuple[WordTime, ...] | None = None
+    """Word timings reported by the engine, in order; None when the engine reports none."""
 
     @property
     def frame_count(self) -> int:

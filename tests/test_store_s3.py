@@ -12,7 +12,7 @@ import pytest
 
 from service.config import Settings
 from service.errors import StoreError
-from service.store import InvalidKeyError, MissingObjectError, Store, open_store
+from service.store import InvalidKeyError, MissingObjectError, Store, open_store, writable
 from service.store.s3 import IMMUTABLE_CACHE_CONTROL, S3Store, make_client
 from tests.seaweed import REGION, TEST_BUCKET, SeaweedS3, free_ports
 
@@ -55,12 +55,12 @@ def store(seaweed: SeaweedS3, boto_session: boto3.session.Session, tmp_path: Pat
 
 
 def test_open_store_opens_s3_from_the_settings(s3_env: SeaweedS3, tmp_path: Path) -> None:
-    settings = Settings(
+    settings = Settings.of(
         store_url=f"s3://{BUCKET}/opened/here",
         s3_endpoint_url=s3_env.endpoint_url,
         cache_dir=tmp_path / "cache",
     )
-    opened = open_store(settings)
+    opened = open_store(settings.store)
     assert isinstance(opened, S3Store)
     assert (opened.bucket, opened.prefix) == (BUCKET, "opened/here/")
     assert opened.temp_path("clips/ab/x.wav").parent == tmp_path / "cache" / ".tmp"
@@ -80,7 +80,7 @@ def test_s3_store_put_then_get(store: S3Store) -> None:
     assert store.size(key) == 10
     assert store.local_path(key) is None
     assert isinstance(store, Store)
-    assert store.writable()
+    assert writable(store)
 
 
 def test_s3_store_put_is_write_once(store: S3Store) -> None:
@@ -176,30 +176,30 @@ def test_s3_store_refuses_hostile_keys(store: S3Store, key: str) -> None:
         store.presigned_url(key)
 
 
-def test_s3_store_lock_and_pin_are_explicit_no_ops(store: S3Store) -> None:
-    with store.lock("chunks/ab/x.mp3"), store.pin("chunks/ab/x.mp3"):
+def test_s3_store_lock_is_an_explicit_no_op(store: S3Store) -> None:
+    with store.lock("chunks/ab/x.mp3"):
         store.touch("chunks/ab/x.mp3")
 
 
 def test_open_store_fails_for_a_missing_bucket(s3_env: SeaweedS3) -> None:
-    settings = Settings(store_url="s3://no-such-bucket/p", s3_endpoint_url=s3_env.endpoint_url)
+    settings = Settings.of(store_url="s3://no-such-bucket/p", s3_endpoint_url=s3_env.endpoint_url)
     with pytest.raises(StoreError, match="does not exist"):
-        open_store(settings)
+        open_store(settings.store)
 
 
 def test_open_store_fails_with_wrong_credentials(
     s3_env: SeaweedS3, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wrong")
-    settings = Settings(store_url=f"s3://{BUCKET}/p", s3_endpoint_url=s3_env.endpoint_url)
+    settings = Settings.of(store_url=f"s3://{BUCKET}/p", s3_endpoint_url=s3_env.endpoint_url)
     with pytest.raises(StoreError, match="cannot reach the audio store") as caught:
-        open_store(settings)
+        open_store(settings.store)
     assert "\n" not in str(caught.value)
 
 
 def test_open_store_fails_when_nothing_listens(s3_env: SeaweedS3) -> None:
     (port,) = free_ports(1)
-    settings = Settings(store_url=f"s3://{BUCKET}/p", s3_endpoint_url=f"http://127.0.0.1:{port}")
+    settings = Settings.of(store_url=f"s3://{BUCKET}/p", s3_endpoint_url=f"http://127.0.0.1:{port}")
     with pytest.raises(StoreError, match="cannot reach the audio store") as caught:
-        open_store(settings)
+        open_store(settings.store)
     assert "\n" not in str(caught.value)

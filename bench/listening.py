@@ -36,6 +36,7 @@ from service.db import Database, open_database
 from service.db.collections import collection_stamp, feed_source, file_narration, put_collection
 from service.db.stats import QUARTILE_COUNTERS, CountBatch, narration_stats
 from service.jobs.rq import connect
+from service.library.filing import settle
 from service.listening.events import parse_events
 from service.listening.milestones import MemoryMilestones, Milestones, RedisMilestones
 from service.listening.recorder import Recorder, StoredParagraphCounts
@@ -43,7 +44,6 @@ from service.pipeline.objects import plan_object
 from service.pipeline.prepare import prepare_plan
 from service.publish.channel import FiledNarration, parse_channel, summary_of
 from service.publish.feed import FeedLinks, build_feed, feed_stamp
-from service.publish.filing import settle
 from service.store import Store, open_store
 from service.text.load import load_article
 from tests.postgres_server import PostgresServer, running_postgres
@@ -68,12 +68,12 @@ def _bodies() -> list[str]:
 
 def plan_narrations(settings: Settings, folder: Path) -> tuple[Store, list[tuple[str, int]]]:
     """Plan real articles into a store, as creating narrations does; return ids and sizes."""
-    store = open_store(settings)
+    store = open_store(settings.store)
     planned = []
     for index, body in enumerate(_bodies()[:NARRATIONS]):
         source = folder / f"article-{index}.txt"
         source.write_text(f"Article {index}\n\n{body}\n", encoding="utf-8")
-        plan = prepare_plan(load_article(str(source), settings), settings)
+        plan = prepare_plan(load_article(str(source), settings.input), settings)
         store.put(plan_object(plan.narration_id), plan.to_json().encode())
         planned.append((plan.narration_id, len(plan.blocks)))
     return store, planned

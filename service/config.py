@@ -154,6 +154,8 @@ class WebSettings:
     """Comma-separated API keys; when set, creating narrations needs one."""
     rate_limit_per_minute: int = 60
     """Narrations one client may create per minute."""
+    events_per_minute: int = 600
+    """Listening events one client (address) may send per minute; a listener sends a few."""
     max_body_bytes: int = 12 * 1024 * 1024
     """Largest request body accepted."""
     cors_origins: str = "*"

@@ -21,12 +21,13 @@ FLOORS: tuple[frozenset[str], ...] = (
     # the ground floors: shared by everyone, importing no stage
     frozenset({"service", "service.errors"}),
     frozenset({"service.config", "service.media", "service.malloc", "service.threads"}),
-    frozenset({"service.text"}),
+    frozenset({"service.text", "service.publish"}),  # publish: a collection's rules, its feed
     frozenset({"service.engines"}),
     frozenset({"service.audio"}),
     frozenset({"service.store", "service.db"}),
     frozenset({"service.pipeline"}),
     frozenset({"service.jobs"}),
+    frozenset({"service.listening"}),  # counts events into the database, Redis when shared
     frozenset({"service.library"}),
     frozenset({"service.web"}),
     frozenset({"service.cli"}),  # `listen serve` starts the web server

@@ -102,10 +102,10 @@ def test_chapters_id3_tag_size_does_not_depend_on_the_times() -> None:
 
 
 def _narrate(settings: Settings, pool: EnginePool, source: Path) -> tuple[Path, dict]:
-    article = load_article(str(source), settings)
+    article = load_article(str(source), settings.input)
     plan = prepare_plan(article, settings)
-    result = Narrator(settings, open_store(settings), pool).narrate(plan)
-    path = open_store(settings).local_path(audio_object(plan.narration_id, "mp3"))
+    result = Narrator(settings, open_store(settings.store), pool).narrate(plan)
+    path = open_store(settings.store).local_path(audio_object(plan.narration_id, "mp3"))
     assert path is not None
     return path, result.manifest
 

@@ -35,6 +35,7 @@ from service.db.collections import (
 from service.db.models import Base
 from service.engines.pool import EnginePool
 from service.errors import CollectionError, CollectionNotFoundError
+from service.library.filing import file_plan, filed_narration, settle
 from service.pipeline.narrate import Narrator
 from service.pipeline.objects import audio_object, plan_object
 from service.pipeline.prepare import prepare_plan
@@ -54,7 +55,6 @@ from service.publish.feed import (
     feed_stamp,
     podcast_guid,
 )
-from service.publish.filing import file_plan, filed_narration, settle
 from service.store import open_store
 from service.text.load import load_article
 from tests.conftest import SEEDS
@@ -317,8 +317,8 @@ def test_db_feed_source_is_two_queries_for_a_thousand_items(database: Database) 
 
 
 def _narration(settings: Settings, pool: EnginePool, name: str):  # type: ignore[no-untyped-def]
-    plan = prepare_plan(load_article(str(SEEDS / name), settings), settings)
-    store = open_store(settings)
+    plan = prepare_plan(load_article(str(SEEDS / name), settings.input), settings)
+    store = open_store(settings.store)
     store.put(plan_object(plan.narration_id), plan.to_json().encode())
     return plan, store
 

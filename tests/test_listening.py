@@ -20,6 +20,7 @@ from service.db.collections import file_narration, put_collection
 from service.db.stats import CountBatch, DayStats, collection_stats, narration_stats
 from service.errors import DatabaseError, ListenError, ListeningEventError, StatsUnavailableError
 from service.jobs.rq import connect
+from service.library.filing import filed_narration
 from service.listening.events import ListeningEvent, parse_event, parse_events
 from service.listening.milestones import (
     REDIS_PREFIX,
@@ -33,7 +34,6 @@ from service.listening.recorder import Recorder, StoredParagraphCounts
 from service.pipeline.objects import plan_object
 from service.pipeline.prepare import prepare_plan
 from service.publish.channel import parse_channel
-from service.publish.filing import filed_narration
 from service.store import Store, open_store
 from service.text.load import load_article
 from tests.conftest import SEEDS
@@ -67,10 +67,10 @@ def database(database_url: str, tmp_path: Path) -> Iterator[Database]:
 @pytest.fixture
 def narrations(settings: Settings) -> tuple[Store, list[str]]:
     """Plan two real articles into a store, as creating them does (no audio needed)."""
-    store = open_store(settings)
+    store = open_store(settings.store)
     ids = []
     for name in ("markdown-post.md", "short-note.txt"):
-        plan = prepare_plan(load_article(str(SEEDS / name), settings), settings)
+        plan = prepare_plan(load_article(str(SEEDS / name), settings.input), settings)
         store.put(plan_object(plan.narration_id), plan.to_json().encode())
         ids.append(plan.narration_id)
     return store, ids

@@ -28,7 +28,9 @@ if TYPE_CHECKING:  # the modules themselves load on first use: a command pays fo
     from service.library.export import ExportResult
     from service.library.extract import Preview
     from service.library.lexicons import Lexicons
+    from service.library.listening import Listening
     from service.library.narrations import Narrations, NarrationView
+    from service.library.publishing import Collections
     from service.library.requests import NarrationRequest
     from service.library.seeds import Seed
     from service.library.speech import SpeechRequest
@@ -116,6 +118,20 @@ class Library:
 
         return Lexicons(lambda: self.database)
 
+    @functools.cached_property
+    def collections(self) -> Collections:
+        """Return the collections (podcast channels), their feeds and chapters."""
+        from service.library.publishing import Collections
+
+        return Collections(lambda: self.database, self.store)
+
+    @functools.cached_property
+    def listening(self) -> Listening:
+        """Return this process's listening counts and statistics."""
+        from service.library.listening import Listening
+
+        return Listening(self.settings, lambda: self.database, self.store, self.narrations.plan)
+
     def start(self) -> None:
         """Start the job runner's engine workers (after a fork, never before)."""
         start = getattr(self.runner, "start", None)
@@ -126,6 +142,8 @@ class Library:
         """Stop the job runner and its workers, and close the database's connections."""
         if "runner" in self.__dict__:
             self.runner.close()
+        if "listening" in self.__dict__:
+            self.listening.close()  # before the database: it writes the last counts there
         if "database" in self.__dict__:
             self.database.dispose()
 
@@ -144,10 +162,15 @@ class Library:
         return form_request(form, self.settings)
 
     def create(self, wanted: NarrationRequest) -> NarrationView:
-        """Create (or find) the narration a request asks for."""
-        return self.narrations.create(
+        """Create (or find) the narration a request asks for, filed in its collections."""
+        if wanted.collections:
+            self.collections.check(wanted.collections)  # a typo costs no synthesis
+        view = self.narrations.create(
             wanted.article, voice=wanted.voice, rate_wpm=wanted.rate_wpm, fmt=wanted.fmt
         )
+        if wanted.collections:
+            self.collections.file(wanted.collections, view.plan)
+        return view
 
     def prepare_seeds(self, folders: tuple[str, ...]) -> Iterator[Seed]:
         """Start a narration for every sample article in ``folders``."""

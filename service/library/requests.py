@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from service.config import Settings
-from service.errors import InputError
+from service.errors import CollectionError, InputError
 from service.media import AUDIO_FORMATS
+from service.publish.channel import collection_slugs
 from service.text.article import Article
 from service.text.load import load_article, load_article_from_text
 
@@ -39,6 +40,8 @@ class NarrationRequest:
     """Requested rate, if any."""
     fmt: str
     """Requested audio format."""
+    collections: tuple[str, ...] = ()
+    """Collections to file the narration in (their feeds list it once its MP3 is made)."""
 
 
 def option_str(value: Any, name: str, *, max_chars: int | None = MAX_OPTION_CHARS) -> str | None:
@@ -69,6 +72,7 @@ def narration_request(fields: Mapping[str, Any], settings: Settings) -> Narratio
     fmt = (option_str(fields.get("format"), "format") or settings.audio.audio_format).lower()
     if fmt not in AUDIO_FORMATS:
         raise InputError(f"format {fmt!r} is not offered; choose one of {', '.join(AUDIO_FORMATS)}")
+    collections = _collections(fields.get("collection"), fmt)  # before any fetch or parse
     title = option_str(fields.get("title"), "title", max_chars=None)
     sources = [k for k in SOURCES if fields.get(k) not in (None, "")]
     if len(sources) != 1:
@@ -91,7 +95,21 @@ def narration_request(fields: Mapping[str, Any], settings: Settings) -> Narratio
         voice=option_str(fields.get("voice"), "voice"),
         rate_wpm=option_int(fields.get("rate"), "rate"),
         fmt=fmt,
+        collections=collections,
     )
+
+
+def _collections(value: Any, fmt: str) -> tuple[str, ...]:
+    """Return the collections a request files its narration in (``collection``: one or a list)."""
+    if value in (None, ""):
+        return ()
+    slugs = collection_slugs(value)
+    if slugs and fmt != "mp3":
+        raise CollectionError(
+            f"a narration filed in a collection is made as MP3, what podcast clients play; "
+            f"leave out format (or set it to mp3), not {fmt!r}"
+        )
+    return slugs
 
 
 def form_request(form: Mapping[str, str], settings: Settings) -> NarrationRequest:

@@ -43,8 +43,11 @@ def _svg(width: int, height: int, title: str, description: str, ids: str) -> etr
         width="100%",
         role="img",
         preserveAspectRatio="xMinYMin meet",
-        style=f"max-width:{width}px;font-family:{FONT}",
     )
+    # presentation attributes, not a style attribute: a page whose CSP forbids inline
+    # styles (the dashboard's) still shows the plot as drawn; its page caps the width
+    root.set("font-family", FONT)
+    root.set("class", "plot")
     root.set("aria-labelledby", f"{ids}-title {ids}-desc")
     _add(root, "title", title, id=f"{ids}-title")
     _add(root, "desc", description, id=f"{ids}-desc")

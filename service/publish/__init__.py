@@ -1,7 +1,8 @@
 """Publish narrations: collections as podcast channels, and their feeds.
 
 ``channel`` checks what a publisher says about a collection, ``feed`` writes
-the RSS, ``filing`` takes what a feed item needs from a narration's plan and
-finished audio. Storage is in :mod:`service.db.collections`. Nothing here
-imports Flask.
+the RSS. Both are pure (no store, no database), so the database's modules
+below the pipeline can use the rules; storage is in
+:mod:`service.db.collections`, and filing a narration (its plan and finished
+audio) in :mod:`service.library.filing`. Nothing here imports Flask.
 """

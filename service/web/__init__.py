@@ -31,10 +31,12 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
     from service.web.metrics import init_metrics
     from service.web.player import player
     from service.web.problems import register_problem_handlers
+    from service.web.publish import publish
     from service.web.speech import speech
+    from service.web.stats import dashboard, listening
     from service.web.urls import public_url_for
 
-    for blueprint in (api, speech, meta, player):
+    for blueprint in (api, speech, meta, player, publish, listening, dashboard):
         app.register_blueprint(blueprint)
     app.jinja_env.globals["public_url_for"] = public_url_for
     origins = [o.strip() for o in settings.web.cors_origins.split(",") if o.strip()] or "*"
@@ -44,7 +46,7 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
         expose_headers=["Location", "Retry-After", "Content-Range", "Content-Length", "ETag"],
         always_send=False,  # only to requests that ask (they carry Origin), as the spec says
     )
-    init_access(app, [api, speech, player])
+    init_access(app, [api, speech, player], events=("listening.events",))
     register_problem_handlers(app)
     app.after_request(_common_headers)
     init_metrics(app)

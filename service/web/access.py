@@ -33,6 +33,11 @@ class WrongKeyError(ListenError):
     title = "API key refused"
 
 
+def events_limit() -> str:
+    """Return the per-client limit on listening events."""
+    return f"{settings().web.events_per_minute}/minute"
+
+
 def creation_limit() -> str:
     """Return the per-client limit on creating narrations."""
     return f"{settings().web.rate_limit_per_minute}/minute"
@@ -61,8 +66,11 @@ def require_key(view: F) -> F:
     return guarded  # type: ignore[return-value]
 
 
-def init_access(app: Flask, creating: list[Blueprint]) -> Limiter:
-    """Limit POSTs to the ``creating`` blueprints per client (in memory, or in Redis)."""
+def init_access(app: Flask, creating: list[Blueprint], events: tuple[str, ...] = ()) -> Limiter:
+    """Limit POSTs to the ``creating`` blueprints, and the ``events`` endpoints, per client.
+
+    The counts are kept in memory, or in Redis when it is set (shared by every node).
+    """
     redis_url = app.extensions["listen"].settings.jobs.redis_url
     limiter = Limiter(
         get_remote_address,
@@ -77,23 +85,37 @@ def init_access(app: Flask, creating: list[Blueprint]) -> Limiter:
     )
     for blueprint in creating:
         limiter.limit(creation_limit, methods=["POST"])(blueprint)
+    for endpoint in events:
+        # a decorated view checks its own limit: it must be the view the app calls
+        view: Callable[..., Any] = app.view_functions[endpoint]
+        app.view_functions[endpoint] = limiter.limit(events_limit, methods=["POST"])(view)
     # Only creation is limited: let every other request skip the limiter's work
     # (it costs about as much as a whole trivial request).
     limiter.request_filter(lambda: request.method != "POST")
     return limiter
 
 
-def has_key() -> bool:
+def has_key(*, basic: bool = False) -> bool:
     """Tell whether the request carries one of the configured API keys.
 
-    Compared as bytes: a header value may hold any character, and
-    ``hmac.compare_digest`` refuses strings that are not ASCII.
+    With ``basic``, a browser's Basic authentication counts too, the key as its
+    password (any user name): how a person opens a protected page. Compared as
+    bytes: a header value may hold any character, and ``hmac.compare_digest``
+    refuses strings that are not ASCII.
     """
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not given.strip():
+    if scheme.lower() == "basic" and basic:
+        authorization = request.authorization
+        given = (authorization.password or "") if authorization is not None else ""
+    elif scheme.lower() != "bearer":
+        return False
+    if not given.strip():
         return False
     offered = given.strip().encode("utf-8", "replace")
-    return any(hmac.compare_digest(offered, key.encode()) for key in settings().web.api_key_list)
+    return any(
+        hmac.compare_digest(offered, key.encode("utf-8", "replace"))
+        for key in settings().web.api_key_list
+    )
 
 
 def may_make() -> bool:

@@ -11,6 +11,7 @@ own writer refuses some of them. Through the app's WSGI interface, in process.
 
 from __future__ import annotations
 
+import base64
 import json
 import urllib.parse
 from collections.abc import Iterator
@@ -176,12 +177,13 @@ def made(client: FlaskClient) -> str:
     return str(answer.get_json()["id"])
 
 
-def assert_no_server_error(answer: Any, what: str) -> None:
-    """Assert an answer is not a 5xx, and that an error is problem details."""
+def assert_no_server_error(answer: Any, what: str, *, page: bool = False) -> None:
+    """Assert an answer is not a 5xx, and that an error is problem details (a page: HTML)."""
     try:
         assert answer.status_code < 500, (what[:300], answer.get_data()[:300])
         if answer.status_code >= 400:
-            assert answer.mimetype == "application/problem+json", (what[:300], answer.mimetype)
+            wanted = "text/html" if page else "application/problem+json"
+            assert answer.mimetype == wanted, (what[:300], answer.mimetype)
     finally:
         answer.close()
 
@@ -196,10 +198,11 @@ def _json_fields() -> list[tuple[str, str]]:
     """List (path, field) for every property of every JSON request body."""
     found = []
     for path, item in openapi_document()["paths"].items():
-        body = item.get("post", {}).get("requestBody", {}).get("content", {})
-        if "application/json" in body:
-            schema = _schema(body["application/json"]["schema"])
-            found += [(path, field) for field in schema["properties"]]
+        for method in ("post", "put"):
+            body = item.get(method, {}).get("requestBody", {}).get("content", {})
+            if "application/json" in body:
+                schema = _schema(body["application/json"]["schema"])
+                found += [(path, field) for field in schema["properties"]]
     return found
 
 
@@ -207,14 +210,26 @@ VALID = {
     "/api/narrations": {"text": STORY},
     "/api/extract": {"text": STORY},
     "/v1/audio/speech": {"model": "tts-1", "voice": "alloy", "input": "Hello there."},
+    "/api/collections/{slug}": {"title": "The Daily Read"},
+    "/api/events": {"narration_id": "0" * 32, "session": "Zq3kT9_vX2-pL8mN", "type": "play"},
 }
 JSON_FIELDS = _json_fields()
+PUT_PATHS = {"/api/collections/{slug}"}
+
+
+def send_body(client: FlaskClient, path: str, data: bytes, content_type: str) -> Any:
+    """Send a body to ``path`` with the method it takes (the collection ``daily`` for a slug)."""
+    send = client.put if path in PUT_PATHS else client.post
+    return send(path.replace("{slug}", "daily"), data=data, content_type=content_type)
 
 
 def test_fuzz_every_body_field_is_covered() -> None:
     assert {path for path, _ in JSON_FIELDS} == set(VALID)
     assert ("/api/narrations", "rate") in JSON_FIELDS
+    assert ("/api/narrations", "collection") in JSON_FIELDS
     assert ("/v1/audio/speech", "speed") in JSON_FIELDS
+    assert ("/api/collections/{slug}", "explicit") in JSON_FIELDS
+    assert ("/api/events", "quartile") in JSON_FIELDS
 
 
 @pytest.mark.parametrize(("path", "field"), JSON_FIELDS, ids=[f"{p} {f}" for p, f in JSON_FIELDS])
@@ -226,7 +241,7 @@ def test_fuzz_json_field(client: FlaskClient, path: str, field: str, value: Any)
         body.pop("text")
         body[field] = value
     text = dump(body)
-    answer = client.post(path, data=utf8(text), content_type="application/json")
+    answer = send_body(client, path, utf8(text), "application/json")
     assert_no_server_error(answer, text)
 
 
@@ -248,6 +263,16 @@ def test_fuzz_json_field(client: FlaskClient, path: str, field: str, value: Any)
                 "model",
                 "markdown",
                 "html",
+                "collection",
+                "explicit",
+                "category",
+                "image_url",
+                "narration_id",
+                "session",
+                "type",
+                "index",
+                "quartile",
+                "seconds",
                 "\ud800",
                 "",
             ]
@@ -259,8 +284,21 @@ def test_fuzz_json_field(client: FlaskClient, path: str, field: str, value: Any)
 )
 def test_fuzz_json_body(client: FlaskClient, path: str, fields: dict[str, Any], whole: Any) -> None:
     text = dump(fields if whole is None else whole)
-    answer = client.post(path, data=utf8(text), content_type="application/json")
+    answer = send_body(client, path, utf8(text), "application/json")
     assert_no_server_error(answer, text)
+
+
+@FUZZ
+@given(
+    body=st.one_of(st.binary(max_size=9000), _STRINGS.map(utf8)),
+    content_type=st.sampled_from(["text/plain;charset=UTF-8", "", "application/json", "x/y"]),
+)
+def test_fuzz_events_body_as_a_beacon_sends_it(
+    client: FlaskClient, body: bytes, content_type: str
+) -> None:
+    answer = client.post("/api/events", data=body, headers={"Content-Type": content_type})
+    assert_no_server_error(answer, f"{content_type} {body[:200]!r}")
+    assert answer.status_code in (204, 413, 422)
 
 
 FORM_FIELDS = ["text", "markdown", "html", "url", "title", "voice", "rate", "format"]
@@ -322,21 +360,36 @@ def test_fuzz_path_parameters(
 ) -> None:
     for candidate in (narration_id, made + suffix):
         quoted = urllib.parse.quote(utf8(candidate), safe="%")
-        url = path.replace("{narration_id}", quoted).replace(
-            "{fmt}", urllib.parse.quote(utf8(fmt), safe="") or "mp3"
+        url = (
+            path.replace("{narration_id}", quoted)
+            .replace("{fmt}", urllib.parse.quote(utf8(fmt), safe="") or "mp3")
+            .replace("{slug}", urllib.parse.quote(utf8(fmt), safe="") or "daily")
         )
         assert_no_server_error(client.get(url, buffered=False), url)
 
 
-@pytest.mark.parametrize("path", ["/api/voices", "/api/narrations/{id}/audio.mp3"])
+QUERY_PATHS = [
+    "/api/voices",
+    "/api/narrations/{id}/audio.mp3",
+    "/api/narrations/{id}/stats",
+    "/api/stats?collection=daily",
+    "/dashboard",
+    "/dashboard?collection=daily",
+    "/dashboard?narration={id}",
+]
+QUERY_NAMES = ["language", "download", "engine", "since", "until", "collection", "narration"]
+
+
+@pytest.mark.parametrize("path", QUERY_PATHS)
 @FUZZ
-@given(value=_STRINGS, name=st.sampled_from(["language", "download", "engine", "\ud800"]))
+@given(value=_STRINGS, name=st.sampled_from([*QUERY_NAMES, "\ud800"]))
 def test_fuzz_query_parameters(
     client: FlaskClient, made: str, path: str, value: str, name: str
 ) -> None:
-    url = path.replace("{id}", made) + "?" + urllib.parse.quote(utf8(name)) + "="
-    url += urllib.parse.quote(utf8(value))
-    assert_no_server_error(client.get(url, buffered=False), url)
+    client.put("/api/collections/daily", json={"title": "Daily"})
+    url = path.replace("{id}", made) + ("&" if "?" in path else "?")
+    url += urllib.parse.quote(utf8(name)) + "=" + urllib.parse.quote(utf8(value))
+    assert_no_server_error(client.get(url, buffered=False), url, page=path.startswith("/dash"))
 
 
 @pytest.fixture(scope="module")
@@ -360,7 +413,22 @@ def test_fuzz_authorization_header(keyed: FlaskClient, key: str) -> None:
     header = "Bearer " + key.encode("utf-8", "surrogatepass").decode("latin-1")
     header = header.replace("\r", "").replace("\n", "")  # a header cannot hold a line break
     for path, body in VALID.items():
-        answer = keyed.post(path, json=json.loads(dump(body)), headers={"Authorization": header})
+        if path == "/api/events":
+            continue  # a listener's page has no key, and needs none
+        send = keyed.put if path in PUT_PATHS else keyed.post
+        answer = send(
+            path.replace("{slug}", "daily"),
+            json=json.loads(dump(body)),
+            headers={"Authorization": header},
+        )
         status = answer.status_code
         assert_no_server_error(answer, header)
         assert status in (401, 403)
+    stats = keyed.get("/api/stats?collection=daily", headers={"Authorization": header})
+    assert_no_server_error(stats, header)
+    assert stats.status_code in (401, 403)
+    basic = "Basic " + base64.b64encode(key.encode("utf-8", "surrogatepass")).decode()
+    for authorization in (basic, header.replace("Bearer", "Basic", 1)):
+        page = keyed.get("/dashboard", headers={"Authorization": authorization})
+        assert_no_server_error(page, authorization, page=True)
+        assert page.status_code == 401

@@ -131,7 +131,7 @@ def test_collections_are_made_listed_filed_and_emptied(client: FlaskClient) -> N
         ("put", "/api/collections/daily", {"description": "no title"}, 422, "bad-collection"),
         ("put", "/api/collections/daily", {**CHANNEL, "explicit": "no"}, 422, "bad-collection"),
         ("put", "/api/collections/daily", {**CHANNEL, "colour": "red"}, 422, "bad-collection"),
-        ("put", "/api/collections/daily", [1, 2], 422, "bad-collection"),
+        ("put", "/api/collections/daily", [1, 2], 400, "bad-input"),
         ("get", "/api/collections/nothing-here", None, 404, "collection-not-found"),
         ("get", "/feeds/nothing-here.xml", None, 404, "collection-not-found"),
         ("get", "/feeds/Bad_Slug.xml", None, 422, "bad-collection"),

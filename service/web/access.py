@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
 from collections.abc import Callable
 from functools import wraps
@@ -105,8 +107,7 @@ def has_key(*, basic: bool = False) -> bool:
     """
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() == "basic" and basic:
-        authorization = request.authorization
-        given = (authorization.password or "") if authorization is not None else ""
+        given = _basic_password(given)
     elif scheme.lower() != "bearer":
         return False
     if not given.strip():
@@ -116,6 +117,18 @@ def has_key(*, basic: bool = False) -> bool:
         hmac.compare_digest(offered, key.encode("utf-8", "replace"))
         for key in settings().web.api_key_list
     )
+
+
+def _basic_password(credentials: str) -> str:
+    """Return the password of Basic credentials, "" when they are not base64 of ``user:password``.
+
+    Read here rather than by Werkzeug, which fails on a header that is not ASCII.
+    """
+    try:
+        decoded = base64.b64decode(credentials.strip().encode("latin-1"), validate=True)
+    except (ValueError, binascii.Error):
+        return ""
+    return decoded.decode("utf-8", "replace").partition(":")[2]
 
 
 def may_make() -> bool:

@@ -6,6 +6,7 @@ from typing import Any
 
 from service import __version__
 from service.media import AUDIO_FORMATS, NARRATION_ID
+from service.web.openapi_publish import SCHEMAS, publishing_paths
 
 
 def _problem(description: str) -> dict[str, Any]:
@@ -84,6 +85,13 @@ CREATE = {
         "voice": {"type": "string", "description": "Voice id, see /api/voices."},
         "rate": {"type": "integer", "minimum": 80, "maximum": 450},
         "format": {"type": "string", "enum": list(AUDIO_FORMATS)},
+        "collection": {
+            "oneOf": [
+                {"type": "string"},
+                {"type": "array", "items": {"type": "string"}, "maxItems": 20},
+            ],
+            "description": "Collections (slugs) to file the narration in; its MP3 is made.",
+        },
     },
 }
 
@@ -409,6 +417,7 @@ def openapi_document() -> dict[str, Any]:
                     },
                 },
             },
+            **publishing_paths(),
             "/openapi.json": {
                 "get": {
                     "operationId": "openapi",
@@ -429,6 +438,7 @@ def openapi_document() -> dict[str, Any]:
                 "Extract": EXTRACT,
                 "Speech": SPEECH,
                 "Problem": PROBLEM,
+                **SCHEMAS,
             }
         },
     }

@@ -152,6 +152,7 @@ def listen(narration_id: str) -> str:
         "error": view.state.error if view.state.status == "failed" else None,
         "download_url": download_url,
         "artwork_url": url_for("static", filename="icon-512.png"),
+        "events_url": url_for("listening.events"),
         **urls,
     }
     return render_template(

@@ -7,9 +7,11 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request, url_for
 from werkzeug.http import is_resource_modified
 
+from service.errors import UnsupportedMediaError
 from service.web.access import require_key_when_set
 from service.web.api import checked_id
 from service.web.context import library, narrations, settings
+from service.web.fields import json_object
 from service.web.problems import problem
 
 publish = Blueprint("publish", __name__)
@@ -52,14 +54,12 @@ def public_base() -> str:
 def put_collection(slug: str) -> Response:
     """Create a collection, or replace its channel (title, description, author, ...)."""
     require_key_when_set("change collections")
-    body = request.get_json(silent=True)
-    if body is None:
-        return problem(
-            415 if not request.is_json else 400,
-            "Bad Request",
-            "send the channel as a JSON object (Content-Type: application/json)",
-            slug="bad-collection",
+    if request.mimetype != "application/json":
+        raise UnsupportedMediaError(
+            f"content type {request.mimetype or 'none'!r} is not read; send the channel as "
+            "a JSON object (Content-Type: application/json)"
         )
+    body = json_object(request)
     summary, created = library().collections.put(slug, body)
     response = _json({**summary.as_json(), **_collection_urls(slug)}, 201 if created else 200)
     if created:

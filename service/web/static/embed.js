@@ -358,6 +358,7 @@ select{min-height:2.5em;padding:.3em .6em;border:1px solid #d9d6cf;border-radius
     const audio = new Audio();
     audio.preload = "none";
     root.append(audio);
+    const on = (...args) => audio.addEventListener(...args);
 
     let narration = null;
     let durationS = null;
@@ -441,7 +442,7 @@ select{min-height:2.5em;padding:.3em .6em;border:1px solid #d9d6cf;border-radius
         const started = audio.played.length > 0;
         audio.src = here(narration.audio_url);
         if (started) {
-          audio.addEventListener("loadedmetadata", () => {
+          on("loadedmetadata", () => {
             audio.currentTime = position;
             if (wasPlaying) start();
           }, { once: true });
@@ -521,17 +522,17 @@ select{min-height:2.5em;padding:.3em .6em;border:1px solid #d9d6cf;border-radius
     speed.addEventListener("change", () => {
       audio.playbackRate = audio.defaultPlaybackRate = Number(speed.value) || 1;
     });
-    for (const name of ["play", "playing", "pause", "waiting", "ended", "durationchange", "seeked"]) audio.addEventListener(name, render);
-    audio.addEventListener("timeupdate", () => {
+    for (const name of ["play", "playing", "pause", "waiting", "ended", "durationchange", "seeked"]) on(name, render);
+    on("timeupdate", () => {
       render();
       highlight();
     });
-    audio.addEventListener("error", () => {
+    on("error", () => {
       if (!narration || narration.status === "failed") return;
       if (usingFile) say("The audio could not be played.", true);
       else say("The live stream is busy: the story plays here as soon as it is ready.");
     });
-    audio.addEventListener("play", () => {
+    on("play", () => {
       if (!("mediaSession" in navigator) || !narration) return;
       try {
         navigator.mediaSession.metadata = new MediaMetadata({ title: narration.title || document.title, artist: narration.byline || "", album: location.hostname });
@@ -542,6 +543,43 @@ select{min-height:2.5em;padding:.3em .6em;border:1px solid #d9d6cf;border-radius
         // lock-screen controls are a bonus
       }
     });
+
+    // Statistics, as on the player page: sendBeacon, nothing under Do Not Track or Global
+    // Privacy Control, a random session id in this page's memory only, no cookie.
+    const nav = navigator;
+    if (nav.sendBeacon && nav.doNotTrack !== "1" && !nav.globalPrivacyControl) {
+      const session = Array.from(crypto.getRandomValues(new Uint32Array(4)), (n) => (n + 2 ** 32).toString(36)).join("");
+      const sent = new Set();
+      let heard = 0,
+        tick = 0;
+      const send = (type, extra) => {
+        const event = { narration_id: narration.id, session, type, ...extra };
+        if (heard > 999) (event.seconds = Math.round(heard) / 1e3), (heard = 0); // sent every 15 s
+        nav.sendBeacon(here("api/events"), JSON.stringify(event));
+      };
+      const once = (key, type, extra) => sent.has(key) || (sent.add(key), send(type, extra));
+      const count = () => {
+        const now = performance.now();
+        if (tick && now - tick < 5e3) heard += now - tick;
+        tick = audio.paused ? 0 : now;
+      };
+      const flush = () => count() || (heard > 999 && send("seconds"));
+      on("play", () => (tick = performance.now()) && once(0, "play"));
+      on("timeupdate", () => {
+        if (audio.paused) return;
+        count();
+        const now = audio.currentTime;
+        for (const quartile of [25, 50, 75]) if (now >= (totalS() * quartile) / 100) once(quartile, "progress", { quartile });
+        let index = -1;
+        for (const b of blocks || []) if (b.start_ms <= now * 1e3 + 10) index = b.index;
+        if (index >= 0) once(`p${index}`, "paragraph", { index });
+        if (heard >= 15e3) send("seconds");
+      });
+      on("pause", flush);
+      on("ended", () => once(100, "progress", { quartile: 100 }));
+      on("ratechange", () => sent.has(0) && send("speed", { value: audio.playbackRate }));
+      document.addEventListener("visibilitychange", () => document.hidden && flush());
+    }
 
     render();
     if (ID.test(options.narration || "")) {

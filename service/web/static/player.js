@@ -47,6 +47,7 @@
   let lastSavedS = -1;
   let lastUserScrollMs = 0;
   let resumeAfterSwitch = false;
+  let spokenBlocks = null;
 
   document.documentElement.classList.add("js");
   audio.controls = false;
@@ -224,6 +225,7 @@
       return;
     }
     durationS = manifest.duration_ms / 1000 || durationS;
+    spokenBlocks = manifest.blocks;
     timings = manifest.blocks
       .map((block) => {
         const element = story.querySelector(`[data-block="${block.index}"]`);
@@ -295,6 +297,65 @@
     const top = Math.max(0, playerBottom);
     if (box.top >= top && box.bottom <= window.innerHeight) return;
     element.scrollIntoView({ block: "center", behavior: reducedMotion ? "auto" : "smooth" });
+  }
+
+  // --- listening statistics ------------------------------------------------
+  // What happens is told to the service with sendBeacon: playing started, 25/50/75/100 %
+  // reached, each paragraph reached, speed changes, and the seconds listened. Nothing is
+  // sent when the reader asks not to be tracked (Do Not Track, Global Privacy Control).
+  // The session is a random id in this page's memory: it only lets the service count a
+  // milestone once per page view, and ends with the page. No cookie, no storage.
+  function reportListening() {
+    const nav = navigator;
+    if (nav.doNotTrack === "1" || nav.globalPrivacyControl || !nav.sendBeacon || !data.events_url) return;
+    const session = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => (b + 256).toString(16).slice(1)).join("");
+    const sent = new Set();
+    let heardMs = 0;
+    let tickMs = 0;
+    const send = (type, extra) => {
+      const event = { narration_id: data.id, session, type, ...extra };
+      if (heardMs >= 1000) event.seconds = Math.min(3600, Math.round(heardMs) / 1000);
+      if (event.seconds) heardMs = 0;
+      nav.sendBeacon(data.events_url, JSON.stringify(event));
+    };
+    const once = (key, type, extra) => sent.has(key) || (sent.add(key), send(type, extra));
+    const count = () => {
+      const now = performance.now();
+      if (tickMs && now - tickMs < 5000) heardMs += now - tickMs;
+      tickMs = audio.paused ? 0 : now;
+    };
+    const flush = () => {
+      count();
+      if (heardMs >= 1000) send("seconds");
+    };
+    audio.addEventListener("play", () => {
+      tickMs = performance.now();
+      once("play", "play");
+    });
+    audio.addEventListener("timeupdate", () => {
+      if (audio.paused) return;
+      count();
+      const now = audio.currentTime;
+      const whole = totalS();
+      for (const quartile of [25, 50, 75]) {
+        if (whole && now >= (whole * quartile) / 100) once(quartile, "progress", { quartile });
+      }
+      let index = null;
+      for (const block of spokenBlocks || []) {
+        if (block.start_ms > now * 1000 + 10) break;
+        index = block.index;
+      }
+      if (index !== null) once(`p${index}`, "paragraph", { index });
+      if (heardMs >= 15000) send("seconds");
+    });
+    audio.addEventListener("pause", flush);
+    audio.addEventListener("ended", () => {
+      flush();
+      once(100, "progress", { quartile: 100 });
+    });
+    audio.addEventListener("ratechange", () => sent.has("play") && send("speed", { value: audio.playbackRate }));
+    window.addEventListener("pagehide", flush);
+    document.addEventListener("visibilitychange", () => document.visibilityState === "hidden" && flush());
   }
 
   // --- remembered position ------------------------------------------------
@@ -502,6 +563,7 @@
   window.addEventListener("pagehide", () => savePosition(true));
 
   setUpMediaSession();
+  reportListening();
   renderProgress(data);
   renderTime();
   renderPlay();

@@ -11,6 +11,7 @@ BENCHMARKS = (
     "hostile",
     "lexicon",
     "listening",
+    "listening_http",
     "narrate",
     "web",
     "piper",

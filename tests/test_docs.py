@@ -96,6 +96,28 @@ def test_readme_api_examples_run_as_written(tmp_path: Path) -> None:
     assert "WEBVTT" in done.stdout
 
 
+def test_readme_publisher_examples_run_as_written(tmp_path: Path) -> None:
+    section = README.split("## For publishers", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```sh\n(.*?)```", section, re.S)
+    assert block is not None
+    with running_server(tmp_path / "cache") as base:
+        script = block.group(1).replace("BASE=http://127.0.0.1:8000", f"BASE={base}")
+        done = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", script],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert '"slug":"daily"' in out and '"title":"The Daily Read"' in out
+    assert "<enclosure " in out and 'type="application/json+chapters"' in out
+    assert "</rss>304\n" in out  # the feed, then the conditional GET's status
+    assert '"version":"1.2.0"' in out
+    assert '"plays":1' in out and '"collection":"daily"' in out
+
+
 def test_readme_make_run_takes_the_port_and_host() -> None:
     assert "`make run PORT=8080`" in README and "`make run HOST=0.0.0.0 PORT=8080`" in README
     outer_make = {"MAKEFLAGS", "MFLAGS", "MAKELEVEL"}  # when `make test` runs this test

@@ -208,6 +208,33 @@ def test_feed_conditional_get_and_chapters(client: FlaskClient) -> None:
     _no_cookie(first)
 
 
+def test_feed_addresses_under_the_public_url_or_the_host_asked(
+    tmp_path: Path, client: FlaskClient
+) -> None:
+    client.put("/api/collections/daily", json=CHANNEL)
+    narration_id = client.post(
+        "/api/narrations", json={"text": SHORT, "collection": "daily"}
+    ).get_json()["id"]
+    _done(client, narration_id)
+    one = client.get("/feeds/daily.xml", headers={"Host": "one.example"})
+    two = client.get("/feeds/daily.xml", headers={"Host": "two.example"})
+    assert one.headers["ETag"] != two.headers["ETag"] and "Host" in one.headers["Vary"]
+    (entry,) = feedparser.parse(one.data).entries
+    assert entry.enclosures[0].href == f"http://one.example/api/narrations/{narration_id}/audio.mp3"
+    for app in _app(tmp_path / "public", public_url="https://listen.example.com/"):
+        public = app.test_client()
+        public.put("/api/collections/daily", json=CHANNEL)
+        public.post("/api/narrations", json={"text": SHORT, "collection": "daily"})
+        _done(public, narration_id)
+        feed = public.get("/feeds/daily.xml", headers={"Host": "evil.example"})
+        parsed = feedparser.parse(feed.data)
+        assert b"evil.example" not in feed.data
+        assert parsed.entries[0].podcast_chapters["url"] == (
+            f"https://listen.example.com/api/narrations/{narration_id}/chapters.json"
+        )
+        assert "Vary" not in feed.headers or "Host" not in feed.headers["Vary"]
+
+
 def _probe_duration_s(path: Path) -> float:
     ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
     out = subprocess.run(

@@ -10,8 +10,11 @@ its enclosure can be served, whichever node made it.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+
+from cachetools import LRUCache
 
 from service.audio.chapters import chapters_document
 from service.db import Database
@@ -37,6 +40,8 @@ from service.store import Store
 
 __all__ = ["Collections", "Feed", "FeedStamp", "collection_slugs"]
 
+FEED_CACHE_BYTES = 32 * 1024 * 1024
+"""Feeds kept built in each process (a feed of 1,000 items is about 900 KiB)."""
 FEED_MAX_ITEMS = 5000
 """Most items a feed lists (the newest); podcast clients read far fewer."""
 LISTED_ITEMS = 1000
@@ -59,6 +64,12 @@ class Collections:
     def __init__(self, database: Callable[[], Database], store: Store) -> None:
         self._database = database
         self._store = store
+        # A feed's bytes follow from its stamp (the ETag hashes the collection's revision,
+        # its creation and the base URL): a built feed is good until the stamp changes.
+        self._feeds: LRUCache[str, Feed] = LRUCache(
+            FEED_CACHE_BYTES, getsizeof=lambda feed: len(feed.body)
+        )
+        self._feeds_lock = threading.Lock()
 
     def put(self, slug: str, body: object) -> tuple[CollectionSummary, bool]:
         """Create or replace the channel of ``slug``; return it and whether it is new."""
@@ -124,23 +135,36 @@ class Collections:
             slug, found.created_at, found.revision, found.updated_at, FeedLinks(base_url)
         )
 
-    def feed(self, slug: str, base_url: str) -> Feed:
-        """Return the podcast feed of ``slug``, its absolute URLs under ``base_url``."""
+    def feed(self, slug: str, base_url: str, stamp: FeedStamp | None = None) -> Feed:
+        """Return the podcast feed of ``slug``, its absolute URLs under ``base_url``.
+
+        ``stamp`` (from :meth:`stamp`, just read) finds a feed built since the last change.
+        """
+        if stamp is not None:
+            with self._feeds_lock:
+                kept = self._feeds.get(stamp.etag)
+            if kept is not None:
+                return kept
         check_slug(slug)
         links = FeedLinks(base_url)
         with self._database().session() as session:
             settle(session, self._store, slug)
         with self._database().session() as session:
             source = feed_source(session, slug, limit=FEED_MAX_ITEMS)
-        stamp = feed_stamp(
+        fresh = feed_stamp(
             slug, source.stamp.created_at, source.stamp.revision, source.stamp.updated_at, links
         )
         body = build_feed(source.channel, source.items, links, updated_at=source.stamp.updated_at)
-        return Feed(body, stamp)
+        built = Feed(body, fresh)
+        with self._feeds_lock:
+            self._feeds[fresh.etag] = built
+        return built
 
     def chapters(self, narration_id: str) -> bytes | None:
         """Return a finished narration's Podcasting 2.0 JSON chapters, or None while it is made."""
         manifest = read_manifest(self._store, narration_id)
         if manifest is None:
             return None
-        return json.dumps(chapters_document(manifest), ensure_ascii=False).encode()
+        return json.dumps(
+            chapters_document(manifest), ensure_ascii=False, separators=(",", ":")
+        ).encode()

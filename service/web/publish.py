@@ -134,7 +134,7 @@ def feed(slug: str) -> Response:
         response = Response(status=304, headers=headers)
         response.last_modified = stamp.last_modified
         return response
-    built = library().collections.feed(slug, base)
+    built = library().collections.feed(slug, base, stamp)
     response = Response(built.body, mimetype=FEED_MIMETYPE, headers=headers)
     response.headers["ETag"] = built.stamp.etag
     response.last_modified = built.stamp.last_modified

@@ -441,7 +441,7 @@ def main() -> None:
         "",
         f"A feed of {FEED_ITEMS:,} narrations ({feeds['sqlite']['bytes'] / 1024:,.0f} KiB of RSS), "
         f"medians of {FEED_RUNS} runs, target <= 100 ms for the whole answer and <= 10 ms for a "
-        "conditional GET (HTTP not included yet):",
+        "conditional GET (in process; through the server: `bench.listening_http`):",
         "",
         "| database | read + write the feed | write only | conditional check (settle + stamp) |",
         "|---|---|---|---|",

@@ -27,6 +27,8 @@ from service.config import Settings
 from service.library import upgrade_database
 from service.web import close_app, create_app
 from tests.conftest import SEEDS
+from tests.postgres_server import PostgresServer
+from tests.redis_server import running_redis
 from tests.webserver import running_server
 
 pytestmark = pytest.mark.xdist_group("postgres")
@@ -480,3 +482,46 @@ def test_dashboard_plots_a_narration_and_a_collection(client: FlaskClient) -> No
     bad_day = client.get("/dashboard?since=yesterday")
     assert bad_day.status_code == 400 and bad_day.mimetype == "text/html"
     _no_cookie(page)
+
+
+def test_two_web_nodes_sharing_redis_and_postgres_count_into_the_same_totals(
+    tmp_path: Path, postgres: PostgresServer
+) -> None:
+    url = postgres.create_database()
+    upgrade_database(Settings.of(database_url=url))
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    with running_redis() as redis:
+        env = {"LISTEN_DATABASE_URL": url, "LISTEN_REDIS_URL": redis.url}
+        with running_server(cache, env=env) as one, running_server(cache, env=env) as two:
+            status, raw = _send(one + "/api/narrations", "POST", {"markdown": MARKDOWN})
+            assert status in (200, 202), raw
+            narration_id = json.loads(raw)["id"]  # planned (its audio is not needed here)
+            sessions = [_session() for _ in range(6)]
+            sent = 0
+            for number, session in enumerate(sessions):
+                for kind, extra in (
+                    ("play", {}),
+                    ("paragraph", {"index": 0}),
+                    ("paragraph", {"index": 1}),
+                    ("progress", {"quartile": 25}),
+                    ("seconds", {"seconds": 2.0}),
+                ):
+                    for base in (one, two):  # each event reaches both nodes: counted once
+                        event = {"narration_id": narration_id, "session": session}
+                        event |= {"type": kind, **extra}
+                        status, raw = _send(base + "/api/events", "POST", event)
+                        assert status == 204, raw
+                        sent += 1
+                if number % 2:  # every other listener reaches the end, on one node only
+                    end = {"narration_id": narration_id, "session": session}
+                    end |= {"type": "progress", "quartile": 100}
+                    assert _send((one, two)[number % 4 // 2] + "/api/events", "POST", end)[0] == 204
+            time.sleep(2.5)  # each node writes its counts every second
+            for base in (one, two):
+                status, _headers, raw = _get(f"{base}/api/narrations/{narration_id}/stats")
+                stats = json.loads(raw)
+                assert stats["plays"] == 6 and stats["completions"] == 3, stats
+                assert stats["quartiles"]["25"] == 6 and stats["paragraphs"][:2] == [6, 6]
+                assert stats["listened_s"] == 24.0  # time adds up as reported: 6 x 2 x 2 s
+    postgres.drop_database(url)

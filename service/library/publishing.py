@@ -148,8 +148,8 @@ class Collections:
         check_slug(slug)
         links = FeedLinks(base_url)
         with self._database().session() as session:
-            settle(session, self._store, slug)
-        with self._database().session() as session:
+            if stamp is None:  # else the filings were settled as the stamp was read
+                settle(session, self._store, slug)
             source = feed_source(session, slug, limit=FEED_MAX_ITEMS)
         fresh = feed_stamp(
             slug, source.stamp.created_at, source.stamp.revision, source.stamp.updated_at, links

@@ -145,7 +145,7 @@ def plays_per_day_svg(days: Sequence[DayStats], *, ids: str = "plays") -> str:
                 height=f"{bar_h:.1f}",
                 fill=colour,
             )
-        if index % every == 0 or index == len(days) - 1:
+        if (len(days) - 1 - index) % every == 0:  # counted from the last day: always shown
             _add(
                 root,
                 "text",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import array
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -73,3 +74,17 @@ def onsets_ms(
         elif quiet_since is None:
             quiet_since = now
     return found
+
+
+def ffprobe_chapters(path: Path) -> list[tuple[int, int, str]]:
+    """Return the chapters ffprobe reads in a file: (start ms, end ms, title)."""
+    found = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_chapters", "-of", "json", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return [
+        (int(c["start"]), int(c["end"]), c["tags"]["title"])
+        for c in json.loads(found.stdout)["chapters"]
+    ]

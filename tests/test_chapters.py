@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -26,6 +24,7 @@ from service.pipeline.narrate import Narrator, audio_object
 from service.pipeline.prepare import prepare_plan
 from service.store import open_store
 from service.text.load import load_article
+from tests.audio_tools import ffprobe_chapters
 from tests.conftest import SEEDS
 
 
@@ -110,19 +109,6 @@ def _narrate(settings: Settings, pool: EnginePool, source: Path) -> tuple[Path, 
     return path, result.manifest
 
 
-def _ffprobe_chapters(path: Path) -> list[tuple[int, int, str]]:
-    found = subprocess.run(
-        ["ffprobe", "-v", "error", "-show_chapters", "-of", "json", str(path)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return [
-        (int(c["start"]), int(c["end"]), c["tags"]["title"])
-        for c in json.loads(found.stdout)["chapters"]
-    ]
-
-
 @pytest.mark.parametrize("name", ["markdown-post.md", "no-headings"])
 def test_chapters_mp3_carries_the_json_chapters(
     settings: Settings, engine_pool: EnginePool, tmp_path: Path, name: str
@@ -155,7 +141,7 @@ def test_chapters_mp3_carries_the_json_chapters(
         if name == "markdown-post.md":
             assert block["kind"] == "heading" and block["text"] == chapter.title
     # a player reading the file alone: ffprobe lists the same chapters, in order
-    probed = _ffprobe_chapters(path)
+    probed = ffprobe_chapters(path)
     assert probed == [(c.start_ms, c.end_ms, c.title) for c in chapters]
     tag = ID3(path)
     toc = tag["CTOC:toc"]

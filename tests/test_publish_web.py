@@ -26,6 +26,7 @@ from flask.testing import FlaskClient
 from service.config import Settings
 from service.library import upgrade_database
 from service.web import close_app, create_app
+from tests.audio_tools import ffprobe_chapters
 from tests.conftest import SEEDS
 from tests.postgres_server import PostgresServer
 from tests.redis_server import running_redis
@@ -314,8 +315,15 @@ def test_feed_over_http_is_read_by_feedparser_and_every_enclosure_fetched(
             chapters_url = entry.podcast_chapters["url"]
             assert entry.podcast_chapters["type"] == "application/json+chapters"
             status, headers, raw = _get(chapters_url)
-            assert status == 200 and json.loads(raw)["chapters"][0]["startTime"] == 0
+            chapters = json.loads(raw)["chapters"]
+            assert status == 200 and chapters[0]["startTime"] == 0
             assert "Set-Cookie" not in headers
+            # the file served carries the same chapters, as a player reading it alone sees
+            probed = ffprobe_chapters(path)
+            assert [title for _start, _end, title in probed] == [c["title"] for c in chapters]
+            assert [start for start, _end, _title in probed] == [
+                round(c["startTime"] * 1000) for c in chapters
+            ]
         # a podcast client's conditional GET
         again = feedparser.parse(
             base + "/feeds/daily.xml", etag=parsed.etag, modified=parsed.modified

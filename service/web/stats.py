@@ -33,7 +33,9 @@ def events() -> Response:
     """Count a player's listening events (one JSON object, or a list): 204, or 4xx."""
     if (request.content_length or 0) > MAX_BODY_BYTES:
         raise TooLargeError(f"the events are over {MAX_BODY_BYTES} bytes; send fewer at once")
-    body = request.stream.read(MAX_BODY_BYTES + 1)
+    body = request.stream.read(MAX_BODY_BYTES + 1)  # a body without a length stops here
+    if len(body) > MAX_BODY_BYTES:
+        raise TooLargeError(f"the events are over {MAX_BODY_BYTES} bytes; send fewer at once")
     if not body:
         raise ListeningEventError("the body is empty: send one event object or a list")
     library().listening.record(body)

@@ -24,11 +24,11 @@ import time
 import urllib.request
 from pathlib import Path
 
-from bench.corpus import article_text
+from harness.corpus import article_text
 from bench.measure import run
 from bench.narrate import edited, narrate_command
 from bench.results import write_section
-from tests.webserver import running_server
+from harness.webserver import running_server
 
 WORDS = 3500
 FRESH_ARTICLES = 10

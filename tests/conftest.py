@@ -5,17 +5,33 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from harness.postgres_server import PostgresServer, running_postgres
+from harness.seaweed import REGION, TEST_BUCKET, SeaweedS3, running_seaweed
 from service.config import Settings
 from service.engines.pool import EnginePool
-from tests.postgres_server import PostgresServer, running_postgres
-from tests.seaweed import REGION, TEST_BUCKET, SeaweedS3, running_seaweed
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 SEED_ARTICLE = SEEDS / "nato-expansion-medium.txt"
+SERVER_FIXTURES = {"seaweed": "s3", "postgres": "postgres"}
+"""Session fixtures that start an outside server, and the marker of the tests using one."""
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that uses an outside server's fixture, so ``-m`` can leave it out.
+
+    First, so that the marks are there when ``-m`` deselects.
+    """
+    for item in items:
+        used = getattr(item, "fixturenames", ())
+        for fixture, marker in SERVER_FIXTURES.items():
+            if fixture in used:
+                item.add_marker(marker)
 
 
 @pytest.fixture
@@ -65,6 +81,18 @@ def seaweed() -> Iterator[SeaweedS3]:
 
 
 @pytest.fixture(scope="session")
+def boto_session(seaweed: SeaweedS3) -> Any:
+    """Share one boto3 session: a new one costs a few tenths of a second."""
+    import boto3
+
+    return boto3.session.Session(
+        aws_access_key_id=seaweed.access_key,
+        aws_secret_access_key=seaweed.secret_key,
+        region_name=REGION,
+    )
+
+
+@pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
     """Run one PostgreSQL per test process.
 
@@ -75,7 +103,7 @@ def postgres() -> Iterator[PostgresServer]:
         yield server
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """Return the URL of an empty library database: a SQLite file, then a PostgreSQL database."""
     if request.param == "sqlite":

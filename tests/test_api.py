@@ -15,12 +15,12 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from bench.corpus import article_text
+from harness.corpus import article_text
+from harness.webserver import running_server, serving_page
 from service.pipeline.objects import audio_object
 from service.web import close_app, create_app
 from tests.audio_tools import decode
 from tests.conftest import SEED_ARTICLE, SEEDS
-from tests.webserver import running_server, serving_page
 
 SEED_TEXT = SEED_ARTICLE.read_text(encoding="utf-8")
 
@@ -173,6 +173,7 @@ def test_audio_before_done_answers_409_with_status(client: FlaskClient) -> None:
     wait_done(client, created["id"], timeout_s=120)
 
 
+@pytest.mark.server
 def test_stream_plays_before_synthesis_ends_on_real_server(tmp_path: Path) -> None:
     with running_server(tmp_path / "cache") as base:
         request = urllib.request.Request(
@@ -210,6 +211,7 @@ def test_stream_plays_before_synthesis_ends_on_real_server(tmp_path: Path) -> No
         assert finished.endswith(first + rest)
 
 
+@pytest.mark.server
 def test_openai_speech_with_the_official_client(tmp_path: Path) -> None:
     from openai import OpenAI
 

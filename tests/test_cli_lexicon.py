@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.postgres_server import PostgresServer
 from tests.conftest import ROOT, SEED_ARTICLE
-from tests.postgres_server import PostgresServer
 
 pytestmark = pytest.mark.xdist_group("postgres")
 
@@ -195,7 +195,7 @@ def test_cli_serve_starts_with_only_a_warning_when_the_database_is_unreachable(
 ) -> None:
     import socket
 
-    from tests.redis_server import free_port
+    from harness.ports import free_port
 
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

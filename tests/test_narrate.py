@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.corpus import write_article
+from harness.corpus import write_article
 from service.config import Settings
 from service.engines.pool import EnginePool
 from service.pipeline.narrate import Narrator, audio_object, read_manifest

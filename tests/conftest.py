@@ -17,21 +17,25 @@ from service.engines.pool import EnginePool
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 SEED_ARTICLE = SEEDS / "nato-expansion-medium.txt"
-SERVER_FIXTURES = {"seaweed": "s3", "postgres": "postgres"}
-"""Session fixtures that start an outside server, and the marker of the tests using one."""
+SERVER_FIXTURES = {"seaweed": ("s3", "seaweed"), "postgres": ("postgres", "postgres")}
+"""Session fixtures that start an outside server -> (marker, xdist group) of their tests.
+
+One xdist worker runs every test of a group, so a test run starts each server once.
+"""
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test that uses an outside server's fixture, so ``-m`` can leave it out.
+    """Mark and group every test that uses an outside server's fixture.
 
-    First, so that the marks are there when ``-m`` deselects.
+    First, so that the marks are there when ``-m`` deselects and xdist groups.
     """
     for item in items:
         used = getattr(item, "fixturenames", ())
-        for fixture, marker in SERVER_FIXTURES.items():
+        for fixture, (marker, group) in SERVER_FIXTURES.items():
             if fixture in used:
                 item.add_marker(marker)
+                item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture
@@ -52,8 +56,8 @@ def engine_pool() -> Iterator[EnginePool]:
 def seaweed() -> Iterator[SeaweedS3]:
     """Run one SeaweedFS per test process, with the bucket ``TEST_BUCKET`` ready to write.
 
-    Mark tests that use it ``pytest.mark.xdist_group("seaweed")`` so that one
-    xdist worker runs them all and a test run starts SeaweedFS once.
+    The tests that use it are marked ``s3`` and run on one xdist worker (see
+    ``SERVER_FIXTURES``), so a test run starts SeaweedFS once.
     """
     import boto3
     from botocore.exceptions import ClientError
@@ -96,14 +100,22 @@ def boto_session(seaweed: SeaweedS3) -> Any:
 def postgres() -> Iterator[PostgresServer]:
     """Run one PostgreSQL per test process.
 
-    Mark tests that use it ``pytest.mark.xdist_group("postgres")`` so that one
-    xdist worker runs them all and a test run starts PostgreSQL once.
+    The tests that use it are marked ``postgres`` and run on one xdist worker (see
+    ``SERVER_FIXTURES``), so a test run starts PostgreSQL once. ``database_url`` asks
+    for it by name, so its PostgreSQL case carries the mark and group itself.
     """
     with running_postgres() as server:
         yield server
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param(
+            "postgresql", marks=[pytest.mark.postgres, pytest.mark.xdist_group("postgres")]
+        ),
+    ]
+)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """Return the URL of an empty library database: a SQLite file, then a PostgreSQL database."""
     if request.param == "sqlite":

@@ -14,8 +14,6 @@ import pytest
 from harness.postgres_server import PostgresServer
 from tests.conftest import ROOT, SEED_ARTICLE
 
-pytestmark = pytest.mark.xdist_group("postgres")
-
 LISTEN = [sys.executable, "-m", "service"]
 RULES = {
     "sites": ["example.com"],

@@ -28,8 +28,6 @@ from service.errors import (
 )
 from service.text.lexicon.model import Lexicon, parse_lexicon
 
-pytestmark = pytest.mark.xdist_group("postgres")
-
 
 def _lexicon(name: str, sites: list[str] | None = None, rules: int = 2) -> Lexicon:
     data = [

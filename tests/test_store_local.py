@@ -313,7 +313,7 @@ def test_local_store_opened_clears_temp_files_abandoned_by_killed_or_old_writers
     dead = subprocess.Popen(["true"])
     dead.wait()
     unreaped = subprocess.Popen(["true"])  # ends, and stays a zombie until waited for
-    time.sleep(0.5)
+    os.waitid(os.P_PID, unreaped.pid, os.WEXITED | os.WNOWAIT)  # ended, not reaped
     files = {
         "killed writer": temp_dir / f"{_HOST}~{dead.pid}~0123456789abcdef.mp3",
         "killed writer, not reaped": temp_dir / f"{_HOST}~{unreaped.pid}~0123456789abcdef.mp3",

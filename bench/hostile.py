@@ -31,8 +31,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from harness.corpus import article_text
 from bench.results import write_section
+from harness.corpus import article_text
 from harness.devset import dataset_dir
 
 MIB = 1024 * 1024

@@ -33,8 +33,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from harness.corpus import article_text
 from bench.results import write_section
+from harness.corpus import article_text
 
 VOICE = "piper:en_US-joe-medium"
 WORDS = 3500

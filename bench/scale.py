@@ -30,8 +30,8 @@ from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from harness.corpus import article_text
 from bench.results import write_section
+from harness.corpus import article_text
 from harness.redis_server import RedisServer, running_redis
 from harness.webserver import running_server
 

@@ -44,9 +44,9 @@ from typing import Any
 
 import psutil
 
-from harness.corpus import article_text
 from bench.load import call, wait_done
 from bench.results import write_section
+from harness.corpus import article_text
 from harness.webserver import running_server, server_process
 
 LARGE_WORDS = 9_800

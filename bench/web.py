@@ -24,10 +24,10 @@ import time
 import urllib.request
 from pathlib import Path
 
-from harness.corpus import article_text
 from bench.measure import run
 from bench.narrate import edited, narrate_command
 from bench.results import write_section
+from harness.corpus import article_text
 from harness.webserver import running_server
 
 WORDS = 3500

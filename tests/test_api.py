@@ -162,6 +162,7 @@ def test_audio_range_etag_and_download(client: FlaskClient) -> None:
     assert captions.mimetype == "text/vtt" and captions.data.startswith(b"WEBVTT")
 
 
+@pytest.mark.slow
 def test_audio_before_done_answers_409_with_status(client: FlaskClient) -> None:
     created = client.post("/api/narrations", json={"text": article_text(6000)}).get_json()
     early = client.get(created["audio_url"])
@@ -389,6 +390,7 @@ def test_cors_headers_go_to_requests_that_carry_an_origin(tmp_path: Path) -> Non
             assert "Origin" in plain.headers["Vary"]
 
 
+@pytest.mark.slow
 def test_status_of_a_finished_narration_shows_a_format_made_later(client: FlaskClient) -> None:
     text = "A short note.\n\nIt is read twice, in two formats."
     created = client.post("/api/narrations", json={"text": text}).get_json()

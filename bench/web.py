@@ -3,7 +3,8 @@
 Runs the real server (``listen serve``) on a loopback port.
 
 - Time to first byte: POST a new 3,500-word article, then GET its ``stream.mp3``;
-  the time from the POST to the first audio byte, median of 10 fresh articles.
+  the time from the POST to the first audio byte, median of 10 fresh articles: runs
+  of real articles, no sentence in two of them (``harness.corpus.real_texts``).
 - Whole stream: the time to the last byte of the same streams, against cold
   ``listen narrate`` of the same size from the narration benchmark's method.
 - Cached delivery: requests per second with wrk (16 connections) for a 64 KiB Range
@@ -27,7 +28,7 @@ from pathlib import Path
 from bench.measure import run
 from bench.narrate import edited, narrate_command
 from bench.results import write_section
-from harness.corpus import article_text
+from harness.corpus import real_texts
 from harness.webserver import running_server
 
 WORDS = 3500
@@ -49,12 +50,11 @@ def post(base: str, text: str) -> dict[str, str]:
         return dict(json.load(answer))
 
 
-def stream_times(base: str, seed: int, *, edit: bool = False) -> tuple[float, float]:
-    """Return (seconds to first audio byte, seconds to last byte) for a new article.
+def stream_times(base: str, text: str, *, edit: bool = False) -> tuple[float, float]:
+    """Return (seconds to first audio byte, seconds to last byte) for the article ``text``.
 
-    With ``edit``, the article is the one of ``seed`` with one paragraph changed.
+    With ``edit``, the article is ``text`` with one paragraph changed.
     """
-    text = article_text(WORDS, seed=1000 + seed)
     if edit:
         text = edited(text)
     started = time.perf_counter()
@@ -81,20 +81,21 @@ def wrk_rate(url: str, headers: tuple[str, ...] = ()) -> float:
 
 def main() -> None:
     """Run the benchmark and write its section of RESULTS.md."""
+    texts = real_texts(WORDS, FRESH_ARTICLES)
     with tempfile.TemporaryDirectory(prefix="bench-web-") as scratch:
         folder = Path(scratch)
         with running_server(folder / "cache", env={"LISTEN_VOICE": "pyttsx3:gmw/en-us"}) as base:
             post(base, "Warm up.\n\nThe engines start here.")
             time.sleep(1)
             firsts, wholes = [], []
-            for seed in range(FRESH_ARTICLES):
-                first, whole = stream_times(base, seed)
+            for text in texts:
+                first, whole = stream_times(base, text)
                 firsts.append(first)
                 wholes.append(whole)
                 print(f"first byte {first * 1000:.0f} ms, whole stream {whole:.2f} s", flush=True)
-            edits = [stream_times(base, seed, edit=True)[1] for seed in range(EDITED_ARTICLES)]
+            edits = [stream_times(base, text, edit=True)[1] for text in texts[:EDITED_ARTICLES]]
             print(f"edited, whole stream: {[round(e, 2) for e in edits]}", flush=True)
-            created = post(base, article_text(WORDS, seed=1000))
+            created = post(base, texts[0])  # made above: cached delivery
             audio = base + created["audio_url"]
             status = base + created["status_url"]
             rates: dict[str, list[float]] = {"livez": [], "range": [], "status": []}
@@ -103,7 +104,7 @@ def main() -> None:
                 rates["range"].append(wrk_rate(audio, ("Range: bytes=65536-131071",)))
                 rates["status"].append(wrk_rate(status))
         article = folder / "article.txt"
-        article.write_text(article_text(WORDS, seed=2000), encoding="utf-8")
+        article.write_text(texts[0], encoding="utf-8")  # each run into a cache of its own
         colds = [
             run(narrate_command(article, folder / "o.mp3", folder / f"c{i}")).wall_s
             for i in range(3)
@@ -114,7 +115,8 @@ def main() -> None:
         "## Web delivery (issue: web service)",
         "",
         f"Real server (`listen serve`, gunicorn gthread, 1 process), loopback, {WORDS:,}-word "
-        f"articles. wrk: 2 threads, 16 connections, {WRK_SECONDS} s per round, {WRK_ROUNDS} "
+        "runs of real articles (the extraction development set), no sentence in two of them. "
+        f"wrk: 2 threads, 16 connections, {WRK_SECONDS} s per round, {WRK_ROUNDS} "
         "interleaved rounds, medians.",
         "",
         "| measure | value | target |",

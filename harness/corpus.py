@@ -109,26 +109,60 @@ def english_bodies() -> list[tuple[str, str]]:
     return found
 
 
-def real_text(words: int) -> str:
-    """Return about ``words`` words of real English articles, every sentence distinct.
+def _distinct_bodies() -> list[str]:
+    """Return the English article bodies in name order, every sentence distinct.
 
-    Whole article bodies are taken in name order, each separated by a blank line, until
-    the count is reached; an article that would repeat a sentence of four words or more
-    already taken (or one of its own) is left out.
+    A body that would repeat a sentence of four words or more already taken (or one of
+    its own) is left out.
     """
-    parts: list[str] = []
+    taken: list[str] = []
     seen: set[str] = set()
-    count = 0
     for _name, body in english_bodies():
         own = [s.casefold() for s in sentences(body) if len(s.split()) >= 4]
         if len(set(own)) < len(own) or seen.intersection(own):
             continue
-        parts.append(body)
+        taken.append(body)
         seen.update(own)
+    return taken
+
+
+def real_text(words: int) -> str:
+    """Return about ``words`` words of real English articles, every sentence distinct.
+
+    Whole article bodies (:func:`_distinct_bodies`), each separated by a blank line,
+    until the count is reached.
+    """
+    parts: list[str] = []
+    count = 0
+    for body in _distinct_bodies():
+        parts.append(body)
         count += len(body.split())
         if count >= words:
             return "\n\n".join(parts) + "\n"
     raise LookupError(f"the set's English articles hold {count} words, fewer than {words}")
+
+
+def real_texts(words: int, count: int) -> list[str]:
+    """Return ``count`` texts of about ``words`` words each, no sentence in two of them.
+
+    The paragraphs of :func:`_distinct_bodies`, in order, cut into runs of at least
+    ``words`` words: real text, though a run may start or end inside an article.
+    """
+    texts: list[str] = []
+    run: list[str] = []
+    run_words = 0
+    for body in _distinct_bodies():
+        for paragraph in body.split("\n\n"):
+            if not paragraph.strip():
+                continue
+            run.append(paragraph.strip())
+            run_words += len(paragraph.split())
+            if run_words >= words:
+                texts.append("\n\n".join(run) + "\n")
+                run, run_words = [], 0
+                if len(texts) == count:
+                    return texts
+    raise LookupError(f"the set's English articles make {len(texts)} texts of {words} words")
 
 
 def real_article(words: int) -> str:

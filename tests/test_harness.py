@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from harness.corpus import article_text, real_article, repeated_sentences, sentences
+from harness.corpus import (
+    article_text,
+    real_article,
+    real_texts,
+    repeated_sentences,
+    sentences,
+)
 from tests.conftest import ROOT
 
 FORBIDDEN = {
@@ -58,6 +64,12 @@ def test_harness_real_text_joins_articles_without_repeating_a_sentence() -> None
     assert 10_000 <= len(text.split()) <= 12_000
     assert repeated_sentences(text) == []
     assert len(sentences(text)) > 500
+
+
+def test_harness_real_texts_share_no_sentence() -> None:
+    texts = real_texts(3_500, 10)
+    assert [3_500 <= len(text.split()) <= 4_000 for text in texts] == [True] * 10
+    assert repeated_sentences("\n\n".join(texts)) == []
 
 
 def test_harness_made_up_article_repeats_the_seed_sentences() -> None:

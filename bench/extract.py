@@ -148,19 +148,19 @@ def main(argv: list[str] | None = None) -> None:
     settings = Settings()
 
     def ours(data: bytes) -> str:
-        article = load_article_from_text(data, settings)
+        article = load_article_from_text(data, settings.input)
         return "\n".join(block.text for block in article.blocks)
 
     def trafilatura_alone(data: bytes) -> str:
         return trafilatura.extract(data) or ""
 
     def without_cleanup(data: bytes) -> str:
-        root = parse_html(decode_bytes(data), settings.max_html_depth)
+        root = parse_html(decode_bytes(data), settings.input.max_html_depth)
         blocks = main_content(root) or fallback_content(root)
         return "\n".join(block.text for block in blocks)
 
     def without_title_cleanup(data: bytes) -> str:
-        root = parse_html(decode_bytes(data), settings.max_html_depth)
+        root = parse_html(decode_bytes(data), settings.input.max_html_depth)
         blocks = clean_blocks(main_content(root) or fallback_content(root), "", None)
         return "\n".join(block.text for block in blocks)
 

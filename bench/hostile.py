@@ -248,15 +248,15 @@ def run_one(name: str) -> dict[str, object]:
     data = make()
     raw = data if isinstance(data, bytes) else data.encode()
     scratch = tempfile.mkdtemp(prefix="bench-hostile-")
-    settings = Settings(cache_dir=Path(scratch), voice="pyttsx3:gmw/en-us")
+    settings = Settings.of(cache_dir=Path(scratch), voice="pyttsx3:gmw/en-us")
     # Load what every request loads anyway (lxml, trafilatura, the segmenter, voices).
     warm = "<p>Warm up. Two sentences.</p>"
-    prepare_plan(load_article_from_text(warm.encode(), settings, kind="html"), settings)
+    prepare_plan(load_article_from_text(warm.encode(), settings.input, kind="html"), settings)
     started = _cpu_s()
     try:
-        plan = prepare_plan(load_article_from_text(raw, settings, kind=kind), settings)
+        plan = prepare_plan(load_article_from_text(raw, settings.input, kind=kind), settings)
         sentences = sum(len(block.sentences) for block in plan.blocks)
-        outcome = f"planned: {sentences:,} sentences, {plan.segments_total:,} chunks"
+        outcome = f"planned: {sentences:,} sentences, {plan.chunks_total:,} chunks"
     except ListenError as error:
         outcome = f"{error.http_status} {error.slug}: {error}"
     return {"name": name, "bytes": len(raw), "cpu_s": _cpu_s() - started, "outcome": outcome}

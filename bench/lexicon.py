@@ -164,7 +164,7 @@ def apply_seconds(article: Article, lexicon: Lexicon) -> dict[str, float]:
 
 def planning(folder: Path) -> str:
     settings = Settings.from_env({}, cache_dir=folder / "cache")
-    article = load_article(str(real_article(folder)), settings)
+    article = load_article(str(real_article(folder)), settings.input)
     lexicons = {
         "1,000 names, 100 of them in the article": names_lexicon(article),
         "the article's 1,000 most frequent names and words": lexicon_for(article),
@@ -246,7 +246,7 @@ def renarrate(folder: Path) -> str:
         sentences_with = sum(bool(re.search(r"(?<!\w)NATO(?!\w)", s)) for s in spoken)
     ratios = [a / c for a, c in zip(again, cold, strict=True)]
     settings = Settings.from_env({}, cache_dir=folder / "plan")
-    seed = load_article(str(SEED), settings)
+    seed = load_article(str(SEED), settings.input)
     nato = parse_lexicon(json.loads(lexicon.read_text("utf-8")), "nato")
     before = prepare_plan(seed, settings).chunks
     after = prepare_plan(seed, settings, lexicon=nato).chunks

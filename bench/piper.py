@@ -62,7 +62,7 @@ def _sentences(count: int) -> list[str]:
     from service.text.load import load_article_from_text
     from service.text.segment import segment_article
 
-    article = load_article_from_text(article_text(WORDS), Settings.from_env({}))
+    article = load_article_from_text(article_text(WORDS), Settings.from_env({}).input)
     spoken = [s.spoken for block in segment_article(article) for s in block.sentences]
     return spoken[:count]
 

@@ -105,9 +105,9 @@ def throughput_run(redis: RedisServer, worker_count: int, texts: list[str], work
     cache = work / f"cache-{worker_count}-{time.monotonic_ns()}"
     env = base_env(cache, redis.url)
     settings = Settings.from_env(env)
-    store = open_store(settings)
+    store = open_store(settings.store)
     plans = [
-        prepare_plan(load_article_from_text(text, settings, kind="text"), settings)
+        prepare_plan(load_article_from_text(text, settings.input, kind="text"), settings)
         for text in texts
     ]
     runner = RQRunner(settings, store)

@@ -76,7 +76,7 @@ class EngineUnavailableError(ListenError):
 
 
 class SynthesisError(ListenError):
-    """Speech synthesis failed for a segment, even after a retry, or no engine worker started.
+    """Speech synthesis failed for a chunk, even after a retry, or no engine worker started.
 
     The service is at fault, not the request: the API answers 503 with ``Retry-After``.
     """

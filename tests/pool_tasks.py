@@ -57,7 +57,9 @@ def has_pytest_loaded() -> bool:
 
 def _warm_pyttsx3() -> Pyttsx3Engine:
     """Return this worker's pyttsx3 engine with eSpeak NG loaded."""
-    engine = resolve_engine("pyttsx3")
+    from service.engines import pool
+
+    engine = resolve_engine("pyttsx3", pool._worker_settings)  # the one its tasks use
     assert isinstance(engine, Pyttsx3Engine)
     engine.warm_up()
     return engine

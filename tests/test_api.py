@@ -71,8 +71,8 @@ def test_create_from_text_then_poll_to_done(client: FlaskClient) -> None:
         "language",
         "voice",
         "duration_ms",
-        "segments_total",
-        "segments_done",
+        "chunks_total",
+        "chunks_done",
         "status_url",
         "audio_url",
         "stream_url",
@@ -85,7 +85,7 @@ def test_create_from_text_then_poll_to_done(client: FlaskClient) -> None:
     assert body["language"] == "en"
     done = wait_done(client, body["id"])
     assert done["status"] == "done"
-    assert done["segments_done"] == done["segments_total"] > 10
+    assert done["chunks_done"] == done["chunks_total"] > 10
     assert done["duration_ms"] > 60_000
     again = client.post("/api/narrations", json={"text": SEED_TEXT})
     assert again.status_code == 200
@@ -361,7 +361,7 @@ def test_twenty_identical_posts_make_one_synthesis(app: Flask) -> None:
     ids = {a.get_json()["id"] for a in answers}
     assert len(ids) == 1
     wait_done(client, ids.pop())
-    assert app.extensions["listen"].runner.jobs_started == 1
+    assert app.extensions["listen"].library.runner.jobs_started == 1
 
 
 def test_voices_and_health(client: FlaskClient) -> None:
@@ -411,7 +411,7 @@ def test_audio_removed_from_the_cache_is_not_served_from_an_open_file(app: Flask
     assert fetch(client, created["audio_url"], headers={"Range": "bytes=0-99"}).status_code == 206
     state = app.extensions["listen"]
     state.open_files.recheck_s = 0.0  # look the file up in the store at once
-    state.store.delete(audio_object(created["id"], "mp3"))
+    state.library.store.delete(audio_object(created["id"], "mp3"))
     gone = fetch(client, created["audio_url"], headers={"Range": "bytes=0-99"})
     assert gone.status_code == 409  # made again on request, never served from the old file
     wait_done(client, created["id"])
@@ -421,10 +421,11 @@ def test_audio_removed_from_the_cache_is_not_served_from_an_open_file(app: Flask
 def test_kept_status_answers_expire_and_are_dropped(
     app: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from service.web import narrations as module
+    from service.library import narrations as module
 
     monkeypatch.setattr(module, "FINISHED_STATUS_TTL_S", 0.05)
-    kept = app.extensions["listen"].narrations
+    state = app.extensions["listen"]
+    kept = module.Narrations(state.settings, state.library.store, state.library.runner)
     for number in range(100):
         kept.keep_finished_status(f"{number:032x}", "", b"{}")
     assert kept.finished_status(f"{99:032x}", "") == b"{}"
@@ -465,35 +466,43 @@ def test_finished_audio_answers_the_same_before_flask_and_through_it(app: Flask)
 def test_kept_plans_are_bounded_in_count_and_in_words(
     app: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from service.library import narrations as module
     from service.pipeline.objects import plan_object
     from service.pipeline.prepare import prepare_plan
     from service.text.load import load_article_from_text
-    from service.web import narrations as module
 
     state = app.extensions["listen"]
     plans = [
         prepare_plan(
-            load_article_from_text(article_text(200, seed=700 + n), state.settings, kind="text"),
+            load_article_from_text(
+                article_text(200, seed=700 + n), state.settings.input, kind="text"
+            ),
             state.settings,
             voice=None,
         )
         for n in range(module.PLAN_CACHE_SIZE + 3)
     ]
     for plan in plans:
-        state.store.put(plan_object(plan.narration_id), plan.to_json().encode())
+        state.library.store.put(plan_object(plan.narration_id), plan.to_json().encode())
         assert state.narrations.plan(plan.narration_id) == plan
     assert list(state.narrations._plans) == [
         p.narration_id for p in plans[-module.PLAN_CACHE_SIZE :]
     ]
 
+    def narrations() -> Any:
+        return module.Narrations(state.settings, state.library.store, state.library.runner)
+
     monkeypatch.setattr(module, "PLAN_CACHE_WORDS", plans[1].word_count + plans[2].word_count)
+    bounded = narrations()
     for plan in plans[:3]:
-        state.narrations.plan(plan.narration_id)  # read again from the store
-    assert list(state.narrations._plans) == [p.narration_id for p in plans[1:3]]
+        bounded.plan(plan.narration_id)  # read again from the store
+    assert list(bounded._plans) == [p.narration_id for p in plans[1:3]]
     monkeypatch.setattr(module, "PLAN_CACHE_WORDS", 10)
-    state.narrations.plan(plans[5].narration_id)
-    assert list(state.narrations._plans) == [plans[5].narration_id]  # the newest stays
-    assert state.narrations.plan(plans[0].narration_id) == plans[0]  # and nothing is lost
+    tiny = narrations()
+    for plan in plans[4:6]:
+        tiny.plan(plan.narration_id)
+    assert list(tiny._plans) == [plans[5].narration_id]  # the newest stays
+    assert tiny.plan(plans[0].narration_id) == plans[0]  # and nothing is lost
 
 
 def test_index_form_refusing_a_private_address_says_how_to_allow_it(client: FlaskClient) -> None:
@@ -515,7 +524,7 @@ def test_word_count_is_the_same_in_the_cli_the_api_and_the_limit(
     from click.testing import CliRunner
 
     from service.cli import cli
-    from service.config import Settings
+    from service.config import InputSettings
     from service.errors import TooLargeError
     from service.text.limits import check_length
     from service.text.load import load_article_from_text
@@ -529,11 +538,11 @@ def test_word_count_is_the_same_in_the_cli_the_api_and_the_limit(
     assert f" {expected} words " in shown
     created = client.post("/api/narrations", json={"text": WORDY}).get_json()
     assert created["word_count"] == expected
-    article = load_article_from_text(WORDY, Settings())
+    article = load_article_from_text(WORDY, InputSettings())
     assert article.word_count == expected
-    check_length(article, Settings(max_words=expected))
+    check_length(article, InputSettings(max_words=expected))
     with pytest.raises(TooLargeError, match=f"has {expected} words"):
-        check_length(article, Settings(max_words=expected - 1))
+        check_length(article, InputSettings(max_words=expected - 1))
 
 
 def test_player_marks_a_block_in_another_language(client: FlaskClient) -> None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import array
 import dataclasses
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from service.config import EngineSettings
 from service.engines.base import Engine, Pcm, VoiceSettings
 from service.engines.pool import EnginePool, synthesize
 from service.engines.pyttsx3_engine import (
@@ -18,8 +20,8 @@ from service.engines.pyttsx3_engine import (
     probe_espeak,
     read_espeak_voices,
 )
-from service.engines.registry import ENGINES, EngineEntry, engine_names, resolve_engine
-from service.engines.voices import check_voice_settings
+from service.engines.registry import engine_names, refresh_engines, resolve_engine
+from service.engines.voices import check_voice_settings, list_voices
 from service.errors import EngineUnavailableError, VoiceError
 from tests import pool_tasks
 
@@ -112,7 +114,7 @@ def test_engine_version_names_pyttsx3_and_the_loaded_espeak(engine_pool: EngineP
     assert in_worker.startswith("pyttsx3 2.99; espeak-ng 1.")
     assert "espeakng-loader" in in_worker
     # Asked here, without eSpeak loaded, the answer is the same.
-    assert resolve_engine("pyttsx3").version() == in_worker
+    assert resolve_engine("pyttsx3", EngineSettings()).version() == in_worker
 
 
 def test_worker_loads_only_the_bundled_espeak(engine_pool: EnginePool) -> None:
@@ -123,29 +125,107 @@ def test_worker_loads_only_the_bundled_espeak(engine_pool: EnginePool) -> None:
 
 
 def test_resolve_engine_returns_one_instance_per_process() -> None:
-    engine = resolve_engine("pyttsx3")
+    engine = resolve_engine("pyttsx3", EngineSettings())
     assert isinstance(engine, Engine)
-    assert resolve_engine("pyttsx3") is engine
+    assert resolve_engine("pyttsx3", EngineSettings()) is engine
     assert engine_names()[0] == "pyttsx3"
 
 
 def test_resolve_engine_unknown_name_lists_known_engines() -> None:
     with pytest.raises(EngineUnavailableError, match=r"unknown engine 'festival'.*pyttsx3"):
-        resolve_engine("festival")
+        resolve_engine("festival", EngineSettings())
 
 
-def test_resolve_engine_missing_dependency_says_how_to_install(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # Not "piper": once installed, an earlier test may have resolved it in this process.
-    entry = EngineEntry("listen_engine_not_installed_anywhere:Engine", "pip install '.[kokoro]'")
-    monkeypatch.setitem(ENGINES, "kokoro", entry)
-    with pytest.raises(EngineUnavailableError, match=r"pip install '\.\[kokoro\]'"):
-        resolve_engine("kokoro")
+TOY_ENGINE = """
+import array, math
+from service.engines.base import Voice
+from service.media import Pcm
+
+class ToyEngine:
+    name = "toy"
+
+    def __init__(self, settings):
+        self.settings = settings
+
+    def version(self):
+        return "toy 1"
+
+    def voices(self):
+        return [Voice("toy:beep", "Beep", ("en-x-toy",))]
+
+    def synthesize(self, text, settings):
+        # a 440 Hz tone, 60 ms a word, at eSpeak's rate
+        samples = array.array("h", (
+            int(8000 * math.sin(2 * math.pi * 440 * n / 22050))
+            for n in range(len(text.split()) * 1323)
+        ))
+        return Pcm(samples.tobytes(), 22050)
+"""
+
+
+@pytest.fixture
+def installed_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Install a third-party engine package the way pip lays one out: a module and its metadata.
+
+    Its ``entry_points.txt`` registers a working engine, ``toy``, and ``kokoro``,
+    whose module is missing, as a broken or half-installed plugin would be.
+    """
+    (tmp_path / "listen_toy_engine.py").write_text(TOY_ENGINE, encoding="utf-8")
+    metadata = tmp_path / "listen_toy-0.1.dist-info"
+    metadata.mkdir()
+    (metadata / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: listen-toy\nVersion: 0.1\n", encoding="utf-8"
+    )
+    (metadata / "entry_points.txt").write_text(
+        "[listen.engines]\n"
+        "toy = listen_toy_engine:ToyEngine\n"
+        "kokoro = listen_engine_not_installed_anywhere:Engine\n",
+        encoding="utf-8",
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    refresh_engines()
+    yield tmp_path
+    monkeypatch.undo()
+    refresh_engines()
+
+
+def test_engines_are_found_through_their_entry_points() -> None:
+    assert engine_names()[:2] == ["pyttsx3", "piper"]  # registered by this project's metadata
+
+
+def test_an_installed_plugin_engine_narrates_like_ours(installed_plugin: Path) -> None:
+    from service.config import Settings
+    from service.pipeline.narrate import Narrator
+    from service.pipeline.prepare import prepare_plan
+    from service.store import open_store
+    from service.text.load import load_article_from_text
+    from tests.audio_tools import decode
+
+    assert "toy" in engine_names()
+    settings = Settings.of(cache_dir=installed_plugin / "cache", voice="toy:beep", workers=1)
+    voices = list_voices(settings.engines, language="en-x-toy")
+    assert [voice.voice_id for voice in voices] == ["toy:beep"]
+    article = load_article_from_text("A toy\n\nIt says four words.", settings.input)
+    plan = prepare_plan(article, settings)
+    assert plan.voice.voice_id == "toy:beep" and plan.engine_version == "toy 1"
+    store = open_store(settings.store)
+    # the spawned worker finds the plugin from the registry its parent discovered
+    with EnginePool(1, task_timeout_s=60, warm_engines=(), settings=settings.engines) as pool:
+        result = Narrator(settings, store, pool).narrate(plan)
+    path = store.local_path(f"narrations/{result.narration_id}/audio.mp3")
+    assert path is not None
+    assert len(decode(path)) > 22050 * 6 * 0.06  # six words of tone, and the pauses
+
+
+def test_a_plugin_whose_module_is_missing_names_its_package(installed_plugin: Path) -> None:
+    with pytest.raises(EngineUnavailableError, match=r"pip install listen-toy"):
+        resolve_engine("kokoro", EngineSettings())
+    # a broken plugin hides no other engine
+    assert "toy" in {voice.engine for voice in list_voices(EngineSettings())}
 
 
 def test_registry_and_version_do_not_load_espeak_here() -> None:
-    engine = resolve_engine("pyttsx3")
+    engine = resolve_engine("pyttsx3", EngineSettings())
     engine.voices()
     engine.version()
     assert mapped_espeak_libraries() == set()

@@ -132,7 +132,7 @@ def test_faults_server_killed_mid_write_leaves_nothing_half_made(tmp_path: Path)
     with running_server(cache, env=ENV) as base:
         made = create(base, article_text(6000, seed=12))
         deadline = time.monotonic() + 60
-        while state(base, made)["segments_done"] < 3 and time.monotonic() < deadline:
+        while state(base, made)["chunks_done"] < 3 and time.monotonic() < deadline:
             time.sleep(0.02)
         server = server_process(base)
         os.killpg(server.pid, signal.SIGKILL)  # the server, its web worker and engines at once

@@ -13,14 +13,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from service.config import Settings
+from service.config import InputSettings
 from service.errors import ListenError
 from service.text.article import Article
 from service.text.load import load_article_from_text
 from service.text.segment import segment_article
 from tests.test_segment import check_segmentation
 
-SETTINGS = Settings(max_input_bytes=64 * 1024, max_sentence_chars=120, max_html_depth=60)
+SETTINGS = InputSettings(max_input_bytes=64 * 1024, max_sentence_chars=120, max_html_depth=60)
 CAP = SETTINGS.max_sentence_chars
 FUZZ = settings(
     max_examples=150,

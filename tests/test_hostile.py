@@ -361,7 +361,7 @@ def test_hostile_longest_paragraph_allowed_is_planned_quickly(server: str) -> No
             {"Content-Type": "text/plain"},
         )[2]
     )  # fmt: skip
-    assert created["segments_total"] >= 19_000 * 26 // 400 // 8
+    assert created["chunks_total"] >= 19_000 * 26 // 400 // 8
 
 
 # --- mark-up that costs more than its size ------------------------------------------

@@ -17,7 +17,7 @@ import pytest
 from flask import Flask
 
 from harness.webserver import serving_page
-from service.config import Settings
+from service.config import InputSettings, Settings
 from service.errors import TooComplexError, TooLargeError
 from service.pipeline.prepare import prepare_plan
 from service.text.article import Article, Block
@@ -98,31 +98,31 @@ def test_limits_text_without_spaces_is_refused_by_its_length(
 
 
 def test_limits_byline_counts_and_the_check_is_made_when_planning(tmp_path: Path) -> None:
-    settings = Settings(cache_dir=tmp_path, max_words=20, voice="pyttsx3:gmw/en-us")
+    settings = Settings.of(cache_dir=tmp_path, max_words=20, voice="pyttsx3:gmw/en-us")
     article = Article(
         title="Title", byline="A " * 30, blocks=(Block("paragraph", "Five words in this one."),)
     )
     with pytest.raises(TooLargeError, match="36 words; the limit is 20"):
-        check_length(article, settings)
+        check_length(article, settings.input)
     with pytest.raises(TooLargeError, match="LISTEN_MAX_WORDS"):
         prepare_plan(article, settings)
     unlimited = settings.replace(max_words=0)
-    check_length(article, unlimited)
-    assert prepare_plan(article, unlimited).segments_total == 3
+    check_length(article, unlimited.input)
+    assert prepare_plan(article, unlimited).chunks_total == 3
 
 
 def test_limits_characters_allowed_follow_the_word_limit() -> None:
-    settings = Settings(max_words=100)
+    settings = Settings.of(max_words=100)
     fits = Article(title="", blocks=(Block("paragraph", "y" * (100 * CHARS_PER_WORD)),))
-    check_length(fits, settings)
+    check_length(fits, settings.input)
     over = Article(title="", blocks=(Block("paragraph", "y" * (100 * CHARS_PER_WORD + 1)),))
     with pytest.raises(TooLargeError, match="1,001 characters; the limit is 1,000"):
-        check_length(over, settings)
+        check_length(over, settings.input)
 
 
 # --- mark-up that costs more than its size --------------------------------------------
 
-SETTINGS = Settings(max_words=0)
+SETTINGS = InputSettings(max_words=0)
 
 
 def test_limits_one_element_with_70000_attributes_is_read_keeping_64() -> None:
@@ -197,11 +197,11 @@ def test_limits_patterns_that_backtracked_are_read_in_linear_time(text: str) -> 
     # position); a generous subprocess timeout only guards against a hang.
     script = (
         "import sys\n"
-        "from service.config import Settings\n"
+        "from service.config import InputSettings\n"
         "from service.errors import ListenError\n"
         "from service.text.load import load_article_from_text\n"
         "try:\n"
-        "    load_article_from_text(sys.stdin.read(), Settings(max_words=0))\n"
+        "    load_article_from_text(sys.stdin.read(), InputSettings(max_words=0))\n"
         "except ListenError as error:\n"
         "    print(type(error).__name__)\n"
     )

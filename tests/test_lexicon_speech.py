@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from service.config import Settings
+from service.config import EngineSettings, Settings
 from service.engines.base import Pcm, VoiceSettings
 from service.engines.phonemes import (
     PhonemeError,
@@ -121,7 +121,7 @@ def test_piper_phonemes_are_checked_against_the_voice() -> None:
     from service.engines.piper_engine import PiperEngine
 
     joe = VoiceSettings("piper:en_US-joe-medium")
-    engine = PiperEngine(Settings.from_env({}))
+    engine = PiperEngine(EngineSettings())
     assert engine.phonemes("/ˈdʒɪf/", joe) == "[[ dʒˈɪf ]]"
     assert engine.phonemes("ˈrɛd", joe) == "[[ ɹˈɛd ]]"  # English r and stress, as eSpeak writes
     with pytest.raises(PhonemeError, match="no phoneme 'ж'"):
@@ -151,7 +151,7 @@ def test_ipa_to_misaki_matches_hibaris_own_phonemizer() -> None:
 
 
 def _plan(settings: Settings, rules: list[dict[str, object]] | None) -> NarrationPlan:
-    article = load_article(str(SEED_ARTICLE), settings)
+    article = load_article(str(SEED_ARTICLE), settings.input)
     lexicon = parse_lexicon(rules, "news") if rules is not None else None
     return prepare_plan(article, settings, lexicon=lexicon)
 

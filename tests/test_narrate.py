@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from harness.corpus import write_article
-from service.config import Settings
+from service.config import EngineSettings, Settings
 from service.engines.pool import EnginePool
 from service.pipeline.narrate import Narrator, audio_object, read_manifest
 from service.pipeline.objects import manifest_object
@@ -29,10 +29,10 @@ LISTEN = [sys.executable, "-m", "service"]
 
 
 def _narrate(settings: Settings, pool: EnginePool, source: str | Path, **kwargs: object):
-    article = load_article(str(source), settings)
+    article = load_article(str(source), settings.input)
     plan = prepare_plan(article, settings)
     made: list[ChunkAudio] = []
-    result = Narrator(settings, open_store(settings), pool).narrate(
+    result = Narrator(settings, open_store(settings.store), pool).narrate(
         plan,
         on_chunk=lambda _i, chunk: made.append(chunk),
         **kwargs,  # type: ignore[arg-type]
@@ -44,7 +44,7 @@ def test_narrate_seed_article_mp3_matches_its_manifest(
     settings: Settings, engine_pool: EnginePool
 ) -> None:
     plan, result, _ = _narrate(settings, engine_pool, SEED_ARTICLE)
-    store = open_store(settings)
+    store = open_store(settings.store)
     path = store.local_path(audio_object(plan.narration_id, "mp3"))
     assert path is not None
     manifest = result.manifest
@@ -74,7 +74,7 @@ def test_narrate_cache_hit_synthesises_nothing(settings: Settings, engine_pool: 
     assert second.cached
     assert made_second == []  # the finished narration was found: no chunk was even read
     assert second.manifest["duration_ms"] == first.manifest["duration_ms"]
-    assert read_manifest(open_store(settings), plan.narration_id) is not None
+    assert read_manifest(open_store(settings.store), plan.narration_id) is not None
 
 
 def test_narrate_edit_one_paragraph_resynthesises_only_it(
@@ -93,7 +93,7 @@ def test_narrate_edit_one_paragraph_resynthesises_only_it(
     assert len(reused) == len(made) - 1  # every other chunk came whole from the cache
     assert (
         plan.narration_id
-        != prepare_plan(load_article(str(SEED_ARTICLE), settings), settings).narration_id
+        != prepare_plan(load_article(str(SEED_ARTICLE), settings.input), settings).narration_id
     )
 
 
@@ -105,7 +105,7 @@ def test_narrate_timings_match_decoded_audio_of_long_article(
     plan, result, _ = _narrate(settings, engine_pool, source)
     manifest = result.manifest
     assert manifest["word_count"] >= 3400
-    path = open_store(settings).local_path(audio_object(plan.narration_id, "mp3"))
+    path = open_store(settings.store).local_path(audio_object(plan.narration_id, "mp3"))
     assert path is not None
     samples = decode(path)
     assert abs(len(samples) * 1000 / 22050 - manifest["duration_ms"]) < 50
@@ -231,8 +231,8 @@ def test_cli_narrate_cache_dir_that_is_a_file(tmp_path: Path) -> None:
 def _narrate_in_child(cache_dir: str, source: str, results: multiprocessing.Queue[bool]) -> None:
     settings = Settings.from_env({}, cache_dir=Path(cache_dir), workers=1)
     with EnginePool(1, task_timeout_s=60) as pool:
-        article = load_article(source, settings)
-        result = Narrator(settings, open_store(settings), pool).narrate(
+        article = load_article(source, settings.input)
+        result = Narrator(settings, open_store(settings.store), pool).narrate(
             prepare_plan(article, settings)
         )
     results.put(result.cached)
@@ -246,7 +246,7 @@ def test_narrate_same_key_in_two_processes_synthesises_once(
     results: multiprocessing.Queue[bool] = context.Queue()
     children = [
         context.Process(
-            target=_narrate_in_child, args=(str(settings.cache_dir), str(source), results)
+            target=_narrate_in_child, args=(str(settings.store.cache_dir), str(source), results)
         )
         for _ in range(2)
     ]
@@ -261,7 +261,7 @@ def test_narrate_same_key_in_two_processes_synthesises_once(
 @pytest.mark.slow
 def test_narrate_survives_a_worker_killed_mid_job(settings: Settings, tmp_path: Path) -> None:
     source = write_article(tmp_path, 4000)
-    article = load_article(str(source), settings)
+    article = load_article(str(source), settings.input)
     plan = prepare_plan(article, settings)
     with EnginePool(2, task_timeout_s=60) as pool:
         pool.start()
@@ -279,12 +279,14 @@ def test_narrate_survives_a_worker_killed_mid_job(settings: Settings, tmp_path: 
 
         killer = threading.Thread(target=kill_once_chunks_are_made)
         killer.start()
-        result = Narrator(settings, open_store(settings), pool).narrate(plan)
+        result = Narrator(settings, open_store(settings.store), pool).narrate(plan)
         killer.join()
         assert result.manifest["duration_ms"] > 60_000
         assert victims[0] not in pool.worker_pids()
-        again = load_article_from_text("A short note after the crash.", settings)
-        assert Narrator(settings, open_store(settings), pool).narrate(prepare_plan(again, settings))
+        again = load_article_from_text("A short note after the crash.", settings.input)
+        assert Narrator(settings, open_store(settings.store), pool).narrate(
+            prepare_plan(again, settings)
+        )
 
 
 @pytest.mark.slow
@@ -299,16 +301,16 @@ def test_narrate_killed_mid_write_leaves_nothing_half_done(
         "-o",
         str(tmp_path / "out.mp3"),
         "--cache-dir",
-        str(settings.cache_dir),
+        str(settings.store.cache_dir),
     ]
     child = subprocess.Popen(
         command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )
-    store = open_store(settings)
-    article = load_article(str(source), settings)
+    store = open_store(settings.store)
+    article = load_article(str(source), settings.input)
     plan = prepare_plan(article, settings)
     deadline = time.monotonic() + 60
-    chunks_dir = settings.cache_dir / "chunks"
+    chunks_dir = settings.store.cache_dir / "chunks"
     while time.monotonic() < deadline and not (
         chunks_dir.exists() and len(list(chunks_dir.rglob("*.json"))) > 5
     ):
@@ -350,19 +352,19 @@ def test_narrate_block_in_another_language_is_read_by_a_voice_of_that_language(
     settings: Settings, engine_pool: EnginePool, tmp_path: Path
 ) -> None:
     from service.audio.clip import shape_clip
+    from service.audio.pcm import read_wav
     from service.engines.pool import synthesize
     from service.engines.registry import resolve_engine
     from service.engines.voices import voice_settings
     from service.pipeline.objects import clip_object
     from service.pipeline.plan import NarrationPlan, clip_key
-    from service.pipeline.render import _read_wav
     from tests.test_text_load import MIXED
 
     source = tmp_path / "mixed.txt"
     source.write_text(MIXED, encoding="utf-8")
     plan, result, _made = _narrate(settings, engine_pool, source)
-    english = voice_settings("pyttsx3:gmw/en-us", settings)
-    german = voice_settings("pyttsx3:gmw/de", settings)
+    english = voice_settings("pyttsx3:gmw/en-us", settings.speech)
+    german = voice_settings("pyttsx3:gmw/de", settings.speech)
     manifest = result.manifest
     assert (manifest["language"], manifest["voice"]) == ("en", english.voice_id)
     assert [(block["language"], block["voice"]) for block in manifest["blocks"]] == [
@@ -371,15 +373,15 @@ def test_narrate_block_in_another_language_is_read_by_a_voice_of_that_language(
     assert NarrationPlan.from_json(plan.to_json()) == plan
 
     # the German block's clips are keyed, and made, with the German voice
-    version = resolve_engine("pyttsx3").version()
-    store = open_store(settings)
+    version = resolve_engine("pyttsx3", EngineSettings()).version()
+    store = open_store(settings.store)
     for chunk in plan.chunks:
         voice = german if chunk.clips[0].block_index == 4 else english
         assert plan.voice_of(chunk) == voice
         for clip in chunk.clips:
             assert clip.clip_key == clip_key(clip.spoken, voice, version, plan.output)
     last = plan.chunks[-1].clips[-1]
-    stored = _read_wav(store.get(clip_object(last.clip_key)) or b"").data
+    stored = read_wav(store.get(clip_object(last.clip_key)) or b"").data
     said: dict[str, bytes] = {
         voice.voice_id: shape_clip(
             engine_pool.submit(synthesize, last.spoken, voice).result(),
@@ -401,7 +403,7 @@ def test_plan_block_voice_follows_configured_voices_else_keeps_the_articles(
     from service.pipeline.prepare import choose_block_voices, choose_voice
     from service.text.segment import segment_article
 
-    article = load_article_from_text("Title\n\nOne paragraph here.\n\nAnother one.", settings)
+    article = load_article_from_text("Title\n\nOne paragraph here.\n\nAnother one.", settings.input)
     blocks = segment_article(article)
     klingon = (*blocks[:-1], dataclasses.replace(blocks[-1], language="tlh"))
     chosen = choose_voice(settings, "en")

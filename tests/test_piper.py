@@ -16,12 +16,12 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from service.config import Settings
+from service.config import EngineSettings, Settings
 from service.engines.base import Pcm, VoiceSettings
 from service.engines.piper_engine import PiperEngine, length_scale_for
 from service.engines.pool import EnginePool, synthesize
 from service.engines.registry import resolve_engine
-from service.engines.voices import list_voices, preferred_engines, resolve_voice
+from service.engines.voices import list_voices, preferred_voices, resolve_voice
 from service.errors import VoiceError
 from service.pipeline.narrate import NarrationResult, Narrator, audio_object
 from service.pipeline.plan import NarrationPlan
@@ -62,7 +62,9 @@ def peak(pcm: Pcm) -> int:
 
 def loaded_piper_models() -> list[str]:
     """Return the Piper models this worker has loaded (a pool task)."""
-    engine = resolve_engine("piper")
+    from service.engines import pool
+
+    engine = resolve_engine("piper", pool._worker_settings)  # the engine its tasks use
     assert isinstance(engine, PiperEngine)
     return sorted(engine._models)
 
@@ -90,8 +92,8 @@ def seed_narration(
     piper_settings: Settings, engine_pool: EnginePool
 ) -> tuple[NarrationPlan, NarrationResult]:
     """Narrate the seed article with Piper in the shared pool (its workers warmed eSpeak only)."""
-    plan = prepare_plan(load_article(str(SEED_ARTICLE), piper_settings), piper_settings)
-    result = Narrator(piper_settings, open_store(piper_settings), engine_pool).narrate(plan)
+    plan = prepare_plan(load_article(str(SEED_ARTICLE), piper_settings.input), piper_settings)
+    result = Narrator(piper_settings, open_store(piper_settings.store), engine_pool).narrate(plan)
     return plan, result
 
 
@@ -111,10 +113,11 @@ def piper_client(piper_app: Flask) -> FlaskClient:
 def test_piper_lists_its_voice_without_loading_anything() -> None:
     code = (
         "import sys\n"
+        "from service.config import EngineSettings\n"
         "from service.engines.voices import list_voices\n"
         "from service.engines.registry import resolve_engine\n"
-        "ids = [v.voice_id for v in list_voices()]\n"
-        "resolve_engine('piper').version()\n"
+        "ids = [v.voice_id for v in list_voices(EngineSettings())]\n"
+        "resolve_engine('piper', EngineSettings()).version()\n"
         "heavy = [m for m in ('piper', 'onnxruntime', 'numpy') if m in sys.modules]\n"
         "print(ids.count('piper:en_US-joe-medium'), 'pyttsx3:gmw/en-us' in ids, heavy)\n"
     )
@@ -126,7 +129,7 @@ def test_piper_lists_its_voice_without_loading_anything() -> None:
 
 
 def test_piper_voice_describes_language_and_rate() -> None:
-    (joe,) = list_voices(engine="piper", language="en-us")
+    (joe,) = list_voices(EngineSettings(), engine="piper", language="en-us")
     assert joe.voice_id == JOE
     assert joe.languages[0] == "en-us"
     assert joe.name == "Joe (en_US, medium)"
@@ -136,14 +139,14 @@ def test_piper_voice_describes_language_and_rate() -> None:
 
 
 def test_piper_voices_folder_adds_voices_and_changes_the_version(tmp_path: Path) -> None:
-    bundled = PiperEngine(Settings.from_env({}))
+    bundled = PiperEngine(EngineSettings())
     joe_files = bundled._voice_files()["en_US-joe-medium"]
     config = json.loads(joe_files.config_path.read_text(encoding="utf-8"))
     config["language"] = {"code": "en_GB", "name_english": "English", "country_english": "UK"}
     (tmp_path / "en_GB-test-medium.onnx").symlink_to(joe_files.model_path)
     (tmp_path / "en_GB-test-medium.onnx.json").write_text(json.dumps(config), encoding="utf-8")
     (tmp_path / "stray.onnx").write_bytes(b"no config beside it")
-    engine = PiperEngine(Settings.from_env({"LISTEN_PIPER_VOICES_DIR": str(tmp_path)}))
+    engine = PiperEngine(EngineSettings(piper_voices_dir=str(tmp_path)))
     voices = {voice.voice_id: voice for voice in engine.voices()}
     assert set(voices) == {JOE, "piper:en_GB-test-medium"}
     assert voices["piper:en_GB-test-medium"].languages == ("en-gb", "en")
@@ -152,6 +155,36 @@ def test_piper_voices_folder_adds_voices_and_changes_the_version(tmp_path: Path)
     assert "piper-tts " in bundled.version()
     with pytest.raises(VoiceError, match="LISTEN_PIPER_VOICES_DIR"):
         engine.synthesize("Hello.", VoiceSettings("piper:en_AU-missing-low"))
+
+
+def test_piper_voices_folder_given_to_the_app_reaches_its_engine_workers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given to create_app only (no LISTEN_PIPER_VOICES_DIR): the web process lists the
+    # voice, and the spawned engine workers, which build their own engines, speak it.
+    monkeypatch.delenv("LISTEN_PIPER_VOICES_DIR", raising=False)
+    joe_files = PiperEngine(EngineSettings())._voice_files()["en_US-joe-medium"]
+    voices = tmp_path / "voices"
+    voices.mkdir()
+    (voices / "en_US-copy-medium.onnx").symlink_to(joe_files.model_path)
+    (voices / "en_US-copy-medium.onnx.json").write_bytes(joe_files.config_path.read_bytes())
+    app = create_app({"cache_dir": tmp_path / "cache", "workers": 1, "piper_voices_dir": voices})
+    try:
+        client = app.test_client()
+        listed = client.get("/api/voices?language=en-us").get_json()["voices"]
+        assert "piper:en_US-copy-medium" in {voice["id"] for voice in listed}
+        created = client.post(
+            "/api/narrations", json={"text": "A copy.", "voice": "piper:en_US-copy-medium"}
+        ).get_json()
+        deadline = time.monotonic() + 120
+        while (state := client.get(created["status_url"]).get_json())["status"] != "done":
+            assert state["status"] != "failed", state
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        assert state["voice"] == "piper:en_US-copy-medium"
+        assert client.get(created["audio_url"]).status_code == 200
+    finally:
+        close_app(app)
 
 
 def test_piper_synthesize_honours_rate_and_volume(engine_pool: EnginePool) -> None:
@@ -181,7 +214,7 @@ def test_piper_and_espeak_share_a_worker(engine_pool: EnginePool) -> None:
 def test_piper_pool_warm_up_loads_the_model_before_any_task() -> None:
     # The shared pool warms eSpeak only, so every other test here loads Piper lazily.
     settings = Settings.from_env({}, default_voices=f"en={JOE}", workers=1)
-    assert preferred_engines(settings) == ("pyttsx3", "piper")
+    assert preferred_voices(settings.speech) == ("pyttsx3", JOE)
     with EnginePool.from_settings(settings) as pool:
         pool.start()
         assert pool.submit(loaded_piper_models).result(timeout=60) == ["en_US-joe-medium"]
@@ -194,7 +227,7 @@ def test_piper_narrates_the_seed_article_to_mp3(
     manifest = result.manifest
     assert manifest["voice"] == JOE
     assert manifest["engine_version"].startswith("piper-tts ")
-    path = open_store(piper_settings).local_path(audio_object(plan.narration_id, "mp3"))
+    path = open_store(piper_settings.store).local_path(audio_object(plan.narration_id, "mp3"))
     assert path is not None
     samples = decode(path)
     assert abs(len(samples) * 1000 / 22050 - manifest["duration_ms"]) < 50
@@ -212,7 +245,9 @@ def test_piper_cache_keys_differ_from_espeak(
 ) -> None:
     piper_plan, _ = seed_narration
     espeak_settings = piper_settings.replace(voice="pyttsx3:gmw/en-us")
-    espeak_plan = prepare_plan(load_article(str(SEED_ARTICLE), espeak_settings), espeak_settings)
+    espeak_plan = prepare_plan(
+        load_article(str(SEED_ARTICLE), espeak_settings.input), espeak_settings
+    )
     assert espeak_plan.text == piper_plan.text
     assert espeak_plan.narration_id != piper_plan.narration_id
     piper_keys = {clip.clip_key for chunk in piper_plan.chunks for clip in chunk.clips}
@@ -222,10 +257,11 @@ def test_piper_cache_keys_differ_from_espeak(
 
 def test_piper_default_voice_per_language(piper_settings: Settings) -> None:
     settings = piper_settings.replace(voice="", default_voices=f"en={JOE}")
-    assert resolve_voice(None, "en", settings) == JOE
-    assert resolve_voice(None, "en-gb", settings) == JOE
-    assert resolve_voice(None, "de", settings).startswith("pyttsx3:")
-    assert resolve_voice(None, "en", piper_settings.replace(voice="")) == "pyttsx3:gmw/en-us"
+    assert resolve_voice(None, "en", settings.speech, settings.engines) == JOE
+    assert resolve_voice(None, "en-gb", settings.speech, settings.engines) == JOE
+    assert resolve_voice(None, "de", settings.speech, settings.engines).startswith("pyttsx3:")
+    unset = piper_settings.replace(voice="")
+    assert resolve_voice(None, "en", unset.speech, unset.engines) == "pyttsx3:gmw/en-us"
 
 
 def test_piper_api_chooses_the_voice(
@@ -263,7 +299,7 @@ def test_piper_openai_speech_maps_voice_names(
     assert answer.status_code == 200, answer.get_data(as_text=True)[:300]
     plans = [
         json.loads(path.read_text(encoding="utf-8"))
-        for path in (piper_settings.cache_dir / "narrations").glob("*/plan.json")
+        for path in (piper_settings.store.cache_dir / "narrations").glob("*/plan.json")
     ]
     assert [plan["voice"]["voice_id"] for plan in plans if plan["text"] == text] == [JOE]
     (tmp_path / "speech.wav").write_bytes(answer.get_data())
@@ -274,8 +310,9 @@ def test_piper_missing_extra_is_omitted_from_listings_and_named_when_chosen(
     tmp_path: Path,
 ) -> None:
     listed = run_without_piper(
+        "from service.config import EngineSettings\n"
         "from service.engines.voices import list_voices\n"
-        "print(sorted({v.engine for v in list_voices()}))\n"
+        "print(sorted({v.engine for v in list_voices(EngineSettings())}))\n"
     )
     assert listed.returncode == 0, listed.stderr
     assert listed.stdout.strip() == "['pyttsx3']"

@@ -1,4 +1,4 @@
-"""The engine pool: ordered streaming, timeouts, crashed workers, recovery, spawn only."""
+"""The engine pool: timeouts, crashed workers, recovery, spawn only."""
 
 from __future__ import annotations
 
@@ -44,28 +44,6 @@ def test_pool_starts_its_workers(pool: EnginePool) -> None:
 
 def test_pool_workers_are_spawned_not_forked(pool: EnginePool) -> None:
     assert pool.submit(pool_tasks.has_pytest_loaded).result() is False
-
-
-def test_pool_map_ordered_yields_in_input_order(pool: EnginePool) -> None:
-    # Later items finish first, yet come out in input order.
-    delays = [0.3, 0.2, 0.1, 0.0, 0.0, 0.1]
-    items = [(delay, index) for index, delay in enumerate(delays)]
-    assert list(pool.map_ordered(pool_tasks.sleep_then_return, items)) == list(range(len(items)))
-
-
-def test_pool_map_ordered_keeps_a_bounded_window(pool: EnginePool) -> None:
-    consumed = 0
-
-    def items() -> Iterator[tuple[int]]:
-        nonlocal consumed
-        for number in range(100):
-            consumed += 1
-            yield (number,)
-
-    results = pool.map_ordered(pool_tasks.square, items())
-    assert next(results) == 0
-    assert consumed <= 2 * pool.workers + 1
-    assert list(results) == [number * number for number in range(1, 100)]
 
 
 def test_pool_frees_finished_tasks_without_the_cycle_collector(pool: EnginePool) -> None:

@@ -266,10 +266,10 @@ def test_scale_narration_created_on_one_node_streams_and_downloads_from_the_othe
     connection.close()
     assert first[:2] in (b"\xff\xfb", b"\xff\xf3", b"ID")  # an MPEG frame (or a tag) first
     assert during["status"] in ("queued", "running"), during
-    assert during["segments_done"] < during["segments_total"]
+    assert during["chunks_done"] < during["chunks_total"]
 
     done = wait_done(node_b, narration_id)
-    assert done["segments_done"] == done["segments_total"]
+    assert done["chunks_done"] == done["chunks_total"]
     download = call("GET", f"{node_b}/api/narrations/{narration_id}/audio.mp3?download=1")
     assert download.status == 200
     assert download.headers["ETag"] == f'"{hashlib.sha256(download.body).hexdigest()}"'
@@ -337,10 +337,10 @@ def test_scale_audio_from_s3_is_served_like_a_local_file(
     narration_id = finished["id"]
     # Copy the narration's objects into a local folder and serve both side by side.
     local_app = create_app({"cache_dir": tmp_path / "local", "workers": 1})
-    local_store = local_app.extensions["listen"].store
+    local_store = local_app.extensions["listen"].library.store
     for name, value in cluster.env.items():
         monkeypatch.setenv(name, value)
-    s3_store = open_store(Settings.from_env())
+    s3_store = open_store(Settings.from_env().store)
     for name in ("plan.json", "timings.json", "audio.mp3", "audio.mp3.sha256"):
         key = f"narrations/{narration_id}/{name}"
         data = s3_store.get(key)
@@ -407,7 +407,7 @@ def test_scale_worker_killed_mid_job_is_retried_and_completes(cluster: Cluster) 
     deadline = time.monotonic() + 30
     while True:  # wait until a worker has made some of it
         state = call("GET", f"{node_b}/api/narrations/{narration_id}").json()
-        if state["status"] == "running" and state["segments_done"] > 0:
+        if state["status"] == "running" and state["chunks_done"] > 0:
             break
         assert time.monotonic() < deadline, state
         time.sleep(0.05)
@@ -479,7 +479,7 @@ def test_scale_metrics_in_process(tmp_path: Path) -> None:
             "listen_jobs_queued 0.0",
             "listen_jobs_running 0.0",
             "listen_jobs_started_total 0.0",
-            'listen_segments_total{cache="hit"} 0.0',
+            'listen_sentences_total{cache="hit"} 0.0',
             "listen_synthesis_seconds_count 0.0",
             "listen_audio_bytes_served_total 0.0",
         ):

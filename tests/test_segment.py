@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from service.text.article import BLOCK_KINDS, Article, Block
-from service.text.blocks import SpokenBlock, segment_id
+from service.text.blocks import SpokenBlock, sentence_id
 from service.text.segment import segment_article, segment_block
 from service.text.spoken import byline_prefix, spoken_form, spoken_words
 
@@ -177,11 +177,11 @@ def test_segment_article_cuts_text_without_spaces() -> None:
     assert [len(sentence.text) for sentence in sentences] == [400, 400, 200]
 
 
-def test_segment_id_depends_on_spoken_text_only() -> None:
+def test_sentence_id_depends_on_spoken_text_only() -> None:
     first = segment_article(_article("Same words here.", title="One"))[1].sentences[0]
     second = segment_article(_article("  Same words   here. ", title="Two"))[1].sentences[0]
     assert first.start_char != second.start_char
-    assert first.segment_id == second.segment_id == segment_id("Same words here.")
+    assert first.sentence_id == second.sentence_id == sentence_id("Same words here.")
 
 
 def test_segment_article_handles_ten_thousand_words_quickly() -> None:
@@ -330,8 +330,8 @@ def test_segment_article_keeps_offsets_caps_and_words(article: Article, cap: int
 def test_segment_block_ids_are_stable(text: str, language: str) -> None:
     first = segment_block(text, language, offset=7)
     second = segment_block(text, language)
-    assert [s.segment_id for s in first] == [s.segment_id for s in second]
-    assert [s.segment_id for s in first] == [segment_id(s.spoken) for s in first]
+    assert [s.sentence_id for s in first] == [s.sentence_id for s in second]
+    assert [s.sentence_id for s in first] == [sentence_id(s.spoken) for s in first]
     assert [s.start_char - 7 for s in first] == [s.start_char for s in second]
 
 

@@ -45,12 +45,12 @@ def store(seaweed: SeaweedS3, boto_session: boto3.session.Session, tmp_path: Pat
 
 
 def test_open_store_opens_s3_from_the_settings(s3_env: SeaweedS3, tmp_path: Path) -> None:
-    settings = Settings(
+    settings = Settings.of(
         store_url=f"s3://{BUCKET}/opened/here",
         s3_endpoint_url=s3_env.endpoint_url,
         cache_dir=tmp_path / "cache",
     )
-    opened = open_store(settings)
+    opened = open_store(settings.store)
     assert isinstance(opened, S3Store)
     assert (opened.bucket, opened.prefix) == (BUCKET, "opened/here/")
     assert opened.temp_path("clips/ab/x.wav").parent == tmp_path / "cache" / ".tmp"
@@ -74,30 +74,30 @@ def test_s3_store_presigned_url_serves_the_audio(store: S3Store) -> None:
         assert response.headers["Cache-Control"] == IMMUTABLE_CACHE_CONTROL
 
 
-def test_s3_store_lock_and_pin_are_explicit_no_ops(store: S3Store) -> None:
-    with store.lock("chunks/ab/x.mp3"), store.pin("chunks/ab/x.mp3"):
+def test_s3_store_lock_is_an_explicit_no_op(store: S3Store) -> None:
+    with store.lock("chunks/ab/x.mp3"):
         store.touch("chunks/ab/x.mp3")
 
 
 def test_open_store_fails_for_a_missing_bucket(s3_env: SeaweedS3) -> None:
-    settings = Settings(store_url="s3://no-such-bucket/p", s3_endpoint_url=s3_env.endpoint_url)
+    settings = Settings.of(store_url="s3://no-such-bucket/p", s3_endpoint_url=s3_env.endpoint_url)
     with pytest.raises(StoreError, match="does not exist"):
-        open_store(settings)
+        open_store(settings.store)
 
 
 def test_open_store_fails_with_wrong_credentials(
     s3_env: SeaweedS3, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wrong")
-    settings = Settings(store_url=f"s3://{BUCKET}/p", s3_endpoint_url=s3_env.endpoint_url)
+    settings = Settings.of(store_url=f"s3://{BUCKET}/p", s3_endpoint_url=s3_env.endpoint_url)
     with pytest.raises(StoreError, match="cannot reach the audio store") as caught:
-        open_store(settings)
+        open_store(settings.store)
     assert "\n" not in str(caught.value)
 
 
 def test_open_store_fails_when_nothing_listens(s3_env: SeaweedS3) -> None:
     (port,) = free_ports(1)
-    settings = Settings(store_url=f"s3://{BUCKET}/p", s3_endpoint_url=f"http://127.0.0.1:{port}")
+    settings = Settings.of(store_url=f"s3://{BUCKET}/p", s3_endpoint_url=f"http://127.0.0.1:{port}")
     with pytest.raises(StoreError, match="cannot reach the audio store") as caught:
-        open_store(settings)
+        open_store(settings.store)
     assert "\n" not in str(caught.value)

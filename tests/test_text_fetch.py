@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from service.config import Settings
+from service.config import InputSettings
 from service.errors import FetchError, TooLargeError, UnsupportedMediaError
 from service.text.fetch import fetch_url, is_public_address
 from service.text.load import load_article
@@ -109,7 +109,7 @@ def server_url() -> Iterator[str]:
     server.server_close()
 
 
-LOCAL = Settings(allow_private_urls=True, fetch_timeout_s=1.0, max_input_bytes=1 << 20)
+LOCAL = InputSettings(allow_private_urls=True, fetch_timeout_s=1.0, max_input_bytes=1 << 20)
 
 
 def test_fetch_local_article_through_redirect(server_url: str) -> None:
@@ -166,19 +166,19 @@ def test_fetch_timeout_is_a_total_whatever_the_origin_sends(server_url: str, rou
 )
 def test_fetch_refuses_non_public_addresses_by_default(url: str) -> None:
     with pytest.raises(FetchError, match="non-public"):
-        fetch_url(url, Settings())
+        fetch_url(url, InputSettings())
 
 
 def test_fetch_refuses_redirect_to_a_private_address(server_url: str) -> None:
     # The local server itself is private, so the first hop is already refused.
     with pytest.raises(FetchError, match="non-public"):
-        fetch_url(f"{server_url}/moved", Settings())
+        fetch_url(f"{server_url}/moved", InputSettings())
 
 
 @pytest.mark.parametrize("url", ["ftp://example.org/a", "file:///etc/passwd", "http:///nohost"])
 def test_fetch_refuses_other_schemes_and_bad_urls(url: str) -> None:
     with pytest.raises(FetchError):
-        fetch_url(url, Settings())
+        fetch_url(url, InputSettings())
 
 
 @pytest.mark.parametrize(
@@ -225,7 +225,7 @@ def test_fetch_names_a_connection_that_never_answers() -> None:
 def test_fetch_names_a_name_that_does_not_resolve() -> None:
     # .invalid is reserved never to resolve (RFC 2606)
     with pytest.raises(FetchError, match=r"^the name 'no-such-host\.invalid' does not resolve$"):
-        fetch_url("http://no-such-host.invalid/story", Settings())
+        fetch_url("http://no-such-host.invalid/story", InputSettings())
 
 
 def test_fetch_names_a_tls_error_on_a_server_without_tls(server_url: str) -> None:
@@ -260,7 +260,7 @@ def test_fetch_names_a_certificate_that_is_not_trusted() -> None:
 
 def test_fetch_refusal_of_a_private_address_says_how_to_allow_it() -> None:
     with pytest.raises(FetchError) as caught:
-        fetch_url("http://127.0.0.1:9/", Settings())
+        fetch_url("http://127.0.0.1:9/", InputSettings())
     assert str(caught.value) == (
         "refusing to fetch '127.0.0.1': it resolves to the non-public address 127.0.0.1; "
         "set LISTEN_ALLOW_PRIVATE_URLS=1 to allow private addresses"

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from service.config import Settings
+from service.config import InputSettings
 from service.errors import NothingToReadError
 from service.text.html import parse_html, tree_depth
 from service.text.load import load_article, load_article_from_text
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
-SETTINGS = Settings()
+SETTINGS = InputSettings()
 
 
 def test_html_newsroom_page_reads_story_and_skips_furniture() -> None:

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from service.cli import cli
-from service.config import Settings
+from service.config import InputSettings, Settings
 from service.errors import (
     InputError,
     ListenError,
@@ -19,11 +19,12 @@ from service.errors import (
     TooLargeError,
     UnsupportedMediaError,
 )
+from service.text.decode import sniff_charset
 from service.text.limits import check_length
 from service.text.load import detect_kind, load_article, load_article_from_text
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
-SETTINGS = Settings()
+SETTINGS = InputSettings()
 HTML_NOTE = "<p>Das ist ein kurzer Text über das Wetter in Berlin, geschrieben für diesen Test.</p>"
 
 
@@ -81,6 +82,48 @@ def test_load_binary_data_is_refused(data: bytes) -> None:
 )
 def test_load_decodes_boms_declared_and_guessed_charsets(data: bytes, expected: str) -> None:
     assert expected in load_article_from_text(data, SETTINGS).text
+
+
+def test_load_mends_windows_1252_mixed_into_utf8() -> None:
+    # A page saved as UTF-8 with quotes and a dash pasted from a word processor in
+    # Windows-1252: each is mended, nothing becomes a replacement character.
+    data = (
+        "<p>Café au lait for the whole newsroom, said the editor on Monday. ".encode()
+        + b"\x93Everyone\x94 agreed \x96 then left for the harbour.</p>"
+    )
+    assert sniff_charset(data) is None
+    text = load_article_from_text(data, SETTINGS).text
+    assert "Café au lait" in text
+    assert "“Everyone” agreed – then left" in text
+    assert "\ufffd" not in text
+
+
+LATIN = "Café crème, naïve façade, déjà vu."
+CYRILLIC = "Новости дня для наших читателей."
+DECLARED = [
+    (b'<?xml version="1.0" encoding="ISO-8859-1"?>\n<html><body><p>%s</p></body></html>', LATIN),
+    (
+        b'<html><head><meta http-equiv="Content-Type" content="text/html; charset=koi8-r">'
+        b"</head><body><p>%s</p></body></html>",
+        CYRILLIC,
+    ),
+    (b"<html><head><meta charset='windows-1251' /></head><body><p>%s</p></body></html>", CYRILLIC),
+    (b'  \n<meta charset="latin1"><p>%s</p>', LATIN),
+]
+
+
+@pytest.mark.parametrize(("document", "story"), DECLARED)
+def test_load_reads_the_charset_a_document_declares(document: bytes, story: str) -> None:
+    charset = sniff_charset(document)
+    assert charset is not None
+    data = document % story.encode(charset)
+    assert story in load_article_from_text(data, SETTINGS, kind="html").text
+
+
+def test_load_looks_for_a_declared_charset_in_the_first_kilobytes_only() -> None:
+    late = b"<html><!--" + b" " * 5000 + b'--><head><meta charset="koi8-r"></head><p>Hello.</p>'
+    assert sniff_charset(late) is None
+    assert "Hello." in load_article_from_text(late, SETTINGS, kind="html").text
 
 
 def test_load_mostly_utf8_with_a_broken_byte_keeps_the_text() -> None:
@@ -183,20 +226,20 @@ def test_load_cli_extract_json_reads_stdin() -> None:
 
 def test_load_article_over_the_word_limit_is_too_large() -> None:
     text = "Title\n\n" + "\n\n".join("Five words in this paragraph." for _ in range(300))
-    limited = Settings(max_words=1000)
-    article = load_article_from_text(text, limited)
+    limited = Settings.of(max_words=1000)
+    article = load_article_from_text(text, limited.input)
     with pytest.raises(TooLargeError, match=r"1,50\d words; the limit is 1,000"):
-        check_length(article, limited)
-    check_length(article, Settings(max_words=0))
+        check_length(article, limited.input)
+    check_length(article, InputSettings(max_words=0))
 
 
 def test_load_and_plan_ten_thousand_paragraphs_in_seconds(tmp_path: Path) -> None:
     from service.pipeline.prepare import prepare_plan
 
     text = "Title\n\n" + "\n\n".join(f"Paragraph {i} tells the news." for i in range(10_000))
-    settings = Settings(cache_dir=tmp_path, max_words=0)
+    settings = Settings.of(cache_dir=tmp_path, max_words=0)
     started = time.perf_counter()
-    plan = prepare_plan(load_article_from_text(text, settings, kind="text"), settings)
+    plan = prepare_plan(load_article_from_text(text, settings.input, kind="text"), settings)
     assert time.perf_counter() - started < 15
     assert len(plan.blocks) == 10_001
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from service.jobs.threads import start_threads
+from service.threads import start_threads
 
 
 def test_start_threads_starts_every_thread_of_the_pool_at_once() -> None:

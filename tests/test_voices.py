@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.config import Settings
+from service.config import EngineSettings, Settings, SpeechSettings
 from service.engines.pool import EnginePool
 from service.engines.pyttsx3_engine import mapped_espeak_libraries
 from service.engines.voices import (
@@ -19,7 +19,7 @@ from tests import pool_tasks
 
 
 def test_list_voices_gives_full_ids_names_languages_and_gender() -> None:
-    voices = {voice.voice_id: voice for voice in list_voices()}
+    voices = {voice.voice_id: voice for voice in list_voices(EngineSettings())}
     american = voices["pyttsx3:gmw/en-us"]
     assert american.name == "English (America)"
     assert american.languages == ("en-us", "en")
@@ -29,13 +29,13 @@ def test_list_voices_gives_full_ids_names_languages_and_gender() -> None:
 
 
 def test_list_voices_loads_no_speech_library() -> None:
-    list_voices()
+    list_voices(EngineSettings())
     assert mapped_espeak_libraries() == set()
 
 
 def test_list_voices_matches_what_espeak_itself_lists(engine_pool: EnginePool) -> None:
     from_espeak = engine_pool.submit(pool_tasks.pyttsx3_voice_list).result(timeout=60)
-    from_files = list_voices("pyttsx3")
+    from_files = list_voices(EngineSettings(), "pyttsx3")
     # eSpeak keeps the space before a trailing comment ("Cherokee "); the files reader drops it.
     assert sorted((f"pyttsx3:{vid}", name.strip()) for vid, name, _ in from_espeak) == sorted(
         (voice.voice_id, voice.name) for voice in from_files
@@ -57,7 +57,7 @@ def test_list_voices_matches_what_espeak_itself_lists(engine_pool: EnginePool) -
 def test_list_voices_filters_by_language(
     language: str, included: set[str], excluded: set[str]
 ) -> None:
-    voices = list_voices(language=language)
+    voices = list_voices(EngineSettings(), language=language)
     ids = {voice.voice_id for voice in voices}
     assert included <= ids
     assert not excluded & ids
@@ -67,13 +67,13 @@ def test_list_voices_filters_by_language(
 
 
 def test_list_voices_of_one_engine() -> None:
-    assert {voice.engine for voice in list_voices("pyttsx3")} == {"pyttsx3"}
+    assert {voice.engine for voice in list_voices(EngineSettings(), "pyttsx3")} == {"pyttsx3"}
     with pytest.raises(EngineUnavailableError, match="unknown engine"):
-        list_voices("festival")
+        list_voices(EngineSettings(), "festival")
 
 
 def test_list_voices_of_a_language_nobody_speaks_is_empty() -> None:
-    assert list_voices(language="xx") == []
+    assert list_voices(EngineSettings(), language="xx") == []
 
 
 @pytest.mark.parametrize(
@@ -96,7 +96,7 @@ def test_list_voices_of_a_language_nobody_speaks_is_empty() -> None:
     ],
 )
 def test_resolve_voice_follows_the_article_language(language: str, expected: str) -> None:
-    assert resolve_voice(None, language, Settings()) == expected
+    assert resolve_voice(None, language, SpeechSettings(), EngineSettings()) == expected
 
 
 @pytest.mark.parametrize(
@@ -113,31 +113,33 @@ def test_resolve_voice_follows_the_article_language(language: str, expected: str
 )
 def test_resolve_voice_finds_a_requested_voice_loosely(requested: str, expected: str) -> None:
     # The article's language does not matter once a voice is asked for.
-    assert resolve_voice(requested, "ja", Settings()) == expected
+    assert resolve_voice(requested, "ja", SpeechSettings(), EngineSettings()) == expected
 
 
 def test_resolve_voice_uses_the_configured_voice_when_none_is_requested() -> None:
-    settings = Settings(voice="gmw/en-gb-x-rp")
-    assert resolve_voice(None, "de", settings) == "pyttsx3:gmw/en-gb-x-rp"
-    assert resolve_voice("roa/it", "de", settings) == "pyttsx3:roa/it"
+    settings = Settings.of(voice="gmw/en-gb-x-rp")
+    assert resolve_voice(None, "de", settings.speech, settings.engines) == "pyttsx3:gmw/en-gb-x-rp"
+    assert resolve_voice("roa/it", "de", settings.speech, settings.engines) == "pyttsx3:roa/it"
 
 
 def test_resolve_voice_default_voices_mapping_wins() -> None:
-    settings = Settings(default_voices="en=pyttsx3:gmw/en-gb-x-rp, de=gmw/de")
-    assert resolve_voice(None, "en", settings) == "pyttsx3:gmw/en-gb-x-rp"
-    assert resolve_voice(None, "en-GB", settings) == "pyttsx3:gmw/en-gb-x-rp"
-    assert resolve_voice(None, "fr", settings) == "pyttsx3:roa/fr"
+    settings = Settings.of(default_voices="en=pyttsx3:gmw/en-gb-x-rp, de=gmw/de")
+    assert resolve_voice(None, "en", settings.speech, settings.engines) == "pyttsx3:gmw/en-gb-x-rp"
+    assert (
+        resolve_voice(None, "en-GB", settings.speech, settings.engines) == "pyttsx3:gmw/en-gb-x-rp"
+    )
+    assert resolve_voice(None, "fr", settings.speech, settings.engines) == "pyttsx3:roa/fr"
 
 
 def test_resolve_voice_ignores_a_mapping_to_a_missing_voice() -> None:
-    settings = Settings(default_voices="en=piper:en_US-nobody-low,de=pyttsx3:gmw/nope")
-    assert resolve_voice(None, "en", settings) == "pyttsx3:gmw/en-us"
-    assert resolve_voice(None, "de", settings) == "pyttsx3:gmw/de"
+    settings = Settings.of(default_voices="en=piper:en_US-nobody-low,de=pyttsx3:gmw/nope")
+    assert resolve_voice(None, "en", settings.speech, settings.engines) == "pyttsx3:gmw/en-us"
+    assert resolve_voice(None, "de", settings.speech, settings.engines) == "pyttsx3:gmw/de"
 
 
 def test_resolve_voice_unknown_voice_suggests_close_matches() -> None:
     with pytest.raises(VoiceError) as raised:
-        resolve_voice("gmw/en-uss", "en", Settings())
+        resolve_voice("gmw/en-uss", "en", SpeechSettings(), EngineSettings())
     message = str(raised.value)
     assert "unknown voice 'gmw/en-uss'" in message
     assert "pyttsx3:gmw/en-us" in message
@@ -145,17 +147,17 @@ def test_resolve_voice_unknown_voice_suggests_close_matches() -> None:
 
 def test_find_voice_suggests_voices_for_a_misspelt_language() -> None:
     with pytest.raises(VoiceError, match=r"did you mean .*pyttsx3:gmw/de"):
-        find_voice("Germn")
+        find_voice("Germn", EngineSettings())
 
 
 def test_resolve_voice_language_without_a_voice_is_a_voice_error() -> None:
     with pytest.raises(VoiceError, match="no voice speaks 'tlh'"):
-        resolve_voice(None, "tlh", Settings())
+        resolve_voice(None, "tlh", SpeechSettings(), EngineSettings())
 
 
 def test_resolve_voice_unknown_engine_prefix() -> None:
     with pytest.raises(EngineUnavailableError, match="unknown engine 'festival'"):
-        resolve_voice("festival:kal", "en", Settings())
+        resolve_voice("festival:kal", "en", SpeechSettings(), EngineSettings())
 
 
 def test_parse_default_voices() -> None:

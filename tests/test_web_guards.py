@@ -115,7 +115,7 @@ def test_guards_form_posted_from_another_site_is_refused(
         refused = client.post("/narrate", data=FORM, headers=headers)
         assert refused.status_code == 403
         assert refused.mimetype == "text/html" and b"another site" in refused.data
-        assert app.extensions["listen"].runner.jobs_started == 0
+        assert app.extensions["listen"].library.runner.jobs_started == 0
 
 
 @pytest.mark.parametrize(
@@ -168,9 +168,9 @@ def test_guards_evicted_narration_is_made_again_only_with_a_key(tmp_path: Path) 
         narration = wait_done(app, made.get_json()["id"], {})
         assert client.get(narration["audio_url"]).status_code == 200  # listening needs no key
         state.open_files.recheck_s = 0.0
-        state.store.delete(audio_object(narration["id"], "mp3"))  # as the cache evicts it
+        state.library.store.delete(audio_object(narration["id"], "mp3"))  # as the cache evicts it
         state.narrations.forget_finished(narration["id"])  # as 5 s later
-        started = state.runner.jobs_started
+        started = state.library.runner.jobs_started
         for path in (
             narration["status_url"],
             narration["audio_url"],
@@ -182,9 +182,9 @@ def test_guards_evicted_narration_is_made_again_only_with_a_key(tmp_path: Path) 
             assert "API key" in refused.get_json()["detail"]
         page = client.get(narration["player_url"])
         assert page.status_code == 401 and page.mimetype == "text/html"
-        assert state.runner.jobs_started == started, "nothing was made again"
+        assert state.library.runner.jobs_started == started, "nothing was made again"
         again = client.get(narration["status_url"], headers=KEY)
         assert again.status_code == 202
-        assert state.runner.jobs_started == started + 1
+        assert state.library.runner.jobs_started == started + 1
         assert wait_done(app, narration["id"], {})["status"] == "done"
         assert client.get(narration["audio_url"]).status_code == 200

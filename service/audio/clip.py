@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from service.audio.pydub_setup import AudioSegment, detect_leading_silence
-from service.engines.base import Pcm
+from service.media import Pcm
 
 SILENCE_THRESHOLD_DBFS = -50.0
 """Quieter than this counts as silence when trimming a clip's ends."""
@@ -15,7 +15,7 @@ EDGE_KEEP_MS = 20
 """Silence kept at each end of a clip so consonants are not clipped."""
 
 
-def _segment(pcm: Pcm) -> AudioSegment:
+def _audio_segment(pcm: Pcm) -> AudioSegment:
     return AudioSegment(
         data=pcm.data,
         sample_width=pcm.sample_width_bytes,
@@ -30,7 +30,7 @@ def shape_clip(pcm: Pcm, *, target_dbfs: float) -> Pcm:
     The gain is capped so that the peak stays below :data:`HEADROOM_DBFS`.
     A silent clip comes back empty; the caller keeps its pause.
     """
-    audio = _segment(pcm)
+    audio = _audio_segment(pcm)
     if len(audio) == 0 or audio.rms == 0:
         return Pcm(b"", pcm.sample_rate_hz, pcm.sample_width_bytes, pcm.channels)
     lead = detect_leading_silence(audio, silence_threshold=SILENCE_THRESHOLD_DBFS, chunk_size=5)

@@ -8,6 +8,7 @@ share it: ``LISTEN_DATABASE_URL``. Nothing here imports Flask.
 
 from __future__ import annotations
 
-from service.db.database import Database, database_url, open_database
+from service.db.database import Database, database_url
+from service.db.opening import open_database
 
 __all__ = ["Database", "database_url", "open_database"]

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -41,9 +41,9 @@ it is ready without importing Alembic, a tenth of a second of every command's st
 
 def database_url(settings: Settings) -> URL:
     """Return the database URL of ``settings``: ``LISTEN_DATABASE_URL`` or SQLite in the cache."""
-    raw = settings.database_url.strip()
+    raw = settings.database.database_url.strip()
     if not raw:
-        return URL.create("sqlite", database=str(Path(settings.cache_dir) / DATABASE_FILE))
+        return URL.create("sqlite", database=str(Path(settings.store.cache_dir) / DATABASE_FILE))
     try:
         url = make_url(raw)
     except ArgumentError:
@@ -143,35 +143,3 @@ def _sqlite_on_connect(connection: Any, _record: Any) -> None:
 
 def _sqlite_on_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-
-def _stamped_revision(database: Database) -> str | None:
-    """Return the revision Alembic stamped in the database, or None when there is none (yet)."""
-    try:
-        with database.engine.connect() as connection:
-            return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
-    except SQLAlchemyError:
-        return None  # no table yet, or no database: the migration step says which
-
-
-def open_database(settings: Settings, *, migrate: bool | None = None) -> Database:
-    """Open the database of ``settings``, ready to use.
-
-    SQLite is migrated here (``migrate=None`` means: for SQLite only); a
-    shared database is migrated by ``listen db upgrade``, and one with pending
-    migrations is refused with :class:`DatabaseError` naming that command.
-    """
-    database = Database(database_url(settings))
-    if _stamped_revision(database) == SCHEMA_REVISION:
-        return database
-    from service.db.migrate import check_current, upgrade
-
-    try:
-        if migrate if migrate is not None else database.is_sqlite:
-            upgrade(database)
-        else:
-            check_current(database)
-    except BaseException:
-        database.dispose()
-        raise
-    return database

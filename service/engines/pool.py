@@ -6,7 +6,9 @@ what pebble leaves out: a task that timed out or lost its worker is retried
 once in a fresh worker before its future fails with
 :class:`~service.errors.SynthesisError`; a pebble pool that broke for good
 (pebble gives up when a worker dies while no task is running) is replaced on
-the next submit; results stream back in input order with a bounded window.
+the next submit. Each worker gets the pool's
+:class:`~service.config.EngineSettings`, so the engines it constructs see what
+the process that made the pool was configured with.
 
 Workers are always started with ``spawn``: eSpeak NG must never be forked, and
 the calling process never loads an engine.
@@ -21,8 +23,7 @@ import os
 import sys
 import threading
 import time
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import CancelledError, Future, InvalidStateError, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -31,11 +32,18 @@ from typing import Any, TypeVar
 
 from pebble import ProcessExpired, ProcessPool
 
-from service.config import Settings
-from service.engines.base import Pcm, VoiceSettings
-from service.engines.registry import DEFAULT_ENGINE, resolve_engine
-from service.engines.voices import preferred_engines
+from service.config import EngineSettings, Settings
+from service.engines.base import VoiceSettings
+from service.engines.registry import (
+    DEFAULT_ENGINE,
+    Registration,
+    adopt_registrations,
+    registrations,
+    resolve_engine,
+)
+from service.engines.voices import preferred_voices
 from service.errors import SynthesisError
+from service.media import Pcm
 
 logger = logging.getLogger(__name__)
 
@@ -50,23 +58,38 @@ _LAUNCH_WAIT_S = 10.0
 """How long closing waits for workers that :meth:`EnginePool.launch` started to come up."""
 
 
+_worker_settings = EngineSettings()
+"""The engine settings of this worker's pool (set by :func:`_initialize_worker`)."""
+
+
 def synthesize(text: str, settings: VoiceSettings) -> Pcm:
-    """Turn one segment into PCM with this process's engine (a task for pool workers)."""
-    return resolve_engine(settings.engine).synthesize(text, settings)
+    """Turn one sentence into PCM with this process's engine (a task for pool workers)."""
+    return resolve_engine(settings.engine, _worker_settings).synthesize(text, settings)
 
 
-def _initialize_worker(warm_engines: tuple[str, ...]) -> None:
-    """Prepare a fresh worker: keep stdout clean, then load the engines it will use."""
+def _initialize_worker(
+    settings: EngineSettings, engines: dict[str, Registration], warm_engines: tuple[str, ...]
+) -> None:
+    """Prepare a fresh worker: keep stdout clean, take the pool's settings, load the engines.
+
+    ``engines`` is the registry as the parent found it (a worker need not scan
+    the installed packages again); ``warm_engines`` holds engine names or full
+    voice ids (the voice to load).
+    """
+    global _worker_settings
+    adopt_registrations(engines)
     # Anything written to fd 1 here (engines print) would land in the parent's
     # stdout, which may be carrying an MP3; send it to stderr instead.
     sys.stdout.flush()
     os.dup2(2, 1)
-    for name in warm_engines:
+    _worker_settings = settings
+    for wanted in warm_engines:
+        name, _, voice = wanted.partition(":")
         try:
-            engine = resolve_engine(name)
+            engine = resolve_engine(name, settings)
             warm_up = getattr(engine, "warm_up", None)
             if callable(warm_up):
-                warm_up()
+                warm_up(voice or None)
         except Exception:
             # A failing initializer would make pebble drop the whole pool; the
             # same error is raised again, with a message, by the first real task.
@@ -111,11 +134,14 @@ class EnginePool:
         task_timeout_s: float,
         warm_engines: Sequence[str] = (DEFAULT_ENGINE,),
         start_timeout_s: float = 120.0,
+        settings: EngineSettings | None = None,
     ) -> None:
         if workers < 1:
             raise ValueError(f"an engine pool needs at least one worker, not {workers}")
         self.workers = workers
         self.task_timeout_s = task_timeout_s
+        self.settings = settings if settings is not None else EngineSettings(workers=workers)
+        """What the workers' engines are constructed with."""
         self._warm_engines = tuple(warm_engines)
         self._start_timeout_s = start_timeout_s
         self._lock = threading.RLock()
@@ -129,11 +155,18 @@ class EnginePool:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> EnginePool:
-        """Return a pool sized, timed and warmed as ``settings`` say (not started)."""
+        """Return a pool sized, timed and set up as ``settings`` say (not started).
+
+        Its workers load the default engine and every voice the settings name
+        (a Piper default voice loads its model at start, not on the first
+        listener's first sentence).
+        """
+        engines = settings.engines
         return cls(
-            settings.worker_count,
-            task_timeout_s=settings.segment_timeout_s,
-            warm_engines=preferred_engines(settings),
+            engines.worker_count,
+            task_timeout_s=engines.segment_timeout_s,
+            warm_engines=preferred_voices(settings.speech),
+            settings=engines,
         )
 
     def __enter__(self) -> EnginePool:
@@ -183,7 +216,7 @@ class EnginePool:
 
         ``fn`` must be importable by module and name (``spawn`` pickles by
         reference). ``label`` names the task in the error raised when both
-        attempts fail, for example the segment id and its first words.
+        attempts fail, for example the chunk's block and first words.
         """
         future: Future[T] = Future()
         task = _Task(fn, args, label or str(getattr(fn, "__name__", fn)), future)
@@ -192,42 +225,6 @@ class EnginePool:
         future.add_done_callback(self._forward_cancel)  # by lookup: no cycle through ``task``
         self._schedule(task)
         return future
-
-    def map_ordered(
-        self,
-        fn: Callable[..., T],
-        iterable_of_args: Iterable[Sequence[Any]],
-        *,
-        labels: Iterable[str] | None = None,
-    ) -> Iterator[T]:
-        """Yield ``fn(*args)`` for each item in input order, keeping ``workers * 2`` in flight.
-
-        The first result arrives as soon as the first task is done. Closing the
-        iterator early cancels the tasks not yet started.
-        """
-        window = self.workers * 2
-        args_iter = iter(iterable_of_args)
-        labels_iter = iter(labels) if labels is not None else None
-        in_flight: deque[Future[T]] = deque()
-
-        def fill() -> None:
-            while len(in_flight) < window:
-                try:
-                    args = next(args_iter)
-                except StopIteration:
-                    return
-                label = next(labels_iter, None) if labels_iter is not None else None
-                in_flight.append(self.submit(fn, *args, label=label))
-
-        try:
-            fill()
-            while in_flight:
-                result = in_flight.popleft().result()
-                fill()
-                yield result
-        finally:
-            for future in in_flight:
-                future.cancel()
 
     def alive(self) -> bool:
         """Return True when the pool runs with all its workers alive."""
@@ -287,7 +284,7 @@ class EnginePool:
                 self._pool = ProcessPool(
                     max_workers=self.workers,
                     initializer=_initialize_worker,
-                    initargs=(self._warm_engines,),
+                    initargs=(self.settings, registrations(), self._warm_engines),
                     context=_SPAWN,
                 )
             return self._pool

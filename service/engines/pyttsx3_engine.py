@@ -23,19 +23,19 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
-from service.engines.base import Pcm, Voice, VoiceSettings
-from service.engines.phonemes import PhonemeError, ipa_to_espeak
+from service.config import EngineSettings
+from service.engines.base import Voice, VoiceSettings, check_voice_settings, preview
+from service.engines.phonemes import PhonemeError, inline_marks, ipa_to_espeak
 from service.errors import EngineUnavailableError, SynthesisError, VoiceError
-from service.text.lexicon.marks import PhonemeMark, has_marks, split_marks
+from service.media import Pcm
+from service.text.lexicon.marks import has_marks
 
 logger = logging.getLogger(__name__)
 
 SAMPLE_RATE_HZ = 22_050
 """What eSpeak NG produces: mono, 16-bit."""
-"""Size of the header the driver writes before the samples."""
 INSTALL_HINT = "pip install pyttsx3 espeakng-loader"
-
-"""Times one sentence is spoken again when pyttsx3 cancels it by itself."""
+"""How to install what this engine needs."""
 _ESPEAK_DEFAULT_GENDER = "male"
 """What eSpeak reports for a voice file without a ``gender`` line."""
 _GENDERS = {"male": "male", "female": "female", "m": "male", "f": "female"}
@@ -222,7 +222,8 @@ class Pyttsx3Engine:
 
     name = "pyttsx3"
 
-    def __init__(self) -> None:
+    def __init__(self, settings: EngineSettings | None = None) -> None:
+        """Find eSpeak NG (without loading it); this engine has no settings of its own."""
         if find_spec("pyttsx3") is None:
             raise EngineUnavailableError(
                 f"the pyttsx3 engine needs pyttsx3, which is not installed: {INSTALL_HINT}"
@@ -279,16 +280,15 @@ class Pyttsx3Engine:
             )
         return f"[[{ipa_to_espeak(ipa)}]]"
 
-    def warm_up(self) -> None:
-        """Load eSpeak NG and speak one word, so the first real segment starts fast."""
-        voice_ids = {voice.voice_id for voice in self.voices()}
-        warm_voice = "pyttsx3:gmw/en-us" if "pyttsx3:gmw/en-us" in voice_ids else min(voice_ids)
+    def warm_up(self, voice: str | None = None) -> None:
+        """Load eSpeak NG and speak one word, so the first real sentence starts fast."""
+        voice_ids = {known.voice_id for known in self.voices()}
+        wanted = f"{self.name}:{voice}" if voice else "pyttsx3:gmw/en-us"
+        warm_voice = wanted if wanted in voice_ids else min(voice_ids)
         self.synthesize("Ready.", VoiceSettings(voice_id=warm_voice))
 
     def synthesize(self, text: str, settings: VoiceSettings) -> Pcm:
         """Turn one sentence into 22,050 Hz mono 16-bit PCM."""
-        from service.engines.voices import check_voice_settings
-
         check_voice_settings(settings)
         if settings.engine != self.name:
             raise VoiceError(f"voice {settings.voice_id!r} is not a {self.name} voice")
@@ -301,7 +301,7 @@ class Pyttsx3Engine:
         with self._lock:
             samples = self._speak(self._load(), spoken, settings, voice, phonemes=phonemes)
         if not samples:
-            raise SynthesisError(f"eSpeak NG made no audio for {_preview(text)}")
+            raise SynthesisError(f"eSpeak NG made no audio for {preview(text)}")
         return Pcm(samples, SAMPLE_RATE_HZ)
 
     def espeak_text(self, text: str, settings: VoiceSettings) -> tuple[str, bool]:
@@ -312,16 +312,12 @@ class Pyttsx3Engine:
         """
         if not has_marks(text):
             return text, False
-        pieces = []
-        for piece in split_marks(text):
-            if isinstance(piece, PhonemeMark):
-                try:
-                    pieces.append(self.phonemes(piece.ipa, settings))
-                except PhonemeError as error:
-                    raise SynthesisError(f"cannot say {piece.term!r}: {error}") from None
-            else:
-                pieces.append(piece.replace("[[", "[ [").replace("]]", "] ]"))
-        return "".join(pieces), True
+        spoken = inline_marks(
+            text,
+            lambda ipa: self.phonemes(ipa, settings),
+            lambda piece: piece.replace("[[", "[ [").replace("]]", "] ]"),
+        )
+        return spoken, True
 
     def _speak(
         self, driver: Any, text: str, settings: VoiceSettings, voice: str, *, phonemes: bool
@@ -354,7 +350,7 @@ class Pyttsx3Engine:
         espeak._speaking = False
         driver.proxy.setBusy(False)
         if self._errors:
-            raise SynthesisError(f"eSpeak NG failed on {_preview(text)}: {self._errors[0]}")
+            raise SynthesisError(f"eSpeak NG failed on {preview(text)}: {self._errors[0]}")
         return samples
 
     def _load(self) -> Any:
@@ -434,10 +430,3 @@ def _same_file(first: str, second: str) -> bool:
         return os.path.samefile(first, second)
     except OSError:
         return False
-
-
-def _preview(text: str, words: int = 6) -> str:
-    """Return the first few words of a segment, for error messages."""
-    head = text.split()
-    shown = " ".join(head[:words])
-    return repr(shown + (" ..." if len(head) > words else ""))

@@ -11,19 +11,14 @@ import difflib
 import logging
 from collections.abc import Iterable
 
-from service.config import Settings
-from service.engines.base import Voice, VoiceSettings
+from service.config import EngineSettings, SpeechSettings
+from service.engines.base import Voice, VoiceSettings, check_voice_settings
 from service.engines.registry import DEFAULT_ENGINE, engine_names, resolve_engine
 from service.errors import EngineUnavailableError, VoiceError
+from service.text.tags import normalize_language
 
 logger = logging.getLogger(__name__)
 
-RATE_WPM_MIN = 80
-"""Slowest speaking rate accepted, in words per minute (eSpeak NG's own floor)."""
-RATE_WPM_MAX = 450
-"""Fastest speaking rate accepted, in words per minute (eSpeak NG's own ceiling)."""
-PITCH_MIN = 0
-PITCH_MAX = 100
 DEFAULT_LANGUAGE = "en"
 """Language assumed when an article's language is unknown."""
 
@@ -51,20 +46,20 @@ REGION_FALLBACKS: dict[str, str] = {
 """Closest voice region for regions without a voice of their own, before the bare language."""
 
 
-def check_voice_settings(settings: VoiceSettings) -> None:
-    """Raise :class:`VoiceError` when the rate, pitch or volume is out of range."""
-    if not RATE_WPM_MIN <= settings.rate_wpm <= RATE_WPM_MAX:
-        raise VoiceError(
-            f"rate {settings.rate_wpm} words per minute is out of range "
-            f"({RATE_WPM_MIN} to {RATE_WPM_MAX})"
-        )
-    if not PITCH_MIN <= settings.pitch <= PITCH_MAX:
-        raise VoiceError(f"pitch {settings.pitch} is out of range ({PITCH_MIN} to {PITCH_MAX})")
-    if not 0.0 <= settings.volume <= 1.0:
-        raise VoiceError(f"volume {settings.volume} is out of range (0.0 to 1.0)")
+__all__ = [
+    "check_voice_settings",
+    "find_voice",
+    "list_voices",
+    "normalize_language",
+    "parse_default_voices",
+    "preferred_voices",
+    "resolve_voice",
+    "speaks",
+    "voice_settings",
+]
 
 
-def voice_settings(voice_id: str, settings: Settings) -> VoiceSettings:
+def voice_settings(voice_id: str, settings: SpeechSettings) -> VoiceSettings:
     """Return checked :class:`VoiceSettings` for ``voice_id`` with the configured rate and pitch."""
     chosen = VoiceSettings(
         voice_id=voice_id, rate_wpm=settings.rate_wpm, pitch=settings.pitch, volume=settings.volume
@@ -73,12 +68,9 @@ def voice_settings(voice_id: str, settings: Settings) -> VoiceSettings:
     return chosen
 
 
-def normalize_language(tag: str) -> str:
-    """Return a language tag in the form voices use: lower case, ``-`` between subtags."""
-    return tag.strip().replace("_", "-").lower()
-
-
-def list_voices(engine: str | None = None, language: str | None = None) -> list[Voice]:
+def list_voices(
+    settings: EngineSettings, engine: str | None = None, language: str | None = None
+) -> list[Voice]:
     """Return the voices of one engine, or of every installed one, optionally for one language.
 
     ``language`` matches a voice language and its regions: ``en`` lists
@@ -90,7 +82,7 @@ def list_voices(engine: str | None = None, language: str | None = None) -> list[
     voices: list[Voice] = []
     for name in names:
         try:
-            voices.extend(resolve_engine(name).voices())
+            voices.extend(resolve_engine(name, settings).voices())
         except EngineUnavailableError as error:
             if engine is not None:
                 raise
@@ -101,7 +93,9 @@ def list_voices(engine: str | None = None, language: str | None = None) -> list[
     return voices
 
 
-def find_voice(requested: str, voices: Iterable[Voice] | None = None) -> Voice:
+def find_voice(
+    requested: str, settings: EngineSettings, voices: Iterable[Voice] | None = None
+) -> Voice:
     """Return the voice ``requested`` names, loosely; raise :class:`VoiceError` with close matches.
 
     Accepted, case-insensitive: the full id (``pyttsx3:gmw/en-us``), the id
@@ -113,7 +107,7 @@ def find_voice(requested: str, voices: Iterable[Voice] | None = None) -> Voice:
     if not separator:
         engine, rest = "", query
     if voices is None:
-        voices = list_voices(engine or None)
+        voices = list_voices(settings, engine or None)
     candidates = [voice for voice in voices if not engine or voice.engine == engine]
     order = {name: index for index, name in enumerate(engine_names())}
     candidates.sort(key=lambda voice: order.get(voice.engine, len(order)))
@@ -129,25 +123,27 @@ def find_voice(requested: str, voices: Iterable[Voice] | None = None) -> Voice:
     raise VoiceError(_unknown_voice_message(requested, candidates))
 
 
-def resolve_voice(requested: str | None, language: str, settings: Settings) -> str:
+def resolve_voice(
+    requested: str | None, language: str, speech: SpeechSettings, engines: EngineSettings
+) -> str:
     """Return the full id of the voice to use: the one requested, or one for ``language``.
 
-    ``requested`` falls back to ``settings.voice``; when both are empty, the
-    voice follows the article's language: ``settings.default_voices`` first,
+    ``requested`` falls back to ``speech.voice``; when both are empty, the
+    voice follows the article's language: ``speech.default_voices`` first,
     then the built-in choices (American English for ``en``), then the voice
     that names the language first, trying the region, a nearby region
     (``en-au`` -> ``en-gb``) and the bare language in turn.
     """
-    wanted = (requested or "").strip() or settings.voice.strip()
+    wanted = (requested or "").strip() or speech.voice.strip()
     if wanted:
-        return find_voice(wanted).voice_id
-    voices = list_voices()
+        return find_voice(wanted, engines).voice_id
+    voices = list_voices(engines)
     tags = _fallback_tags(normalize_language(language) or DEFAULT_LANGUAGE)
-    configured = parse_default_voices(settings.default_voices)
+    configured = parse_default_voices(speech.default_voices)
     for tag in tags:
         if tag in configured:
             try:
-                return find_voice(configured[tag], voices).voice_id
+                return find_voice(configured[tag], engines, voices).voice_id
             except (VoiceError, EngineUnavailableError) as error:
                 logger.warning("ignoring default voice for %s: %s", tag, error)
     for tag in tags:
@@ -169,20 +165,21 @@ def resolve_voice(requested: str | None, language: str, settings: Settings) -> s
     raise VoiceError(f"no voice speaks {language!r}; choose one with a voice id")
 
 
-def preferred_engines(settings: Settings) -> tuple[str, ...]:
-    """Return the engines narrations will likely use: the default, then any the settings name.
+def preferred_voices(speech: SpeechSettings) -> tuple[str, ...]:
+    """Return what engine workers load at start: the default engine, then the voices named.
 
-    Worker pools load these at start, so the first sentence of a narration
-    does not wait for a model to load. Malformed or unknown entries are left
-    to :func:`resolve_voice` to report.
+    Each entry is an engine name or a full voice id (``piper:en_US-joe-medium``),
+    so the first sentence of a narration does not wait for a model to load.
+    Malformed or unknown entries are left to :func:`resolve_voice` to report.
     """
     try:
-        configured = list(parse_default_voices(settings.default_voices).values())
+        configured = list(parse_default_voices(speech.default_voices).values())
     except VoiceError:
         configured = []
-    named = [settings.voice, *configured]
-    engines = [voice.split(":", 1)[0].strip().lower() for voice in named if ":" in voice]
-    return tuple(dict.fromkeys([DEFAULT_ENGINE, *(e for e in engines if e in engine_names())]))
+    named = [voice.strip() for voice in (speech.voice, *configured) if ":" in voice]
+    known = engine_names()
+    wanted = [voice for voice in named if voice.split(":", 1)[0].lower() in known]
+    return tuple(dict.fromkeys([DEFAULT_ENGINE, *wanted]))
 
 
 def parse_default_voices(mapping: str) -> dict[str, str]:

@@ -39,9 +39,9 @@ class JobState:
     """The narration (and job) id."""
     status: Status
     """queued, running, done or failed."""
-    segments_done: int = 0
+    chunks_done: int = 0
     """Chunks finished so far."""
-    segments_total: int = 0
+    chunks_total: int = 0
     """Chunks in the narration."""
     error: str | None = None
     """Why it failed, for ``failed``."""

@@ -10,11 +10,12 @@ from service.config import Settings
 from service.engines.pool import EnginePool
 from service.errors import ListenError
 from service.jobs.base import JobState, QueueFullError
-from service.jobs.tally import JobTimer, MemoryTally, QueueFigures
-from service.jobs.threads import start_threads
+from service.jobs.run import carry_out, failure_reason
+from service.jobs.tally import MemoryTally, QueueFigures
 from service.pipeline.narrate import Narrator
 from service.pipeline.plan import NarrationPlan
 from service.store import Store
+from service.threads import start_threads
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +31,6 @@ class InProcessRunner:
     def __init__(self, settings: Settings, store: Store, pool: EnginePool | None = None) -> None:
         self.settings = settings
         self.store = store
-        # from_settings warms every engine the settings name (a Piper default voice
-        # loads its model at start, not on the first listener's first sentence)
         self.pool = pool or EnginePool.from_settings(settings)
         self._owns_pool = pool is None
         self._threads = ThreadPoolExecutor(CONCURRENT_JOBS, thread_name_prefix="narration")
@@ -78,9 +77,9 @@ class InProcessRunner:
             if current is not None and current.status in ("queued", "running"):
                 return current
             active = sum(s.status in ("queued", "running") for s in self._states.values())
-            if active >= self.settings.queue_max:
+            if active >= self.settings.jobs.queue_max:
                 raise QueueFullError(f"{active} narrations are in progress; try again shortly")
-            state = JobState(plan.narration_id, "queued", 0, plan.segments_total)
+            state = JobState(plan.narration_id, "queued", 0, plan.chunks_total)
             self._states[plan.narration_id] = state
             self.jobs_started += 1
             self.tally.add("jobs_started")
@@ -88,28 +87,23 @@ class InProcessRunner:
         return state
 
     def _run(self, plan: NarrationPlan, formats: tuple[str, ...]) -> None:
-        total = plan.segments_total
+        total = plan.chunks_total
         narration_id = plan.narration_id
         self._set(JobState(narration_id, "running", 0, total))
 
         def progress(done: int, _total: int) -> None:
             self._set(JobState(narration_id, "running", done, total))
 
-        timer = JobTimer(self.tally, plan)
+        narrator = Narrator(self.settings, self.store, self.pool)
         try:
-            Narrator(self.settings, self.store, self.pool).narrate(
-                plan, formats=formats, on_progress=progress, on_chunk=timer.on_chunk
-            )
-        except ListenError as error:
-            timer.finish(ok=False)
-            log.warning("narration %s failed: %s", narration_id, error)
-            self._set(JobState(narration_id, "failed", 0, total, str(error)))
+            carry_out(narrator, plan, formats, self.tally, progress)
         except Exception as error:  # a bug must not kill the runner thread silently
-            timer.finish(ok=False)
-            log.exception("narration %s failed unexpectedly", narration_id)
-            self._set(JobState(narration_id, "failed", 0, total, f"internal error: {error}"))
+            if isinstance(error, ListenError):
+                log.warning("narration %s failed: %s", narration_id, error)
+            else:
+                log.exception("narration %s failed unexpectedly", narration_id)
+            self._set(JobState(narration_id, "failed", 0, total, failure_reason(error)))
         else:
-            timer.finish(ok=True)
             self._set(JobState(narration_id, "done", total, total))
 
     def state(self, narration_id: str) -> JobState | None:

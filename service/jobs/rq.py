@@ -150,9 +150,9 @@ class RQRunner:
         self.settings = settings
         self.store = store
         """Where finished narrations are looked for before enqueueing (optional)."""
-        self.redis = connect(settings.redis_url)
+        self.redis = connect(settings.jobs.redis_url)
         self.queue = Queue(QUEUE_NAME, connection=self.redis)
-        self.tally = RedisTally(self.redis, settings.redis_url)
+        self.tally = RedisTally(self.redis, settings.jobs.redis_url)
         """Cluster-wide running totals."""
         self._changed = threading.Condition()
         self._listener: threading.Thread | None = None
@@ -163,10 +163,10 @@ class RQRunner:
     def submit(self, plan: NarrationPlan, formats: tuple[str, ...]) -> JobState:
         """Join the narration's job, or enqueue it once across every node."""
         narration_id = plan.narration_id
-        total = plan.segments_total
+        total = plan.chunks_total
         if self._finished(plan, formats):
             return JobState(narration_id, "done", total, total)
-        with queue_errors(self.settings.redis_url):
+        with queue_errors(self.settings.jobs.redis_url):
             current = self.state(narration_id)
             if current is not None and current.status in ("queued", "running"):
                 return current
@@ -190,14 +190,14 @@ class RQRunner:
     def _enqueue(self, plan: NarrationPlan, formats: tuple[str, ...]) -> JobState:
         narration_id = plan.narration_id
         waiting = self.queue.count + StartedJobRegistry(queue=self.queue).count
-        if waiting >= self.settings.queue_max:
+        if waiting >= self.settings.jobs.queue_max:
             raise QueueFullError(f"{waiting} narrations are in progress; try again shortly")
         old = Job.fetch_many([narration_id], connection=self.redis)[0]
         if old is not None:
             old.delete()  # a finished or failed earlier run; start afresh under the same id
         with self.redis.pipeline() as pipe:
             pipe.delete(progress_key(narration_id))
-            pipe.hset(progress_key(narration_id), mapping={"done": 0, "total": plan.segments_total})
+            pipe.hset(progress_key(narration_id), mapping={"done": 0, "total": plan.chunks_total})
             pipe.expire(progress_key(narration_id), PROGRESS_TTL_S)
             pipe.execute()
         self.queue.enqueue_call(
@@ -211,8 +211,8 @@ class RQRunner:
             description=f"narrate {narration_id}",
         )
         self.tally.add("jobs_started")
-        log.info("queued narration %s (%d segments)", narration_id, plan.segments_total)
-        return JobState(narration_id, "queued", 0, plan.segments_total)
+        log.info("queued narration %s (%d chunks)", narration_id, plan.chunks_total)
+        return JobState(narration_id, "queued", 0, plan.chunks_total)
 
     def _finished(self, plan: NarrationPlan, formats: tuple[str, ...]) -> bool:
         """Tell whether the store already holds the narration in every format asked for."""
@@ -223,7 +223,7 @@ class RQRunner:
 
     def state(self, narration_id: str) -> JobState | None:
         """Return the job's state from Redis, or None when Redis knows no such job."""
-        with queue_errors(self.settings.redis_url), self.redis.pipeline() as pipe:
+        with queue_errors(self.settings.jobs.redis_url), self.redis.pipeline() as pipe:
             pipe.hget(Job.key_for(narration_id), "status")
             pipe.hgetall(progress_key(narration_id))
             raw_status, progress = pipe.execute()
@@ -261,7 +261,7 @@ class RQRunner:
 
     def queue_figures(self) -> QueueFigures:
         """Return the queue's depth, running and failed jobs, and live workers."""
-        with queue_errors(self.settings.redis_url):
+        with queue_errors(self.settings.jobs.redis_url):
             return QueueFigures(
                 queued=self.queue.count,
                 running=StartedJobRegistry(queue=self.queue).count,

@@ -34,7 +34,6 @@ from rq.worker import WorkerStatus
 
 from service.config import Settings
 from service.engines.pool import EnginePool
-from service.errors import ListenError
 from service.jobs.rq import (
     PROGRESS_CHANNEL,
     PROGRESS_TTL_S,
@@ -44,7 +43,7 @@ from service.jobs.rq import (
     progress_key,
     redis_address,
 )
-from service.jobs.tally import JobTimer
+from service.jobs.run import carry_out, failure_reason
 from service.pipeline.narrate import Narrator
 from service.pipeline.plan import NarrationPlan
 from service.store import Store, open_store
@@ -92,7 +91,7 @@ class ProgressReport:
         self.total = total
 
     def update(self, done: int, _total: int = 0, *, error: str | None = None) -> None:
-        """Record ``done`` segments (a Narrator ``on_progress`` callback) and announce it."""
+        """Record ``done`` chunks (a Narrator ``on_progress`` callback) and announce it."""
         key = progress_key(self.narration_id)
         try:
             with self.redis.pipeline() as pipe:
@@ -112,24 +111,15 @@ def narrate_job(plan_json: str, formats: list[str]) -> dict[str, Any]:
     if context is None:
         raise RuntimeError("narration jobs run in `listen worker`, which sets up the engines")
     plan = NarrationPlan.from_json(plan_json)
-    progress = ProgressReport(context.redis, plan.narration_id, plan.segments_total)
+    progress = ProgressReport(context.redis, plan.narration_id, plan.chunks_total)
     progress.update(0)
-    timer = JobTimer(context.tally, plan)
     narrator = Narrator(context.settings, context.store, context.pool)
     try:
-        result = narrator.narrate(
-            plan, formats=tuple(formats), on_progress=progress.update, on_chunk=timer.on_chunk
-        )
-    except ListenError as error:
-        timer.finish(ok=False)
-        progress.update(0, error=str(error))
+        result = carry_out(narrator, plan, tuple(formats), context.tally, progress.update)
+    except Exception as error:
+        progress.update(0, error=failure_reason(error))
         raise
-    except Exception:
-        timer.finish(ok=False)
-        progress.update(0, error="internal error")
-        raise
-    timer.finish(ok=True)
-    progress.update(plan.segments_total)
+    progress.update(plan.chunks_total)
     return {"duration_ms": result.duration_ms, "cached": result.cached}
 
 
@@ -173,22 +163,22 @@ class NarrationWorker(SimpleWorker):
 def run_worker(settings: Settings, *, burst: bool = False) -> None:
     """Start the engine pool once, then take narration jobs from Redis until stopped."""
     global _context
-    store = open_store(settings)
-    redis = connect(settings.redis_url)
+    store = open_store(settings.store)
+    redis = connect(settings.jobs.redis_url)
     pool = EnginePool.from_settings(settings)
     log.info(
         "starting %d engine worker(s); jobs from %s",
         pool.workers,
-        redis_address(settings.redis_url),
+        redis_address(settings.jobs.redis_url),
     )
     with pool:
         _context = WorkerContext(
-            settings, store, pool, redis, RedisTally(redis, settings.redis_url)
+            settings, store, pool, redis, RedisTally(redis, settings.jobs.redis_url)
         )
         try:
             while True:
                 # RQ sets its own socket timeout on the worker's connection.
-                connection = connect(settings.redis_url, socket_timeout_s=None)
+                connection = connect(settings.jobs.redis_url, socket_timeout_s=None)
                 worker = NarrationWorker(
                     [Queue(QUEUE_NAME, connection=connection)],
                     connection=connection,

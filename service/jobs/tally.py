@@ -1,7 +1,7 @@
 """Count what the job runners do, for operators: in memory, or in Redis for a cluster.
 
 A runner keeps one :class:`Tally` of running totals (jobs started, synthesis
-seconds, segments made or reused, bytes served) and answers
+seconds, sentences made or reused, bytes served) and answers
 :meth:`ReportsFigures.queue_figures` with what is waiting and running now.
 ``GET /metrics`` turns both into Prometheus metrics.
 """
@@ -21,8 +21,8 @@ TALLY_NAMES = (
     "jobs_succeeded",
     "jobs_failed",
     "synthesis_seconds",
-    "segments_synthesized",
-    "segments_cached",
+    "sentences_synthesized",
+    "sentences_cached",
     "bytes_served",
 )
 """Every running total a tally keeps."""
@@ -96,9 +96,9 @@ class JobTimer:
         if made + reused == 0:  # the whole chunk came from the cache
             reused = len(self.plan.chunks[index].clips)
         if made:
-            self.tally.add("segments_synthesized", made)
+            self.tally.add("sentences_synthesized", made)
         if reused:
-            self.tally.add("segments_cached", reused)
+            self.tally.add("sentences_cached", reused)
 
     def finish(self, *, ok: bool) -> None:
         """Record the job's outcome and its wall-clock seconds."""

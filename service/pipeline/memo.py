@@ -1,15 +1,17 @@
 """Remember which narration an exact input made, so a repeat skips reading and planning it.
 
 Finding a narration in the cache normally means extracting the article,
-detecting its language, segmenting it, choosing the voice and keying every
+detecting its language, splitting it into sentences, choosing the voice and keying every
 sentence: a third of a second for a long article, most of it in loading the
 libraries that do it. The same bytes with the same settings, read by the same
 code, always give the same narration, so the first narration records its id
 under a key made of exactly those, and a repeat only has to copy the file.
 
-"The same code" is a fingerprint of this package's source files (names, sizes,
-modification times), the installed distributions (their names carry their
-versions, the bundled eSpeak NG's included) and the Piper voices folder. An
+"The same settings" are those that change the reading or the sound
+(:data:`MEMO_GROUPS`). "The same code" is a fingerprint of this package's
+source files (names, sizes, modification times), the installed distributions
+(their names carry their versions, the bundled eSpeak NG's included) and the
+Piper voices folder. An
 upgrade or an edited source file therefore misses, and the narration is
 planned again, as it would be without the memo. A system eSpeak NG, used only
 when the bundled one is missing, is not part of the fingerprint.
@@ -32,7 +34,14 @@ from service.config import Settings
 from service.store import Store
 from service.text.source import Source
 
-MEMO_VERSION = 1
+MEMO_VERSION = 2
+MEMO_GROUPS = ("input", "speech", "audio")
+"""The settings that change what a narration reads or how it sounds; no other group is hashed.
+
+The store, the database, the engine processes, the job runner, the server
+and the web app's keys or limits change nothing a repeat would copy, so a
+change of port or API key still finds every memo.
+"""
 
 
 @dataclass(frozen=True)
@@ -56,8 +65,8 @@ def memo_key(source: Source, settings: Settings, lexicon_digest: str | None = No
         "hint": source.hint,
         "charset": source.charset,
         "url": source.url,
-        "settings": dataclasses.asdict(settings),
-        "code": code_fingerprint(settings.piper_voices_dir),
+        "settings": {group: dataclasses.asdict(getattr(settings, group)) for group in MEMO_GROUPS},
+        "code": code_fingerprint(settings.engines.piper_voices_dir),
     }
     if lexicon_digest is not None:
         described["lexicon"] = lexicon_digest

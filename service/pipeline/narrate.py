@@ -21,11 +21,11 @@ from typing import Any
 from service.audio.captions import webvtt
 from service.audio.container import AudioWriter, Mp3Writer, OggOpusWriter, WavWriter, file_sha256
 from service.audio.mp3 import ENCODER_DELAY_SAMPLES
-from service.config import Settings
+from service.config import Settings, StoreSettings
 from service.engines.pool import EnginePool
 from service.errors import ListenError
+from service.media import AUDIO_FORMATS
 from service.pipeline.objects import (
-    FORMATS,
     NarrationResult,
     audio_object,
     chunk_audio_object,
@@ -39,12 +39,14 @@ from service.pipeline.plan import ChunkPlan, NarrationPlan
 from service.pipeline.render import ChunkAudio, chunk_pcm, render_chunk, worker_store
 from service.store import Store
 
+__all__ = ["NarrationResult", "Narrator", "ProgressCallback", "build_manifest", "chunk_pcm_task"]
+
 log = logging.getLogger(__name__)
 
 OPUS_BITRATE_KBPS = 32
 
 ProgressCallback = Callable[[int, int], None]
-"""Called with (segments done, segments total) after each chunk."""
+"""Called with (chunks done, chunks total) after each chunk."""
 
 
 class Narrator:
@@ -81,7 +83,7 @@ class Narrator:
                     chunk,
                     plan.voice_of(chunk),
                     plan.output,
-                    self.settings,
+                    self.settings.store,
                     label=chunk.label,
                 )
                 pending.append((chunk, work))
@@ -169,8 +171,8 @@ class Narrator:
 
     def _make_pcm_format(self, plan: NarrationPlan, fmt: str) -> None:
         """Write WAV or Ogg/Opus with exactly the MP3's timeline (same manifest)."""
-        if fmt not in FORMATS:
-            raise ListenError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+        if fmt not in AUDIO_FORMATS:
+            raise ListenError(f"unknown format {fmt!r}; choose one of {', '.join(AUDIO_FORMATS)}")
         rate = plan.output.sample_rate_hz
         key = audio_object(plan.narration_id, fmt)
         with self._temp_output(key) as temp:
@@ -188,7 +190,9 @@ class Narrator:
                 )
             with _finishing(writer):
                 futures = [
-                    self.pool.submit(chunk_pcm_task, chunk, plan, self.settings, label=chunk.label)
+                    self.pool.submit(
+                        chunk_pcm_task, chunk, plan, self.settings.store, label=chunk.label
+                    )
                     for chunk in plan.chunks
                 ]
                 for future in futures:
@@ -218,7 +222,7 @@ def _finishing(writer: AudioWriter) -> Iterator[AudioWriter]:
     writer.finish()
 
 
-def chunk_pcm_task(chunk: ChunkPlan, plan: NarrationPlan, settings: Settings) -> bytes:
+def chunk_pcm_task(chunk: ChunkPlan, plan: NarrationPlan, settings: StoreSettings) -> bytes:
     """Return a chunk as PCM laid out exactly like its decoded MP3 (runs in a worker)."""
     store = worker_store(settings)
     pcm, _spans, _made, _reused = chunk_pcm(store, chunk, plan.voice_of(chunk), plan.output)
@@ -254,7 +258,7 @@ def build_manifest(
                     "index": i,
                     "text": sentence.text,
                     "spoken": sentence.spoken,
-                    "segment_id": sentence.segment_id,
+                    "sentence_id": sentence.sentence_id,
                     "start_char": sentence.start_char,
                     "end_char": sentence.end_char,
                     "start_ms": ms(start),

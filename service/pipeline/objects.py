@@ -8,11 +8,6 @@ from typing import Any
 
 from service.store import Store
 
-FORMATS = ("mp3", "ogg", "wav")
-"""Audio formats a narration can be made in; MP3 always is."""
-
-NARRATION_FILES = ("audio.mp3", "audio.ogg", "audio.wav", "timings.json", "captions.vtt")
-
 
 def clip_object(clip_key: str) -> str:
     """Return the store key of a shaped sentence (WAV)."""

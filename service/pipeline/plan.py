@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from service.config import Settings
+from service.config import AudioSettings
 from service.engines.base import VoiceSettings
 from service.engines.phonemes import PHONEME_FORMAT_VERSION
 from service.text.article import Article
@@ -52,8 +52,8 @@ class OutputSettings:
     """Silence after a title, byline or heading."""
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> OutputSettings:
-        """Take the output fields from the service settings."""
+    def from_settings(cls, settings: AudioSettings) -> OutputSettings:
+        """Take the output fields from the audio settings."""
         return cls(
             mp3_bitrate_kbps=settings.mp3_bitrate_kbps,
             target_dbfs=settings.target_dbfs,
@@ -69,7 +69,7 @@ class OutputSettings:
 
 @dataclass(frozen=True)
 class ClipPlan:
-    """One sentence to synthesise (or find in the cache)."""
+    """One sentence to synthesise, shaped into a clip (or the clip found in the cache)."""
 
     clip_key: str
     """Cache key of the shaped sentence audio."""
@@ -85,7 +85,7 @@ class ClipPlan:
 
 @dataclass(frozen=True)
 class ChunkPlan:
-    """A run of sentences of one block, encoded as one piece of audio."""
+    """A run of sentences of one block, encoded together: the unit of progress and streaming."""
 
     chunk_key: str
     """Cache key of the encoded chunk."""
@@ -136,8 +136,8 @@ class NarrationPlan:
         return chunk.voice or self.voice
 
     @property
-    def segments_total(self) -> int:
-        """Return the number of chunks (the unit of progress)."""
+    def chunks_total(self) -> int:
+        """Return the number of chunks (the unit of progress and streaming)."""
         return len(self.chunks)
 
     @functools.cached_property
@@ -283,7 +283,7 @@ def plan_narration(
     block_voices: BlockVoices | None = None,
     engine_text: EngineText | None = None,
 ) -> NarrationPlan:
-    """Key every sentence and chunk of ``article`` (segmented into ``blocks``), and the whole."""
+    """Key every sentence and chunk of ``article`` (split into ``blocks``), and the whole."""
     chunks = plan_chunks(blocks, voice, engine_version, output, block_voices, engine_text)
     narration_id = _digest(
         {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 from service.config import Settings
@@ -21,9 +22,9 @@ log = logging.getLogger(__name__)
 
 def choose_voice(settings: Settings, language: str, voice: str | None = None) -> VoiceSettings:
     """Pick the voice for ``language`` (or the one asked for) and check rate, pitch, volume."""
-    return voice_settings(
-        resolve_voice(voice or settings.voice or None, language, settings), settings
-    )
+    speech = settings.speech
+    chosen = resolve_voice(voice or speech.voice or None, language, speech, settings.engines)
+    return voice_settings(chosen, speech)
 
 
 def choose_block_voices(
@@ -37,16 +38,18 @@ def choose_block_voices(
     languages = sorted({block.language for block in blocks if block.language})
     if not languages:
         return {}
-    article_voice = find_voice(chosen.voice_id)
+    article_voice = find_voice(chosen.voice_id, settings.engines)
     by_language: dict[str, tuple[VoiceSettings, str]] = {}
     for language in languages:
         if speaks(article_voice, language):
             continue
         try:
             # the configured per-language voices apply, a voice asked for the article does not
-            voice_id = resolve_voice(None, language, settings.replace(voice=""))
-            voice = voice_settings(voice_id, settings)
-            by_language[language] = (voice, resolve_engine(voice.engine).version())
+            speech = dataclasses.replace(settings.speech, voice="")
+            voice_id = resolve_voice(None, language, speech, settings.engines)
+            voice = voice_settings(voice_id, speech)
+            engine = resolve_engine(voice.engine, settings.engines)
+            by_language[language] = (voice, engine.version())
         except (VoiceError, EngineUnavailableError) as error:
             log.info("blocks in %s are read with the article's voice: %s", language, error)
     return {
@@ -63,26 +66,26 @@ def prepare_plan(
     voice: str | None = None,
     lexicon: Lexicon | None = None,
 ) -> NarrationPlan:
-    """Check the article's length, then segment it, pick its voices, apply the lexicon and key
-    everything.
+    """Check the article's length, split it into sentences, pick its voices, apply the lexicon,
+    and key everything.
 
     Every narration is planned here, whatever made its article (a file, a
     request, a title given with it): the one place the length limit is checked.
     """
-    check_length(article, settings)
+    check_length(article, settings.input)
     chosen = choose_voice(settings, article.language, voice)
-    blocks = segment_article(article, max_sentence_chars=settings.max_sentence_chars)
+    blocks = segment_article(article, max_sentence_chars=settings.input.max_sentence_chars)
     engine_text = None
     if lexicon is not None and lexicon.rules:
         from service.pipeline.pronounce import Pronouncer
 
-        engine_text = Pronouncer(lexicon)
+        engine_text = Pronouncer(lexicon, settings.engines)
     return plan_narration(
         article,
         blocks,
         chosen,
-        resolve_engine(chosen.engine).version(),
-        OutputSettings.from_settings(settings),
+        resolve_engine(chosen.engine, settings.engines).version(),
+        OutputSettings.from_settings(settings.audio),
         choose_block_voices(blocks, chosen, settings),
         engine_text,
     )

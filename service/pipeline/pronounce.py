@@ -12,6 +12,7 @@ import functools
 import threading
 from collections import OrderedDict
 
+from service.config import EngineSettings
 from service.engines.base import VoiceSettings
 from service.engines.phonemes import PhonemeError
 from service.engines.registry import resolve_engine
@@ -43,8 +44,9 @@ def matcher_for(lexicon: Lexicon) -> LexiconMatcher:
 class Pronouncer:
     """A lexicon applied for the voices of one narration."""
 
-    def __init__(self, lexicon: Lexicon) -> None:
+    def __init__(self, lexicon: Lexicon, engines: EngineSettings | None = None) -> None:
         self.lexicon = lexicon
+        self.engines = engines if engines is not None else EngineSettings()
         self.matcher = matcher_for(lexicon)
         self._reasons: dict[tuple[str, int], str | None] = {}
 
@@ -55,19 +57,20 @@ class Pronouncer:
     def _unsayable(self, index: int, voice: VoiceSettings) -> str | None:
         key = (voice.voice_id, index)
         if key not in self._reasons:
-            self._reasons[key] = unsayable_reason(self.lexicon.rules[index].ipa or "", voice)
+            ipa = self.lexicon.rules[index].ipa or ""
+            self._reasons[key] = unsayable_reason(ipa, voice, self.engines)
         return self._reasons[key]
 
 
-def unsayable_reason(ipa: str, voice: VoiceSettings) -> str | None:
+def unsayable_reason(ipa: str, voice: VoiceSettings, engines: EngineSettings) -> str | None:
     """Return why ``voice`` cannot say the phonemes ``ipa``, or None when it can."""
-    return _unsayable_reason(ipa, voice.voice_id)
+    return _unsayable_reason(ipa, voice.voice_id, engines)
 
 
 @functools.lru_cache(maxsize=20_000)
-def _unsayable_reason(ipa: str, voice_id: str) -> str | None:
+def _unsayable_reason(ipa: str, voice_id: str, engines: EngineSettings) -> str | None:
     voice = VoiceSettings(voice_id)
-    engine = resolve_engine(voice.engine)
+    engine = resolve_engine(voice.engine, engines)
     phonemes = getattr(engine, "phonemes", None)
     if phonemes is None:
         return f"the {voice.engine} engine does not read phonemes"

@@ -6,18 +6,17 @@ return plain data; the store is opened once per process.
 
 from __future__ import annotations
 
-import io
 import json
 import logging
-import wave
 from dataclasses import dataclass
 
 from service.audio.clip import shape_clip, silence
 from service.audio.mp3 import ENCODER_DELAY_SAMPLES, encode_frames, frame_info
-from service.audio.pydub_setup import AudioSegment
-from service.config import Settings
-from service.engines.base import Pcm, VoiceSettings
+from service.audio.pcm import mono16_at, read_wav, wav_bytes
+from service.config import StoreSettings
+from service.engines.base import VoiceSettings
 from service.engines.pool import synthesize
+from service.media import Pcm
 from service.pipeline.objects import chunk_audio_object, chunk_meta_object, clip_object
 from service.pipeline.plan import ChunkPlan, ClipPlan, OutputSettings
 from service.store import Store, open_store
@@ -57,45 +56,12 @@ class ChunkAudio:
         return cls(chunk_key, data, int(parsed["sample_count"]), spans)
 
 
-def worker_store(settings: Settings) -> Store:
+def worker_store(settings: StoreSettings) -> Store:
     """Return this process's store for ``settings`` (opened once)."""
     name = settings.store_url or str(settings.cache_dir)
     if name not in _stores:
         _stores[name] = open_store(settings)
     return _stores[name]
-
-
-def _read_wav(data: bytes) -> Pcm:
-    with wave.open(io.BytesIO(data)) as reader:
-        return Pcm(
-            reader.readframes(reader.getnframes()),
-            reader.getframerate(),
-            reader.getsampwidth(),
-            reader.getnchannels(),
-        )
-
-
-def _wav_bytes(pcm: Pcm) -> bytes:
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as writer:
-        writer.setnchannels(pcm.channels)
-        writer.setsampwidth(pcm.sample_width_bytes)
-        writer.setframerate(pcm.sample_rate_hz)
-        writer.writeframes(pcm.data)
-    return buffer.getvalue()
-
-
-def _to_rate(pcm: Pcm, sample_rate_hz: int) -> bytes:
-    if pcm.sample_rate_hz == sample_rate_hz and pcm.channels == 1 and pcm.sample_width_bytes == 2:
-        return pcm.data
-    audio = AudioSegment(
-        data=pcm.data,
-        sample_width=pcm.sample_width_bytes,
-        frame_rate=pcm.sample_rate_hz,
-        channels=pcm.channels,
-    )
-    audio = audio.set_channels(1).set_sample_width(2).set_frame_rate(sample_rate_hz)
-    return bytes(audio.raw_data)
 
 
 def clip_pcm(
@@ -106,9 +72,9 @@ def clip_pcm(
     cached = store.get(key)
     if cached is not None:
         store.touch(key)
-        return _read_wav(cached), True
+        return read_wav(cached), True
     shaped = shape_clip(synthesize(clip.spoken, voice), target_dbfs=output.target_dbfs)
-    store.put(key, _wav_bytes(shaped))
+    store.put(key, wav_bytes(shaped))
     return shaped, False
 
 
@@ -126,7 +92,7 @@ def chunk_pcm(
         pcm, was_cached = clip_pcm(store, clip, voice, output)
         reused += was_cached
         made += not was_cached
-        samples = _to_rate(pcm, output.sample_rate_hz)
+        samples = mono16_at(pcm, output.sample_rate_hz)
         spans.append((position, position + len(samples) // 2))
         pause = silence(clip.pause_after_ms, sample_rate_hz=output.sample_rate_hz)
         pieces += [samples, pause]
@@ -135,7 +101,7 @@ def chunk_pcm(
 
 
 def render_chunk(
-    chunk: ChunkPlan, voice: VoiceSettings, output: OutputSettings, settings: Settings
+    chunk: ChunkPlan, voice: VoiceSettings, output: OutputSettings, settings: StoreSettings
 ) -> ChunkAudio:
     """Make a chunk's MP3 frames (or reuse them) and leave them in the store."""
     store = worker_store(settings)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from service.config import Settings
+from service.config import StoreSettings
 from service.errors import StoreError
 from service.store import tempfiles
 from service.store.base import (
@@ -24,6 +24,7 @@ from service.store.base import (
     Store,
     StoreLockTimeoutError,
     StoreStats,
+    writable,
 )
 from service.store.keys import InvalidKeyError, key_kind, validate_key
 from service.store.local import LocalStore
@@ -41,12 +42,13 @@ __all__ = [
     "local_store_root",
     "open_store",
     "validate_key",
+    "writable",
 ]
 
 BYTES_PER_MB = 1024 * 1024
 
 
-def local_store_root(settings: Settings) -> Path | None:
+def local_store_root(settings: StoreSettings) -> Path | None:
     """Return the folder of the local store ``settings`` name, or None for object storage."""
     url = settings.store_url.strip()
     parts = urlsplit(url)
@@ -61,7 +63,7 @@ def local_store_root(settings: Settings) -> Path | None:
     return (Path(url) if url else Path(settings.cache_dir)).absolute()
 
 
-def open_store(settings: Settings) -> Store:
+def open_store(settings: StoreSettings) -> Store:
     """Open the store ``settings`` name and check that it can be used."""
     url = settings.store_url.strip()
     parts = urlsplit(url)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -10,6 +11,8 @@ from typing import Protocol, runtime_checkable
 
 from service.errors import ListenError, StoreError
 from service.store.keys import key_kind
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_CHUNK_BYTES = 64 * 1024
 """Size of the chunks an :class:`ObjectStream` yields."""
@@ -74,8 +77,6 @@ class PruneResult:
     """Bytes freed."""
     remaining_bytes: int
     """Bytes still stored afterwards."""
-    skipped_in_use: int
-    """Objects that would have gone but were pinned by a reader."""
 
 
 class ObjectStream:
@@ -186,18 +187,6 @@ class Store(Protocol):
         """
         ...
 
-    def pin(self, key: str) -> AbstractContextManager[None]:
-        """Keep ``key`` from being evicted while the block runs; readers share pins.
-
-        Guarantee: ``prune`` (automatic or not, in any process sharing the
-        store) never removes a pinned object. An object already *opened*
-        cannot be cut short by any removal either, since an open file
-        outlives its name on POSIX; so pin around "find the path, open it"
-        (``local_path`` then ``send_file``), or around a whole response.
-        ``delete`` and ``clear`` do not wait for pins.
-        """
-        ...
-
     def touch(self, key: str) -> None:
         """Record a use of ``key`` for least-recently-used eviction."""
         ...
@@ -218,6 +207,16 @@ class Store(Protocol):
         """Remove every object."""
         ...
 
-    def writable(self) -> bool:
-        """Tell whether an object could be written now (for health checks)."""
+    def check(self) -> None:
+        """Prove the store can be used now; raise :class:`StoreError` with the reason if not."""
         ...
+
+
+def writable(store: Store) -> bool:
+    """Tell whether ``store`` can be used now (for health checks); log why when it cannot."""
+    try:
+        store.check()
+    except StoreError as error:
+        logger.warning("%s", error)
+        return False
+    return True

@@ -2,8 +2,9 @@
 
 An object's last use is its file's mtime (objects never change after being
 written, so mtime is free to mean "last read"). Eviction walks the objects
-oldest first and removes each one only while holding its pin exclusively, so
-an object a reader has pinned is skipped, never removed.
+oldest first and skips one used since the scan. A reader that has opened a
+file keeps reading it to its end after eviction removes its name (POSIX), so
+a listener's stream is never cut short.
 
 ``AutoEviction`` keeps the store under its cap without rescanning the tree on
 every write: it adds each write to a running estimate, and only when the
@@ -24,7 +25,6 @@ from pathlib import Path
 from service.errors import StoreError
 from service.store.base import PruneResult
 from service.store.keys import KEY_PATTERN, MAX_KEY_CHARS
-from service.store.locks import KeyLocks
 
 logger = logging.getLogger(__name__)
 
@@ -76,26 +76,22 @@ def scan(objects_dir: Path) -> list[Entry]:
     return entries
 
 
-def evict(objects_dir: Path, locks: KeyLocks, entries: list[Entry], max_bytes: int) -> PruneResult:
+def evict(objects_dir: Path, entries: list[Entry], max_bytes: int) -> PruneResult:
     """Remove the least recently used of ``entries`` until at most ``max_bytes`` remain."""
     entries = sorted(entries, key=lambda entry: entry.used_at)
     remaining = sum(entry.size_bytes for entry in entries)
-    removed = freed_bytes = skipped = 0
+    removed = freed_bytes = 0
     for entry in entries:
         if remaining <= max_bytes:
             break
         path = objects_dir / entry.key
-        with locks.evicting(entry.key) as free:
-            if not free:
-                skipped += 1
-                continue
-            try:
-                if path.stat().st_mtime > entry.used_at:
-                    continue  # used since the scan: no longer among the oldest
-                path.unlink()
-            except FileNotFoundError:
-                remaining -= entry.size_bytes  # someone else removed it
-                continue
+        try:
+            if path.stat().st_mtime > entry.used_at:
+                continue  # used since the scan: no longer among the oldest
+            path.unlink()
+        except FileNotFoundError:
+            remaining -= entry.size_bytes  # someone else removed it
+            continue
         remaining -= entry.size_bytes
         removed += 1
         freed_bytes += entry.size_bytes
@@ -108,7 +104,7 @@ def evict(objects_dir: Path, locks: KeyLocks, entries: list[Entry], max_bytes: i
             objects_dir,
             remaining,
         )
-    return PruneResult(removed, freed_bytes, remaining, skipped)
+    return PruneResult(removed, freed_bytes, remaining)
 
 
 def remove_empty_folders(folder: Path, objects_dir: Path) -> None:

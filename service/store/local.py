@@ -4,7 +4,7 @@ Layout under the root folder::
 
     <key>           the objects, one file each, named by their key
     .tmp/           files being written; linked into place when complete
-    .locks/         lock files (producer locks and pins), never deleted
+    .locks/         producer lock files, never deleted
 
 No key part may start with a dot, so no key can reach ``.tmp`` or ``.locks``.
 Writes go to ``.tmp/`` first and are fsynced, then hard-linked into place, so a
@@ -80,14 +80,6 @@ class LocalStore:
         return f"LocalStore({str(self.root)!r})"
 
     # --- setup ---
-
-    def writable(self) -> bool:
-        try:
-            self.check()
-        except StoreError as error:
-            logger.warning("%s", error)
-            return False
-        return True
 
     def check(self) -> None:
         """Create the folders and prove a file can be written; raise StoreError if not."""
@@ -262,15 +254,6 @@ class LocalStore:
         """Hold the cross-process producer lock of ``key`` (a ``filelock.FileLock``)."""
         return self._locks.producer(validate_key(key), timeout_s)
 
-    def pin(self, key: str) -> AbstractContextManager[None]:
-        """Keep ``key`` from eviction while the block runs (a shared ``flock``).
-
-        Open the file inside the block; once open, even ``delete`` or
-        ``clear`` cannot cut the read short, since an open file outlives its
-        name on POSIX systems.
-        """
-        return self._locks.pinned(validate_key(key))
-
     def touch(self, key: str) -> None:
         path = self._path(key)
         try:
@@ -305,10 +288,10 @@ class LocalStore:
         return StoreStats.count((entry.key, entry.size_bytes) for entry in self._scan())
 
     def prune(self, max_bytes: int) -> PruneResult:
-        """Evict least recently used objects down to ``max_bytes``; skip pinned ones."""
+        """Evict least recently used objects down to ``max_bytes``."""
         try:
             tempfiles.sweep(self.temp_dir)
-            result = eviction.evict(self.objects_dir, self._locks, self._scan(), max_bytes)
+            result = eviction.evict(self.objects_dir, self._scan(), max_bytes)
         except OSError as error:
             raise self._error(error, "prune") from None
         if self._auto is not None:
@@ -316,7 +299,7 @@ class LocalStore:
         return result
 
     def clear(self) -> None:
-        """Remove every object and abandoned temp files (pins are not honoured)."""
+        """Remove every object and abandoned temp files."""
         try:
             for entry in self._scan():
                 path = self.objects_dir / entry.key

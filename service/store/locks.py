@@ -1,22 +1,16 @@
-"""Lock store keys across processes on one machine: producer locks and reader pins.
+"""Lock store keys across processes on one machine, so one process builds each key.
 
 Every lock lives in its own small file under the store's ``.locks/`` folder,
 named by a hash of the key. The files are never deleted: removing a lock file
 while another process waits on it would let two processes hold "the" lock.
-
-* The producer lock (``filelock.FileLock``) makes one process build a key
-  while the others wait, then find it in the store.
-* A pin is a shared ``flock`` on a second file. Any number of readers share
-  it; eviction takes it exclusively *without waiting*, and skips the key when
-  a reader holds it. The kernel drops both kinds when a process dies, even by
-  ``kill -9``, so no lock outlives its holder.
+The producer lock (``filelock.FileLock``) makes one process build a key while
+the others wait, then find it in the store; the kernel drops it when its
+holder dies, even by ``kill -9``, so no lock outlives its holder.
 """
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,14 +19,14 @@ from service.store.base import StoreLockTimeoutError
 
 
 class KeyLocks:
-    """Hand out producer locks and pins for the keys of one store."""
+    """Hand out producer locks for the keys of one store."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         """Folder holding the lock files."""
 
     def lock_file(self, key: str, suffix: str) -> Path:
-        """Return the lock file of ``key`` (``suffix`` ``.lock`` or ``.pin``)."""
+        """Return the lock file of ``key`` (``suffix`` ``.lock``)."""
         digest = hashlib.sha256(key.encode("ascii")).hexdigest()
         return self.folder / digest[:2] / f"{digest[2:40]}{suffix}"
 
@@ -53,34 +47,6 @@ class KeyLocks:
             yield
         finally:
             lock.release()
-
-    @contextmanager
-    def pinned(self, key: str) -> Iterator[None]:
-        """Share the pin of ``key``; waits only while an eviction removes it."""
-        fd = self._open(self.lock_file(key, ".pin"))
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH)
-            yield
-        finally:
-            os.close(fd)
-
-    @contextmanager
-    def evicting(self, key: str) -> Iterator[bool]:
-        """Try to take the pin of ``key`` alone; yield whether it was free."""
-        fd = self._open(self.lock_file(key, ".pin"))
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                yield False
-            else:
-                yield True
-        finally:
-            os.close(fd)
-
-    def _open(self, path: Path) -> int:
-        self._ensure_parent(path)
-        return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
 
     @staticmethod
     def _ensure_parent(path: Path) -> Path:

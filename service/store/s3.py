@@ -7,7 +7,7 @@ with the same bytes, since keys name their content).
 
 What S3 does not give, and what this store therefore does not promise:
 
-* ``lock`` and ``pin`` do nothing. Across machines the job queue gives each
+* ``lock`` does nothing. Across machines the job queue gives each
   narration to one worker (RQ job ids); two workers that still build the same
   clip write identical bytes, and the first PUT wins.
 * ``touch`` does nothing and ``prune`` removes the *oldest written* objects
@@ -100,7 +100,7 @@ class S3Store:
         return f"S3Store('s3://{self.bucket}/{self.prefix}')"
 
     def check(self) -> None:
-        """Prove the bucket answers; raise StoreError with the reason if not."""
+        """Prove the bucket answers (a write is not tried, to keep it cheap); raise StoreError."""
         with self._errors("reach"):
             try:
                 self.client.head_bucket(Bucket=self.bucket)
@@ -109,31 +109,11 @@ class S3Store:
                     raise StoreError(f"the bucket {self.bucket!r} does not exist") from None
                 raise
 
-    def writable(self) -> bool:
-        """Tell whether the bucket answers (a write is not tried, to keep it cheap)."""
-        try:
-            self.check()
-        except StoreError as error:
-            logger.warning("%s", error)
-            return False
-        return True
-
     # --- reading ---
 
     def get(self, key: str) -> bytes | None:
-        name = self._name(key)
-        with self._errors("read from"):
-            try:
-                response = self.client.get_object(Bucket=self.bucket, Key=name)
-            except ClientError as error:
-                if _code(error) in _MISSING_CODES:
-                    return None
-                raise
-            body = response["Body"]
-            try:
-                return body.read()
-            finally:
-                body.close()
+        response = self._get_object(key)
+        return None if response is None else self._read_body(response)
 
     def exists(self, key: str) -> bool:
         return self.size(key) is not None
@@ -150,40 +130,49 @@ class S3Store:
 
     def read_range(self, key: str, start: int, end: int | None = None) -> bytes:
         check_range(start, end)
-        name = self._name(key)
         if end == start:  # HTTP cannot ask for zero bytes
             if not self.exists(key):
                 raise MissingObjectError(f"{key} is not in the audio store")
             return b""
         wanted = f"bytes={start}-" if end is None else f"bytes={start}-{end - 1}"
-        with self._errors("read from"):
-            try:
-                response = self.client.get_object(Bucket=self.bucket, Key=name, Range=wanted)
-            except ClientError as error:
-                if _code(error) in _MISSING_CODES:
-                    raise MissingObjectError(f"{key} is not in the audio store") from None
-                if _code(error) in {"InvalidRange", "416"}:
-                    return b""  # starts past the end, like a local read
-                raise
-            body = response["Body"]
-            try:
-                return body.read()
-            finally:
-                body.close()
+        try:
+            response = self._get_object(key, Range=wanted)
+        except _PastTheEnd:
+            return b""  # starts past the end, like a local read
+        if response is None:
+            raise MissingObjectError(f"{key} is not in the audio store")
+        return self._read_body(response)
 
     def open_stream(self, key: str, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> ObjectStream:
-        name = self._name(key)
-        with self._errors("read from"):
-            try:
-                response = self.client.get_object(Bucket=self.bucket, Key=name)
-            except ClientError as error:
-                if _code(error) in _MISSING_CODES:
-                    raise MissingObjectError(f"{key} is not in the audio store") from None
-                raise
+        response = self._get_object(key)
+        if response is None:
+            raise MissingObjectError(f"{key} is not in the audio store")
         body = response["Body"]
         return ObjectStream(
             self._chunks(body.iter_chunks(chunk_bytes)), response["ContentLength"], body.close
         )
+
+    def _get_object(self, key: str, **options: Any) -> Any:
+        """Return ``get_object``'s answer, or None when the object is not stored."""
+        name = self._name(key)
+        with self._errors("read from"):
+            try:
+                return self.client.get_object(Bucket=self.bucket, Key=name, **options)
+            except ClientError as error:
+                if _code(error) in _MISSING_CODES:
+                    return None
+                if _code(error) in {"InvalidRange", "416"}:
+                    raise _PastTheEnd from None
+                raise
+
+    def _read_body(self, response: Any) -> bytes:
+        body = response["Body"]
+        with self._errors("read from"):
+            try:
+                data: bytes = body.read()
+                return data
+            finally:
+                body.close()
 
     def local_path(self, key: str) -> Path | None:
         """Return ``None``: S3 objects have no local file; use :meth:`presigned_url`."""
@@ -243,11 +232,6 @@ class S3Store:
         validate_key(key)
         return nullcontext()
 
-    def pin(self, key: str) -> AbstractContextManager[None]:
-        """Return a no-op: nothing here evicts behind a reader's back."""
-        validate_key(key)
-        return nullcontext()
-
     def touch(self, key: str) -> None:
         """Do nothing: S3 keeps no access time, and rewriting objects costs too much."""
         validate_key(key)
@@ -275,7 +259,7 @@ class S3Store:
             remaining -= size_bytes
             removed_bytes += size_bytes
         self._delete_many(doomed)
-        return PruneResult(len(doomed), removed_bytes, remaining, skipped_in_use=0)
+        return PruneResult(len(doomed), removed_bytes, remaining)
 
     def clear(self) -> None:
         self._delete_many([key for key, _size, _written in self._list()])
@@ -321,6 +305,10 @@ class S3Store:
             raise StoreError(f"cannot {action} the audio store at {where}: {detail}") from None
         except BotoCoreError as error:
             raise StoreError(f"cannot {action} the audio store at {where}: {error}") from None
+
+
+class _PastTheEnd(Exception):
+    """A byte range that starts past the end of the object (S3's 416)."""
 
 
 def _code(error: ClientError) -> str:

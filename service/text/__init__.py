@@ -1,1 +1,1 @@
-"""What will be read: inputs to an Article, then to spoken segments."""
+"""What will be read: inputs to an Article, then to spoken blocks of sentences."""

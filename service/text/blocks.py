@@ -1,4 +1,4 @@
-"""A segmented article as plain data: spoken blocks of sentences, with offsets and ids.
+"""An article split into sentences, as plain data: spoken blocks of sentences, offsets, ids.
 
 The planner, the workers and the player read these; only
 :mod:`service.text.segment` makes them (and loads the segmenter to do so).
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Sentence:
-    """One segment: the unit given to the engine and cached."""
+    """One sentence: the unit of text given to an engine (its audio, shaped, is a clip)."""
 
     text: str
     """The sentence as displayed: ``article.text[start_char:end_char]``."""
@@ -24,9 +24,9 @@ class Sentence:
     """Offset one past the last character in ``Article.text``."""
 
     @property
-    def segment_id(self) -> str:
+    def sentence_id(self) -> str:
         """Return a stable id derived from the spoken text alone."""
-        return segment_id(self.spoken)
+        return sentence_id(self.spoken)
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,6 @@ class SpokenBlock:
     """Primary language subtag when the block is read in another language than the article."""
 
 
-def segment_id(spoken: str) -> str:
-    """Return the id of a segment: the first 16 hex digits of SHA-256 of its spoken text."""
+def sentence_id(spoken: str) -> str:
+    """Return the id of a sentence: the first 16 hex digits of SHA-256 of its spoken text."""
     return hashlib.sha256(spoken.encode("utf-8")).hexdigest()[:16]

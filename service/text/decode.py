@@ -1,4 +1,13 @@
-"""Turn input bytes into text: honour BOMs and declared charsets, refuse binary data."""
+"""Turn input bytes into text: honour BOMs and declared charsets, refuse binary data.
+
+Beautiful Soup's ``bs4.dammit`` does two jobs here that it is made for: it finds
+the charset a document declares (an XML declaration or an HTML ``<meta>``),
+searched in the first few kilobytes only, and it mends pages that mix
+Windows-1252 bytes (curly quotes, dashes pasted from a word processor) into
+UTF-8 ("detwingling"). Labels are then read as browsers read them
+(the WHATWG Encoding Standard, through webencodings). It is imported only for
+a document that declares a charset, or that is not valid UTF-8.
+"""
 
 from __future__ import annotations
 
@@ -31,10 +40,10 @@ _BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
 
-_META_CHARSET = re.compile(
-    rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]{1,40})""", re.I
-)
-_XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]{0,100}?encoding\s*=\s*["']([A-Za-z0-9_.:-]{1,40})""")
+_DECLARES = re.compile(rb"charset|encoding", re.I)
+"""What a charset declaration holds: without it, Beautiful Soup is not loaded to look."""
+_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xf4][\x80-\xbf]")
+"""A UTF-8 character beyond ASCII: bytes that fail UTF-8 but hold some mix two encodings."""
 _NOT_DECODED = frozenset({"replacement", "x-user-defined"})
 """WHATWG encodings Python has no codec for; their declarations are ignored."""
 _SNIFF_BYTES = 4096
@@ -47,18 +56,23 @@ _MAX_REPLACEMENT_SHARE = 0.001
 def sniff_charset(data: bytes) -> str | None:
     """Return the charset a document declares in its first bytes (``<meta>`` or XML), if any."""
     head = data[:_SNIFF_BYTES]
-    match = _XML_ENCODING.search(head) or _META_CHARSET.search(head)
-    if match is None:
+    if _DECLARES.search(head) is None:
         return None
-    return _codec_name(match.group(1).decode("ascii"))
+    from bs4.dammit import EncodingDetector
+
+    # the whole head, not bs4's own 2 KB for <meta>: declarations after a long <head> count
+    declared = EncodingDetector.find_declared_encoding(
+        head.lstrip(), is_html=True, search_entire_document=True
+    )
+    return _codec_name(declared)
 
 
 def decode_bytes(data: bytes, *, declared_charset: str | None = None) -> str:
     """Decode ``data`` to text, or raise a named error if it is binary or undecodable.
 
     A byte order mark wins, then the charset declared by the transport
-    (``declared_charset``) or the document itself, then UTF-8, then a guess
-    by charset-normalizer.
+    (``declared_charset``) or the document itself, then UTF-8, then UTF-8 with
+    Windows-1252 mixed in, then a guess by charset-normalizer.
     """
     for bom, encoding in _BOMS:
         if data.startswith(bom):
@@ -76,7 +90,26 @@ def decode_bytes(data: bytes, *, declared_charset: str | None = None) -> str:
         return _checked(data.decode("utf-8"))
     except UnicodeDecodeError as error:
         utf8_error = error
+    mended = _detwingled(data)
+    if mended is not None:
+        return _checked(mended)
     return _checked(_guess(data, utf8_error))
+
+
+def _detwingled(data: bytes) -> str | None:
+    """Return UTF-8 text with Windows-1252 bytes mixed in, mended; None when it is not that.
+
+    Only text that holds UTF-8 characters is mixed; a whole page in Windows-1252
+    is left to the guess below.
+    """
+    if _UTF8_MULTIBYTE.search(data) is None:
+        return None
+    from bs4.dammit import UnicodeDammit
+
+    try:
+        return UnicodeDammit.detwingle(data).decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def _decode(data: bytes, encoding: str) -> str:

@@ -24,7 +24,7 @@ import urllib3
 from urllib3.exceptions import HTTPError
 
 from service import __version__
-from service.config import Settings
+from service.config import InputSettings
 from service.errors import FetchError, TooLargeError, UnsupportedMediaError
 from service.text.deadline import Watchdog, WatchedHTTPPool, WatchedHTTPSPool, resolve
 
@@ -66,7 +66,7 @@ def is_public_address(address: IPAddress) -> bool:
     return address.is_global and not address.is_multicast
 
 
-def fetch_url(url: str, settings: Settings) -> Fetched:
+def fetch_url(url: str, settings: InputSettings) -> Fetched:
     """Fetch ``url`` within the limits of ``settings``; raise a named error otherwise.
 
     ``fetch_timeout_s`` bounds the whole fetch: name lookups, connections,
@@ -89,7 +89,7 @@ def fetch_url(url: str, settings: Settings) -> Fetched:
     return fetched
 
 
-def _fetch(url: str, settings: Settings, deadline: float, watchdog: Watchdog) -> Fetched:
+def _fetch(url: str, settings: InputSettings, deadline: float, watchdog: Watchdog) -> Fetched:
     current = url
     for _hop in range(settings.fetch_max_redirects + 1):
         response = _request(current, settings, deadline, watchdog)
@@ -119,7 +119,7 @@ def _fetch(url: str, settings: Settings, deadline: float, watchdog: Watchdog) ->
 
 
 def _request(
-    url: str, settings: Settings, deadline: float, watchdog: Watchdog
+    url: str, settings: InputSettings, deadline: float, watchdog: Watchdog
 ) -> urllib3.BaseHTTPResponse:
     try:
         parts = urlsplit(url)

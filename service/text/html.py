@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import lxml.html
@@ -372,8 +371,3 @@ def walk_blocks(root: etree._Element, *, skip_boilerplate: bool = True) -> list[
     walker.walk(root, context)
     walker.flush(context)
     return walker.blocks
-
-
-def blocks_of(raw_blocks: Iterable[RawBlock]) -> tuple[Block, ...]:
-    """Return the public blocks of ``raw_blocks``."""
-    return tuple(raw.to_block() for raw in raw_blocks)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import functools
 import importlib.util
-import re
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from service.text.tags import primary_subtag
 from service.text.words import count_words
 
 DEFAULT_LANGUAGE = "en"
@@ -27,19 +27,6 @@ On short or mixed text the model is often wrong and says so: "Kindergarten"
 is German at 0.41, "Photo: Jane Doe / Reuters" English at 0.31, while a German
 sentence of six words or more scores above 0.95.
 """
-_SUBTAG = re.compile(r"^([A-Za-z]{2,3})(?:[-_]|$)")
-
-
-def primary_subtag(tag: str | None) -> str | None:
-    """Return the primary language subtag of a BCP 47 tag (``en-US`` -> ``en``), or None."""
-    if not tag:
-        return None
-    match = _SUBTAG.match(tag.strip())
-    if match is None:
-        return None
-    subtag = match.group(1).lower()
-    # "und" (undetermined) and "mul" (multiple) name no language a voice can speak.
-    return None if subtag in {"und", "mul", "zxx"} else subtag
 
 
 def detect_language(text: str, declared: str | None = None) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from service.config import Settings
+from service.config import InputSettings
 from service.errors import TooLargeError
 from service.text.article import Article
 
@@ -24,7 +24,7 @@ bounds it. English averages about six characters a word, spaces included.
 """
 
 
-def check_length(article: Article, settings: Settings) -> None:
+def check_length(article: Article, settings: InputSettings) -> None:
     """Refuse an article longer than ``max_words``, title and byline included.
 
     Call it once, on the article as it will be read (after any title given

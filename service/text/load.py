@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from service.config import Settings
+from service.config import InputSettings
 from service.errors import InputError, NothingToReadError, TooLargeError
 from service.text.article import Article
 from service.text.decode import decode_bytes
@@ -32,12 +32,12 @@ _HTML_START = re.compile(
 _HTML_TAG = re.compile(r"</?(?:p|div|br|span|a|h[1-6]|li|article|section|body|html)\b[^<>]*>", re.I)
 
 
-def load_article(source: str, settings: Settings) -> Article:
+def load_article(source: str, settings: InputSettings) -> Article:
     """Read the article at ``source``: a file path, ``-`` for stdin, or an http(s) URL."""
     return article_from_source(read_source(source, settings), settings)
 
 
-def article_from_source(source: Source, settings: Settings) -> Article:
+def article_from_source(source: Source, settings: InputSettings) -> Article:
     """Read the article in an input's bytes (see :func:`~service.text.source.read_source`)."""
     if source.url is not None:
         text = decode_bytes(source.data, declared_charset=source.charset)
@@ -48,7 +48,7 @@ def article_from_source(source: Source, settings: Settings) -> Article:
 
 def load_article_from_text(
     data: str | bytes,
-    settings: Settings,
+    settings: InputSettings,
     *,
     kind: str | None = None,
     title: str | None = None,
@@ -81,7 +81,7 @@ def detect_kind(text: str, hint: str | None = None) -> str:
 
 def _article(
     text: str,
-    settings: Settings,
+    settings: InputSettings,
     *,
     kind: str | None = None,
     hint: str | None = None,
@@ -133,7 +133,7 @@ def _with_languages(article: Article) -> Article:
     return dataclasses.replace(article, language=language, blocks=blocks)
 
 
-def _decode(data: bytes, settings: Settings) -> str:
+def _decode(data: bytes, settings: InputSettings) -> str:
     if not data.strip():
         raise InputError("the input is empty")
     return decode_bytes(data)

@@ -17,7 +17,8 @@ import sentencex
 
 from service.text.article import BLOCK_SEPARATOR, Article
 from service.text.blocks import Sentence, SpokenBlock
-from service.text.spoken import byline_prefix, language_subtag, spoken_form, spoken_words
+from service.text.spoken import byline_prefix, spoken_form, spoken_words
+from service.text.tags import language_subtag
 
 
 def segment_article(article: Article, *, max_sentence_chars: int = 400) -> tuple[SpokenBlock, ...]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from service.config import Settings
+from service.config import InputSettings
 from service.errors import InputError, TooLargeError
 
 SUFFIX_KINDS = {
@@ -47,7 +47,7 @@ class Source:
     """The final URL, after redirects, for a URL."""
 
 
-def read_source(source: str, settings: Settings) -> Source:
+def read_source(source: str, settings: InputSettings) -> Source:
     """Read ``source``: a file path, ``-`` for stdin, or an http(s) URL."""
     scheme = _URL_SCHEME.match(source)
     if scheme is not None and scheme.group(1).lower() not in {"http", "https"}:

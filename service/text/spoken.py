@@ -30,6 +30,8 @@ from collections.abc import Callable
 import regex
 from num2words import num2words
 
+from service.text.tags import language_subtag
+
 __all__ = ["language_subtag", "spoken_form", "spoken_words"]
 
 # --- characters removed in every language ------------------------------------
@@ -234,11 +236,6 @@ _BYLINE_PREFIX = {
     "nl": "Door",
     "pt": "Por",
 }
-
-
-def language_subtag(language: str) -> str:
-    """Return the primary language subtag of a tag (``en-GB`` -> ``en``), lower case."""
-    return re.split(r"[-_]", language.strip().lower(), maxsplit=1)[0]
 
 
 def byline_prefix(language: str) -> str:

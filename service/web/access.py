@@ -35,7 +35,7 @@ class WrongKeyError(ListenError):
 
 def creation_limit() -> str:
     """Return the per-client limit on creating narrations."""
-    return f"{settings().rate_limit_per_minute}/minute"
+    return f"{settings().web.rate_limit_per_minute}/minute"
 
 
 def require_key(view: F) -> F:
@@ -43,7 +43,7 @@ def require_key(view: F) -> F:
 
     @wraps(view)
     def guarded(*args: Any, **kwargs: Any) -> Any:
-        keys = settings().api_key_list
+        keys = settings().web.api_key_list
         if keys:
             header = request.headers.get("Authorization", "")
             scheme, _, given = header.partition(" ")
@@ -63,7 +63,7 @@ def require_key(view: F) -> F:
 
 def init_access(app: Flask, creating: list[Blueprint]) -> Limiter:
     """Limit POSTs to the ``creating`` blueprints per client (in memory, or in Redis)."""
-    redis_url = app.extensions["listen"].settings.redis_url
+    redis_url = app.extensions["listen"].settings.jobs.redis_url
     limiter = Limiter(
         get_remote_address,
         app=app,
@@ -93,17 +93,17 @@ def has_key() -> bool:
     if scheme.lower() != "bearer" or not given.strip():
         return False
     offered = given.strip().encode("utf-8", "replace")
-    return any(hmac.compare_digest(offered, key.encode()) for key in settings().api_key_list)
+    return any(hmac.compare_digest(offered, key.encode()) for key in settings().web.api_key_list)
 
 
 def may_make() -> bool:
     """Tell whether this request may start a synthesis: no keys are set, or it has one."""
-    return not settings().api_key_list or has_key()
+    return not settings().web.api_key_list or has_key()
 
 
 def require_key_when_set(what: str) -> None:
     """Refuse the request (401/403) when API keys are set and it carries none of them."""
-    if not settings().api_key_list or has_key():
+    if not settings().web.api_key_list or has_key():
         return
     if request.headers.get("Authorization"):
         raise WrongKeyError("that API key is not accepted")

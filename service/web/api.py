@@ -2,30 +2,27 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 
 from flask import Blueprint, Response, jsonify, request, stream_with_context, url_for
 from slugify import slugify
 from werkzeug.wrappers import Response as BaseResponse
 
-from service.pipeline.objects import audio_object, manifest_object, narration_object
+from service.library import NarrationView, UnknownNarrationError, extraction
+from service.media import AUDIO_MIMETYPES, is_narration_id
 from service.web.access import may_make, require_key
-from service.web.context import live_place, narrations, settings, state, store
+from service.web.context import library, live_place, narrations, state
 from service.web.fastpath import send_local_audio
-from service.web.files import IMMUTABLE, MIMETYPES
-from service.web.intake import read_request
-from service.web.narrations import NarrationView, UnknownNarrationError
+from service.web.files import IMMUTABLE
+from service.web.intake import request_fields
 from service.web.problems import problem
 
 api = Blueprint("api", __name__, url_prefix="/api")
 
-NARRATION_ID = re.compile(r"[0-9a-f]{32}")
-
 
 def checked_id(narration_id: str) -> str:
     """Refuse anything that is not one of our ids before it reaches the store."""
-    if NARRATION_ID.fullmatch(narration_id) is None:  # match() and $ let a final newline in
+    if not is_narration_id(narration_id):
         raise UnknownNarrationError(f"no narration with id {narration_id[:80]!r}")
     return narration_id
 
@@ -57,10 +54,8 @@ def narration_response(view: NarrationView, fmt: str = "mp3", created: bool = Fa
 @require_key
 def create() -> Response:
     """Create (or find) the narration of an article."""
-    wanted = read_request(request, settings())
-    view = narrations().create(
-        wanted.article, voice=wanted.voice, rate_wpm=wanted.rate_wpm, fmt=wanted.fmt
-    )
+    wanted = library().read_request(request_fields(request))
+    view = library().create(wanted)
     return narration_response(view, wanted.fmt, created=True)
 
 
@@ -72,17 +67,8 @@ def extract() -> Response:
     The embed uses it to find the article's paragraphs in a publisher's page:
     this is the same reading of the same input as ``POST /api/narrations``.
     """
-    article = read_request(request, settings()).article
-    response = jsonify(
-        {
-            "title": article.title,
-            "byline": article.byline,
-            "language": article.language,
-            "site_name": article.site_name,
-            "word_count": article.word_count,
-            "blocks": [{"kind": kind, "text": text} for kind, text in article.parts],
-        }
-    )
+    article = library().read_request(request_fields(request)).article
+    response = jsonify(extraction(article))
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -119,8 +105,8 @@ def _not_ready(narration_id: str) -> Response:
         f"the narration is {view.state.status}; listen to the stream meanwhile",
         slug="not-finished",
         narration_status=view.state.status,
-        segments_done=view.state.segments_done,
-        segments_total=view.state.segments_total,
+        chunks_done=view.state.chunks_done,
+        chunks_total=view.state.chunks_total,
         stream_url=url_for("api.stream", narration_id=narration_id),
         retry_after_s=2,
     )
@@ -136,33 +122,26 @@ def _send_finished(narration_id: str, fmt: str, *, download: bool) -> BaseRespon
         title = narrations().plan(narration_id).title
         name = f"{slugify(title, max_length=80) or 'narration'}.{fmt}"
     sent = send_local_audio(request, state(), narration_id, fmt, download_name=name)
-    key = audio_object(narration_id, fmt)
-    if sent is None and store().exists(key):  # a store with no local files (S3)
+    if sent is None and library().has_audio(narration_id, fmt):  # a store with no files (S3)
+        from service.web.remote import remote_object_response
+
         etag = narrations().content_hash(narration_id, fmt)
-        return stored_object_response(key, MIMETYPES[fmt], etag, download_name=name)
+        stored = library().stored_audio(narration_id, fmt)
+        return remote_object_response(stored, AUDIO_MIMETYPES[fmt], etag, download_name=name)
     return sent
-
-
-def stored_object_response(
-    key: str, mimetype: str, etag: str | None, *, download_name: str | None
-) -> Response:
-    """Serve an object from a non-local store (S3): redirect or stream with Range."""
-    from service.web.remote import remote_object_response
-
-    return remote_object_response(store(), key, mimetype, etag, download_name=download_name)
 
 
 @api.get("/narrations/<narration_id>/audio.<fmt>")
 def audio(narration_id: str, fmt: str) -> BaseResponse:
     """Serve the finished audio file (409 with the status while it is being made)."""
     checked_id(narration_id)
-    if fmt not in MIMETYPES:
+    if fmt not in AUDIO_MIMETYPES:
         raise UnknownNarrationError(f"no {fmt[:10]!r} audio; formats are mp3, ogg and wav")
     finished = _send_finished(narration_id, fmt, download=request.args.get("download") == "1")
     if finished is not None:
         return finished
     narrations().plan(narration_id)  # 404 for an id nobody asked for
-    if fmt != "mp3" and store().exists(manifest_object(narration_id)):
+    if fmt != "mp3" and library().is_finished(narration_id):
         raise UnknownNarrationError(
             f"no {fmt} audio was made; create the narration with format={fmt}"
         )
@@ -211,7 +190,7 @@ def _holding(chunks: Iterator[bytes], leave: Callable[[], None]) -> Iterator[byt
 
 def _stored_text(narration_id: str, name: str, mimetype: str) -> Response:
     checked_id(narration_id)
-    data = store().get(narration_object(narration_id, name))
+    data = library().stored_text(narration_id, name)
     if data is None:
         narrations().plan(narration_id)  # 404 for an id nobody asked for
         return _not_ready(narration_id)

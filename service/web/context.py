@@ -1,4 +1,4 @@
-"""Reach the app's shared objects (settings, store, runner) from a request."""
+"""Reach the app's shared objects (the library, its settings, live places) from a request."""
 
 from __future__ import annotations
 
@@ -8,11 +8,10 @@ from dataclasses import dataclass, field
 from flask import current_app, request
 
 from service.config import Settings
-from service.jobs.base import JobRunner
-from service.store import Store
+from service.library import Library
+from service.library.narrations import Narrations
 from service.web.files import OpenFiles
 from service.web.live import LiveRequests
-from service.web.narrations import Narrations
 
 EXTENSION = "listen"
 
@@ -21,16 +20,24 @@ EXTENSION = "listen"
 class AppState:
     """The objects one app instance shares between requests."""
 
-    settings: Settings
-    store: Store
-    runner: JobRunner
-    narrations: Narrations
+    library: Library
+    """The front door to narrations, voices, the store and the job runner."""
     live: LiveRequests
     """Live streams and waiting speech answers in progress."""
     open_files: OpenFiles = field(default_factory=OpenFiles)
     """Finished audio files kept open for range requests."""
     accel_prefix: str | None = None
     """The front's internal location of the local store, when the front sends files."""
+
+    @property
+    def settings(self) -> Settings:
+        """Return the app's settings."""
+        return self.library.settings
+
+    @property
+    def narrations(self) -> Narrations:
+        """Return the app's narrations service."""
+        return self.library.narrations
 
 
 def state() -> AppState:
@@ -39,19 +46,19 @@ def state() -> AppState:
     return value
 
 
+def library() -> Library:
+    """Return the current app's library."""
+    return state().library
+
+
 def settings() -> Settings:
     """Return the current app's settings."""
-    return state().settings
-
-
-def store() -> Store:
-    """Return the current app's audio store."""
-    return state().store
+    return state().library.settings
 
 
 def narrations() -> Narrations:
     """Return the current app's narrations service."""
-    return state().narrations
+    return state().library.narrations
 
 
 def live_place() -> Callable[[], None]:

@@ -61,6 +61,6 @@ def from_this_site() -> bool:
     if origin is None:
         return True
     ours = {request.host.lower()}
-    if settings().public_base:
-        ours.add(urlsplit(settings().public_base).netloc.lower())
+    if settings().web.public_base:
+        ours.add(urlsplit(settings().web.public_base).netloc.lower())
     return urlsplit(origin).netloc.lower() in ours

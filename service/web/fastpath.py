@@ -21,17 +21,18 @@ from werkzeug.exceptions import RequestedRangeNotSatisfiable
 from werkzeug.wrappers import Request, Response
 
 from service.errors import ListenError
-from service.jobs.tally import ReportsFigures
-from service.pipeline.objects import audio_object
+from service.media import AUDIO_FORMATS, AUDIO_MIMETYPES, NARRATION_ID
 from service.web.common import add_common_headers
-from service.web.files import MIMETYPES, bytes_sent, send_file
+from service.web.files import bytes_sent, send_file
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
     from service.web.context import AppState
 
-AUDIO_PATH = re.compile(r"/api/narrations/([0-9a-f]{32})/audio\.(mp3|ogg|wav)")
+AUDIO_PATH = re.compile(
+    rf"/api/narrations/({NARRATION_ID.pattern})/audio\.({'|'.join(AUDIO_FORMATS)})"
+)
 
 
 def send_local_audio(
@@ -46,14 +47,14 @@ def send_local_audio(
 
     The one way finished audio leaves a local store, before Flask or through its view.
     """
-    key = audio_object(narration_id, fmt)
+    library = state.library
     return send_file(
         request,
         state.open_files,
-        key,
-        lambda: state.store.local_path(key),
-        mimetype=MIMETYPES[fmt],
-        etag=state.narrations.content_hash(narration_id, fmt),
+        library.audio_key(narration_id, fmt),
+        lambda: library.audio_file(narration_id, fmt),
+        mimetype=AUDIO_MIMETYPES[fmt],
+        etag=library.narrations.content_hash(narration_id, fmt),
         download_name=download_name,
         accel_prefix=state.accel_prefix,
     )
@@ -65,8 +66,7 @@ class FinishedAudio:
     def __init__(self, app: WSGIApplication, state: AppState) -> None:
         self.app = app
         self.state = state
-        runner = state.runner
-        self.tally = runner.tally if isinstance(runner, ReportsFigures) else None
+        self.counts = state.library.keeps_figures
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -89,7 +89,7 @@ class FinishedAudio:
         if response is None:
             return self.app(environ, start_response)
         add_common_headers(response, path)
-        if self.tally is not None and method == "GET" and response.status_code in (200, 206):
-            self.tally.add("bytes_served", bytes_sent(response))
+        if self.counts and method == "GET" and response.status_code in (200, 206):
+            self.state.library.count_served(bytes_sent(response))
         body: Any = response(environ, start_response)
         return body  # type: ignore[no-any-return]

@@ -1,10 +1,11 @@
-"""Read a request's fields: a JSON body and the options in it, refusing what is not one.
+"""Read a request's JSON body into fields, refusing what is not a JSON object.
 
 Python's JSON reader accepts more than JSON: ``NaN``, ``Infinity``, numbers
 too large for a float, lone surrogates (``"\\ud800"``, not text in any
 encoding), and nesting deep enough to exhaust the stack. Each of these used to
 reach the code behind and end as a 500; here each is a 400, or, for a lone
-surrogate, the replacement character a decoder would have made of it.
+surrogate, the replacement character a decoder would have made of it. What the
+fields mean is read by :mod:`service.library.requests`.
 """
 
 from __future__ import annotations
@@ -18,8 +19,6 @@ from flask import Request
 
 from service.errors import InputError
 
-MAX_OPTION_CHARS = 200
-"""Longest option (voice, format) read; longer ones are refused, not echoed back."""
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
@@ -38,29 +37,6 @@ def json_object(request: Request) -> dict[str, Any]:
     if not isinstance(payload, dict):
         raise InputError("the body is not a JSON object")
     return {key: _text(value) for key, value in payload.items()}
-
-
-def option_str(value: Any, name: str, *, max_chars: int | None = MAX_OPTION_CHARS) -> str | None:
-    """Return a string option, None when it is absent or empty."""
-    if value in (None, ""):
-        return None
-    if not isinstance(value, str):
-        raise InputError(f"{name} must be a string")
-    if max_chars is not None and len(value) > max_chars:
-        raise InputError(f"{name} is longer than {max_chars} characters")
-    return value
-
-
-def option_int(value: Any, name: str) -> int | None:
-    """Return a whole-number option (a JSON number or a string of digits), None when absent."""
-    if value in (None, ""):
-        return None
-    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-        raise InputError(f"{name} must be a whole number")
-    try:
-        return int(value)
-    except (TypeError, ValueError, OverflowError):
-        raise InputError(f"{name} must be a whole number") from None
 
 
 def _refuse_constant(name: str) -> Any:

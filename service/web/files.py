@@ -30,7 +30,6 @@ from werkzeug.wrappers import Request, Response
 from service.web.ranges import Span, wanted_span
 
 IMMUTABLE = "public, max-age=31536000, immutable"
-MIMETYPES = {"mp3": "audio/mpeg", "ogg": "audio/ogg", "wav": "audio/wav"}
 OPEN_FILES = 64
 """How many served files stay open."""
 RECHECK_S = 5.0

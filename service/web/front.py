@@ -48,7 +48,7 @@ from pathlib import Path
 
 from service.config import Settings
 from service.errors import ListenError
-from service.store import local_store_root
+from service.library import local_store_folder
 
 log = logging.getLogger(__name__)
 
@@ -113,11 +113,11 @@ class Front:
     @property
     def accel_prefix(self) -> str | None:
         """Return the internal location of the local store, or None for object storage."""
-        return ACCEL_PREFIX if local_store_root(self.settings) is not None else None
+        return ACCEL_PREFIX if local_store_folder(self.settings) is not None else None
 
     def check(self) -> None:
         """Raise FrontError now if the public address cannot be listened on."""
-        check_address(self.settings.host, self.settings.port)
+        check_address(self.settings.server.host, self.settings.server.port)
 
     def start(self) -> None:
         """Write the configuration and start nginx; raise FrontError if it cannot listen."""
@@ -141,7 +141,7 @@ class Front:
     def _wait_listening(self) -> None:
         """Return once nginx accepts connections; raise if it exits or never listens."""
         assert self.process is not None
-        host, port = self.settings.host, self.settings.port
+        host, port = self.settings.server.host, self.settings.server.port
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -251,13 +251,15 @@ def find_nginx() -> str | None:
 
 def plan_front(settings: Settings) -> tuple[Front | None, str | None]:
     """Return the front to run (None: gunicorn alone) and a warning for the operator, if any."""
-    if settings.front not in FRONTS:
-        raise FrontError(f"LISTEN_FRONT must be one of {', '.join(FRONTS)}, not {settings.front!r}")
-    if settings.front == "none":
+    if settings.server.front not in FRONTS:
+        raise FrontError(
+            f"LISTEN_FRONT must be one of {', '.join(FRONTS)}, not {settings.server.front!r}"
+        )
+    if settings.server.front == "none":
         return None, None
     nginx = find_nginx()
     if nginx is None:
-        if settings.front == "nginx":
+        if settings.server.front == "nginx":
             raise FrontError("LISTEN_FRONT=nginx, but nginx is not installed (Debian: nginx)")
         return None, (
             "nginx is not installed (Debian: nginx): gunicorn alone faces clients, which is "
@@ -269,11 +271,11 @@ def plan_front(settings: Settings) -> tuple[Front | None, str | None]:
 
 def nginx_config(settings: Settings, run_dir: Path, app_socket: Path) -> str:
     """Return nginx's configuration for these settings (see the module docstring)."""
-    store_root = local_store_root(settings)
+    store_root = local_store_folder(settings)
     user = ""
     if os.geteuid() == 0:  # nginx's workers would otherwise run as nobody, locked out of files
         user = f"user {pwd.getpwuid(os.geteuid()).pw_name} {grp.getgrgid(os.getegid()).gr_name};"
-    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    host = f"[{settings.server.host}]" if ":" in settings.server.host else settings.server.host
     open_files = _open_files_limit()
     connections = min(WORKER_CONNECTIONS, (open_files - 64) // 2)
     problems = "\n".join(
@@ -316,7 +318,7 @@ http {{
     keepalive_timeout {KEEPALIVE_S}s;
     reset_timedout_connection on;
     large_client_header_buffers 4 8k;
-    client_max_body_size {settings.max_body_bytes};
+    client_max_body_size {settings.web.max_body_bytes};
     client_body_buffer_size 64k;
 
     upstream listen_app {{
@@ -326,7 +328,7 @@ http {{
     }}
 
     server {{
-        listen {host}:{settings.port} backlog=4096;
+        listen {host}:{settings.server.port} backlog=4096;
 {error_pages}
 
         proxy_http_version 1.1;
@@ -399,7 +401,7 @@ def _problems(settings: Settings) -> list[tuple[int, str, str]]:
         (
             413,
             "Request Entity Too Large",
-            f"the request body is larger than {settings.max_body_bytes} bytes "
+            f"the request body is larger than {settings.web.max_body_bytes} bytes "
             "(LISTEN_MAX_BODY_BYTES)",
         ),
         (414, "Request-URI Too Long", "the request line is longer than 8 KiB"),

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
-from service.engines.voices import list_voices
-from service.web.context import state
+from service.web.context import library
 from service.web.openapi import openapi_document
 from service.web.urls import public_servers
 
@@ -16,7 +15,7 @@ meta = Blueprint("meta", __name__)
 def voices() -> Response:
     """List the voices of every installed engine, optionally for one language."""
     language = request.args.get("language") or None
-    found = list_voices(language=language)
+    found = library().voices(language=language)
     body = {
         "voices": [
             {
@@ -43,9 +42,7 @@ def livez() -> Response:
 @meta.get("/healthz")
 def healthz() -> Response:
     """Say whether jobs can run and the store can be written."""
-    app_state = state()
-    workers_ok = app_state.runner.healthy()
-    store_ok = app_state.store.writable()
+    workers_ok, store_ok = library().health()
     ok = workers_ok and store_ok
     body = {"status": "ok" if ok else "degraded", "workers": workers_ok, "store": store_ok}
     response = jsonify(body)

@@ -26,8 +26,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from service.errors import ListenError
-from service.jobs.base import JobRunner
-from service.jobs.tally import ReportsFigures, Tally
+from service.library import Library
 from service.web.access import require_key_when_set
 from service.web.files import AccelResponse
 
@@ -43,20 +42,19 @@ AUDIO_ENDPOINTS = frozenset({"api.audio", "api.stream"})
 class RunnerCollector(Collector):
     """Read the runner's queue figures and totals each time Prometheus scrapes."""
 
-    def __init__(self, runner: JobRunner) -> None:
-        self.runner = runner
+    def __init__(self, library: Library) -> None:
+        self.library = library
 
     def collect(self) -> Iterable[Metric]:
-        runner = self.runner
-        if not isinstance(runner, ReportsFigures):
-            return
         try:
-            figures = runner.queue_figures()
-            totals = runner.tally.totals()
+            found = self.library.figures()
         except ListenError as error:
             log.warning("metrics without queue figures: %s", error)
             yield GaugeMetricFamily("listen_queue_up", "1 when the job queue answers.", value=0)
             return
+        if found is None:
+            return
+        figures, totals = found
         yield GaugeMetricFamily("listen_queue_up", "1 when the job queue answers.", value=1)
         yield GaugeMetricFamily(
             "listen_jobs_queued", "Narration jobs waiting for a worker.", value=figures.queued
@@ -85,14 +83,14 @@ class RunnerCollector(Collector):
             count_value=int(totals["jobs_succeeded"] + totals["jobs_failed"]),
             sum_value=totals["synthesis_seconds"],
         )
-        segments = CounterMetricFamily(
-            "listen_segments",
-            "Sentences put into narrations, by whether the cache had them.",
+        sentences = CounterMetricFamily(
+            "listen_sentences",
+            "Sentences put into narrations, by whether the cache had their clip.",
             labels=["cache"],
         )
-        segments.add_metric(["hit"], totals["segments_cached"])
-        segments.add_metric(["miss"], totals["segments_synthesized"])
-        yield segments
+        sentences.add_metric(["hit"], totals["sentences_cached"])
+        sentences.add_metric(["miss"], totals["sentences_synthesized"])
+        yield sentences
         yield CounterMetricFamily(
             "listen_audio_bytes_served",
             "Audio bytes sent to listeners (files, ranges and live streams).",
@@ -102,14 +100,13 @@ class RunnerCollector(Collector):
 
 def init_metrics(app: Flask) -> None:
     """Add ``GET /metrics`` and count the audio bytes every response sends."""
+    library: Library = app.extensions["listen"].library
     registry = CollectorRegistry()
-    registry.register(RunnerCollector(app.extensions["listen"].runner))
+    registry.register(RunnerCollector(library))
     app.extensions[REGISTRY_EXTENSION] = registry
     app.register_blueprint(metrics)
-    runner = app.extensions["listen"].runner
-    if isinstance(runner, ReportsFigures):  # checked once: a protocol check is slow
-        tally = runner.tally
-        app.after_request(lambda response: _count_audio_bytes(response, tally))
+    if library.keeps_figures:
+        app.after_request(lambda response: _count_audio_bytes(response, library))
 
 
 @metrics.get("/metrics")
@@ -124,22 +121,22 @@ def scrape() -> Response:
     return response
 
 
-def _count_audio_bytes(response: Response, tally: Tally) -> Response:
+def _count_audio_bytes(response: Response, library: Library) -> Response:
     if response.status_code not in (200, 206) or request.endpoint not in AUDIO_ENDPOINTS:
         return response
     if request.method != "GET":
         return response
     length = response.headers.get("Content-Length", type=int)
     if isinstance(response, AccelResponse):
-        tally.add("bytes_served", response.sent_bytes)
+        library.count_served(response.sent_bytes)
     elif length is not None:
-        tally.add("bytes_served", length)
+        library.count_served(length)
     else:  # a live stream: count what actually leaves
-        response.response = _counting(response.response, tally)
+        response.response = _counting(response.response, library)
     return response
 
 
-def _counting(chunks: Iterable[Any], tally: Tally) -> Iterator[Any]:
+def _counting(chunks: Iterable[Any], library: Library) -> Iterator[Any]:
     """Pass a live stream through, adding what was sent once it ends or the listener leaves."""
     sent = 0
     try:
@@ -150,4 +147,4 @@ def _counting(chunks: Iterable[Any], tally: Tally) -> Iterator[Any]:
         close = getattr(chunks, "close", None)
         if close is not None:
             close()
-        tally.add("bytes_served", sent)
+        library.count_served(sent)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from service import __version__
+from service.media import AUDIO_FORMATS, NARRATION_ID
 
 
 def _problem(description: str) -> dict[str, Any]:
@@ -24,7 +25,7 @@ ID_PARAMETER = {
     "name": "narration_id",
     "in": "path",
     "required": True,
-    "schema": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+    "schema": {"type": "string", "pattern": f"^{NARRATION_ID.pattern}$"},
     "description": "Narration id (32 hex digits).",
 }
 
@@ -36,8 +37,8 @@ NARRATION = {
         "title",
         "language",
         "voice",
-        "segments_total",
-        "segments_done",
+        "chunks_total",
+        "chunks_done",
         "status_url",
         "audio_url",
         "stream_url",
@@ -55,8 +56,11 @@ NARRATION = {
         "rate_wpm": {"type": "integer"},
         "word_count": {"type": "integer"},
         "duration_ms": {"type": ["integer", "null"]},
-        "segments_total": {"type": "integer"},
-        "segments_done": {"type": "integer"},
+        "chunks_total": {
+            "type": "integer",
+            "description": "Chunks (runs of sentences of one block, encoded together) in all.",
+        },
+        "chunks_done": {"type": "integer", "description": "Chunks made so far."},
         "formats": {"type": "array", "items": {"type": "string"}},
         "error": {"type": ["string", "null"]},
         "status_url": {"type": "string"},
@@ -79,7 +83,7 @@ CREATE = {
         "title": {"type": "string"},
         "voice": {"type": "string", "description": "Voice id, see /api/voices."},
         "rate": {"type": "integer", "minimum": 80, "maximum": 450},
-        "format": {"type": "string", "enum": ["mp3", "ogg", "wav"]},
+        "format": {"type": "string", "enum": list(AUDIO_FORMATS)},
     },
 }
 
@@ -252,7 +256,7 @@ def openapi_document() -> dict[str, Any]:
                         "name": "fmt",
                         "in": "path",
                         "required": True,
-                        "schema": {"type": "string", "enum": ["mp3", "ogg", "wav"]},
+                        "schema": {"type": "string", "enum": list(AUDIO_FORMATS)},
                     },
                 ],
                 "get": {

@@ -16,11 +16,11 @@ from collections.abc import Iterator
 from flask import Response, request
 from werkzeug.http import parse_etags, quote_etag
 
-from service.store import MissingObjectError, Store
+from service.library import StoredObject
 from service.web.context import settings
+from service.web.files import IMMUTABLE
 from service.web.ranges import wanted_span
 
-IMMUTABLE = "public, max-age=31536000, immutable"
 RANGE_WINDOW_BYTES = 1024 * 1024
 """A byte range is read from the store this much at a time."""
 PRESIGNED_EXPIRES_S = 3600
@@ -28,29 +28,27 @@ PRESIGNED_EXPIRES_S = 3600
 
 
 def remote_object_response(
-    store: Store, key: str, mimetype: str, etag: str | None, *, download_name: str | None = None
+    stored: StoredObject, mimetype: str, etag: str | None, *, download_name: str | None = None
 ) -> Response:
-    """Answer a GET of the object ``key`` with Range, ETag, 304 and immutable caching."""
-    if settings().s3_presigned_redirect and download_name is None:
-        url = store.presigned_url(key, PRESIGNED_EXPIRES_S)
+    """Answer a GET of a stored object with Range, ETag, 304 and immutable caching."""
+    if settings().store.s3_presigned_redirect and download_name is None:
+        url = stored.presigned_url(PRESIGNED_EXPIRES_S)
         if url is not None:
             return Response(status=302, headers={"Location": url, "Cache-Control": "no-store"})
-    size = store.size(key)
-    if size is None:
-        raise MissingObjectError(f"{key} is not in the audio store")
+    size = stored.size()
     if etag is not None and _matches(request.headers.get("If-None-Match"), etag):
         return _with_headers(Response(status=304), etag, download_name)
     span = wanted_span(
         request.headers.get("Range"), request.headers.get("If-Range"), etag, size
     )  # a 416 is answered as send_file's is
     if not span.partial:
-        stream = store.open_stream(key)
+        stream = stored.open_stream()
         response = Response(stream, mimetype=mimetype, direct_passthrough=True)
         response.call_on_close(stream.close)
         response.content_length = size
     else:
         response = Response(
-            _read_windows(store, key, span.start, span.stop),
+            _read_windows(stored, span.start, span.stop),
             status=206,
             mimetype=mimetype,
             direct_passthrough=True,
@@ -77,12 +75,12 @@ def _matches(header: str | None, etag: str) -> bool:
     return parse_etags(header).contains_weak(etag)
 
 
-def _read_windows(store: Store, key: str, start: int, stop: int) -> Iterator[bytes]:
+def _read_windows(stored: StoredObject, start: int, stop: int) -> Iterator[bytes]:
     """Yield bytes ``start`` to ``stop`` a window at a time, so memory stays flat."""
     position = start
     while position < stop:
         end = min(stop, position + RANGE_WINDOW_BYTES)
-        data = store.read_range(key, position, end)
+        data = stored.read_range(position, end)
         if not data:
             return
         yield data

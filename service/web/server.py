@@ -21,8 +21,8 @@ from gunicorn.errors import HaltServer
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from service.config import Settings
-from service.jobs.threads import start_threads
 from service.malloc import allocator_name, limit_malloc_arenas
+from service.threads import start_threads
 from service.web.front import Front
 
 log = logging.getLogger(__name__)
@@ -54,10 +54,10 @@ class ListenServer(BaseApplication):  # type: ignore[misc]
         """Configure gunicorn from the settings (no config file, no preload)."""
         front = self.front
         options: dict[str, Any] = {
-            "bind": f"{self.settings.host}:{self.settings.port}",
+            "bind": f"{self.settings.server.host}:{self.settings.server.port}",
             "workers": self.workers,
             "worker_class": "gthread",
-            "threads": self.settings.threads,
+            "threads": self.settings.server.threads,
             "timeout": 120,
             "graceful_timeout": 10,
             "keepalive": 5,
@@ -113,11 +113,8 @@ class ListenServer(BaseApplication):  # type: ignore[misc]
         app: Flask = worker.wsgi
         requests = getattr(worker, "tpool", None)  # gthread's pool: one thread per request
         if isinstance(requests, ThreadPoolExecutor):
-            start_threads(requests, self.settings.threads)
-        state = app.extensions[EXTENSION]
-        start = getattr(state.runner, "start", None)
-        if start is not None:
-            start()
+            start_threads(requests, self.settings.server.threads)
+        app.extensions[EXTENSION].library.start()
         log.info("web worker %d runs on the %s allocator", worker.pid, allocator_name())
         if self.seeds:
             with app.app_context():
@@ -147,7 +144,7 @@ def _starting(front: Front) -> Any:
 
     def when_ready(arbiter: Any) -> None:
         front.start()
-        host, port = front.settings.host, front.settings.port
+        host, port = front.settings.server.host, front.settings.server.port
         arbiter.log.info("Serving http://%s:%d through nginx (pid: %d)", host, port, front.pid)
 
     return when_ready

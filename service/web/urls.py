@@ -18,10 +18,10 @@ from service.web.context import settings
 
 def public_url_for(endpoint: str, **values: Any) -> str:
     """Return ``endpoint``'s URL: absolute under the public base URL if set, else relative."""
-    return settings().public_base + url_for(endpoint, **values)
+    return settings().web.public_base + url_for(endpoint, **values)
 
 
 def public_servers() -> list[dict[str, str]]:
     """Return the OpenAPI ``servers`` list: the public base URL, or none (this server)."""
-    base = settings().public_base
+    base = settings().web.public_base
     return [{"url": base, "description": "This service"}] if base else []

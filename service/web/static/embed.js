@@ -463,7 +463,7 @@ select{min-height:2.5em;padding:.3em .6em;border:1px solid #d9d6cf;border-radius
       narration = { ...narration, ...body };
       if (body.duration_ms) durationS = body.duration_ms / 1000;
       if (body.status === "failed") say(`The narration failed: ${body.error || "synthesis stopped"}.`, true);
-      else say(body.status === "done" ? "" : `Preparing the audio: ${body.segments_done} of ${body.segments_total} parts ready.`);
+      else say(body.status === "done" ? "" : `Preparing the audio: ${body.chunks_done} of ${body.chunks_total} parts ready.`);
       render();
     }
 

@@ -119,7 +119,7 @@
       say(`The narration failed: ${body.error || "the speech engine stopped"}.`, "error");
     } else if (status !== "done") {
       say(
-        `Preparing the audio: ${body.segments_done} of ${body.segments_total} parts ready. ` +
+        `Preparing the audio: ${body.chunks_done} of ${body.chunks_total} parts ready. ` +
           "It plays while the rest is made.",
       );
     } else {

@@ -1,17 +1,25 @@
-"""Create narrations and report on them: the web layer's one door to the pipeline."""
+"""Create narrations, find them and report on them, through a store and a job runner.
+
+What every entry that makes or shows a narration goes through: the API, the
+index form, the player, the OpenAI endpoint and the seeds. Finished
+narrations are answered from small in-memory caches (plans, durations,
+content hashes, status answers), bounded by :mod:`cachetools`.
+"""
 
 from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from cachetools import LRUCache, TTLCache
+
 from service.config import Settings
 from service.errors import ListenError
 from service.jobs.base import JobRunner, JobState, QueueUnavailableError
+from service.media import AUDIO_FORMATS
 from service.pipeline.objects import (
     audio_object,
     audio_sha256,
@@ -24,6 +32,7 @@ from service.pipeline.plan import NarrationPlan
 from service.pipeline.prepare import prepare_plan
 from service.store import Store
 from service.text.article import Article
+from service.text.lexicon.model import Lexicon
 
 PLAN_CACHE_SIZE = 16
 """Plans kept in memory, for the status and stream of narrations being made.
@@ -37,6 +46,7 @@ PLAN_CACHE_WORDS = 60_000
 Plans hold about 45 bytes per word: 64 plans of the longest articles allowed
 would have held over 100 MB.
 """
+
 DURATION_CACHE_SIZE = 4096
 FINISHED_STATUS_TTL_S = 5.0
 """How long the status answer of a finished narration is reused before it is looked at again.
@@ -85,6 +95,16 @@ class NarrationView:
     """Audio formats already produced."""
 
 
+def _plan_units(plan: NarrationPlan) -> int:
+    """Return what ``plan`` counts for in the plan cache: its words, within the cache's bounds.
+
+    A short plan counts for a share of the words, so that no more than
+    :data:`PLAN_CACHE_SIZE` plans are kept; a plan longer than the whole cache
+    counts as all of it, so that it is kept alone (the newest always is).
+    """
+    return min(PLAN_CACHE_WORDS, max(PLAN_CACHE_WORDS // PLAN_CACHE_SIZE, plan.word_count))
+
+
 class Narrations:
     """Plan, start and look up narrations, through a store and a job runner."""
 
@@ -92,11 +112,15 @@ class Narrations:
         self.settings = settings
         self.store = store
         self.runner = runner
-        self._plans: OrderedDict[str, NarrationPlan] = OrderedDict()
-        self._durations: OrderedDict[str, int] = OrderedDict()
-        self._hashes: OrderedDict[str, str] = OrderedDict()
-        self._finished: OrderedDict[str, tuple[float, str, bytes]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._plans: LRUCache[str, NarrationPlan] = LRUCache(
+            PLAN_CACHE_WORDS, getsizeof=_plan_units
+        )
+        self._durations: LRUCache[str, int] = LRUCache(DURATION_CACHE_SIZE)
+        self._hashes: LRUCache[str, str] = LRUCache(DURATION_CACHE_SIZE)
+        self._finished: TTLCache[str, tuple[str, bytes]] = TTLCache(
+            DURATION_CACHE_SIZE, FINISHED_STATUS_TTL_S, timer=time.monotonic
+        )
+        self._lock = threading.Lock()  # cachetools' caches are not thread-safe
         self.seeds: dict[str, str] = {}
         """Sample article file name -> narration id, for the index page."""
 
@@ -105,27 +129,14 @@ class Narrations:
         with self._lock:
             self.seeds[name] = narration_id
 
-    def _keep(self, cache: OrderedDict[str, Any], key: str, value: Any, size: int) -> None:
-        """Put ``value`` in a bounded in-memory cache, dropping the least recently kept."""
-        with self._lock:
-            cache[key] = value
-            cache.move_to_end(key)
-            while len(cache) > size:
-                cache.popitem(last=False)
-
     def _remember(self, plan: NarrationPlan) -> None:
         with self._lock:
-            plans = self._plans
-            plans[plan.narration_id] = plan
-            plans.move_to_end(plan.narration_id)
-            words = sum(kept.word_count for kept in plans.values())
-            while len(plans) > 1 and (len(plans) > PLAN_CACHE_SIZE or words > PLAN_CACHE_WORDS):
-                words -= plans.popitem(last=False)[1].word_count
+            self._plans[plan.narration_id] = plan
 
     def plan(self, narration_id: str) -> NarrationPlan:
         """Return a narration's plan, from memory or the store."""
         with self._lock:
-            cached = self._plans.get(narration_id)
+            cached = self._plans.get(narration_id)  # a use: it becomes the most recent
         if cached is not None:
             return cached
         raw = self.store.get(plan_object(narration_id))
@@ -136,11 +147,17 @@ class Narrations:
         return plan
 
     def create(
-        self, article: Article, *, voice: str | None, rate_wpm: int | None, fmt: str
+        self,
+        article: Article,
+        *,
+        voice: str | None,
+        rate_wpm: int | None,
+        fmt: str,
+        lexicon: Lexicon | None = None,
     ) -> NarrationView:
-        """Plan the narration of ``article`` and start it unless it is already made."""
+        """Plan the narration of ``article`` (by ``lexicon``) and start it unless it is made."""
         settings = self.settings.replace(rate_wpm=rate_wpm)
-        plan = prepare_plan(article, settings, voice=voice)
+        plan = prepare_plan(article, settings, voice=voice, lexicon=lexicon)
         self._remember(plan)
         self.store.put(plan_object(plan.narration_id), plan.to_json().encode())
         self.forget_finished(plan.narration_id)
@@ -160,22 +177,14 @@ class Narrations:
         """Return a finished narration's status answer kept by :meth:`keep_finished_status`."""
         with self._lock:
             found = self._finished.get(narration_id)
-        if found is None or found[1] != url_root or time.monotonic() > found[0]:
+        if found is None or found[0] != url_root:
             return None
-        return found[2]
+        return found[1]
 
     def keep_finished_status(self, narration_id: str, url_root: str, body: bytes) -> None:
         """Reuse a finished narration's status answer (for one URL root) for a while."""
-        now = time.monotonic()
-        self._keep(
-            self._finished,
-            narration_id,
-            (now + FINISHED_STATUS_TTL_S, url_root, body),
-            DURATION_CACHE_SIZE,
-        )
-        with self._lock:  # oldest first: drop the answers that can no longer be used
-            while self._finished and next(iter(self._finished.values()))[0] < now:
-                self._finished.popitem(last=False)
+        with self._lock:
+            self._finished[narration_id] = (url_root, body)
 
     def forget_finished(self, narration_id: str) -> None:
         """Look at a narration afresh next time (its formats may be about to change)."""
@@ -191,7 +200,8 @@ class Narrations:
             return known
         found = audio_sha256(self.store, narration_id, fmt)
         if found is not None:
-            self._keep(self._hashes, key, found, DURATION_CACHE_SIZE)
+            with self._lock:
+                self._hashes[key] = found
         return found
 
     def _duration_ms(self, narration_id: str) -> int | None:
@@ -204,13 +214,14 @@ class Narrations:
         if manifest is None:
             return None
         duration = int(manifest["duration_ms"])
-        self._keep(self._durations, narration_id, duration, DURATION_CACHE_SIZE)
+        with self._lock:
+            self._durations[narration_id] = duration
         return duration
 
     def _view(
         self, plan: NarrationPlan, *, want_format: str, may_start: bool = True
     ) -> NarrationView:
-        narration_id, total = plan.narration_id, plan.segments_total
+        narration_id, total = plan.narration_id, plan.chunks_total
         duration, formats = self._stored(narration_id)
         if duration is None or want_format not in formats:
             state = self.runner.state(narration_id)
@@ -229,9 +240,7 @@ class Narrations:
     def _stored(self, narration_id: str) -> tuple[int | None, tuple[str, ...]]:
         """Return the finished narration's duration (None if unfinished) and audio formats."""
         formats = tuple(
-            fmt
-            for fmt in ("mp3", "ogg", "wav")
-            if self.store.exists(audio_object(narration_id, fmt))
+            fmt for fmt in AUDIO_FORMATS if self.store.exists(audio_object(narration_id, fmt))
         )
         return self._duration_ms(narration_id), formats
 
@@ -295,8 +304,8 @@ class Narrations:
             "rate_wpm": plan.voice.rate_wpm,
             "word_count": plan.word_count,
             "duration_ms": view.duration_ms,
-            "segments_total": state.segments_total or plan.segments_total,
-            "segments_done": state.segments_done,
+            "chunks_total": state.chunks_total or plan.chunks_total,
+            "chunks_done": state.chunks_done,
             "formats": list(view.formats),
             **urls,
         }

@@ -1,4 +1,8 @@
-"""Narrate one input straight to files on disk: what ``listen narrate`` does."""
+"""Narrate one input straight to files on disk: what ``listen narrate`` and ``listen say`` do.
+
+Also the one way the CLI writes a file: through a temp file in the same
+folder, fsynced, then renamed over the target.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +13,15 @@ import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from slugify import slugify
 
 from service.config import Settings
 from service.errors import FormatError, OutputError
+from service.media import AUDIO_FORMATS
 from service.pipeline.memo import Memo, memo_key, recall, remember
 from service.pipeline.objects import (
-    FORMATS,
     NarrationResult,
     audio_object,
     manifest_object,
@@ -59,13 +64,14 @@ def output_format(output: Path | None, fmt: str | None, default: str) -> str:
     A suffix names what is inside a file, so one this product cannot write, or
     one that disagrees with ``fmt``, is refused before any work is done.
     """
-    if fmt is not None and fmt not in FORMATS:
-        raise FormatError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if fmt is not None and fmt not in AUDIO_FORMATS:
+        raise FormatError(f"unknown format {fmt!r}; choose one of {', '.join(AUDIO_FORMATS)}")
     suffix = output.suffix.lower().lstrip(".") if output is not None else ""
     if output is None or not suffix:
-        if fmt is None and default not in FORMATS:
+        if fmt is None and default not in AUDIO_FORMATS:
             raise FormatError(
-                f"LISTEN_AUDIO_FORMAT={default!r} is not a format; use one of {', '.join(FORMATS)}"
+                f"LISTEN_AUDIO_FORMAT={default!r} is not a format; "
+                f"use one of {', '.join(AUDIO_FORMATS)}"
             )
         return fmt or default
     by_suffix = SUFFIX_FORMATS.get(suffix)
@@ -89,33 +95,28 @@ def copy_atomically(store: Store, key: str, target: Path) -> None:
     umask), or keeps those of the file it replaces; ``tempfile.mkstemp`` would
     make it 0600 whatever the umask.
     """
-    try:
-        handle, temp = _create_beside(target)
-    except OSError as error:
-        raise OutputError(f"cannot write {target}: {error.strerror or error}") from None
-    try:
-        with os.fdopen(handle, "wb") as out:
-            for block in store.open_stream(key):
-                out.write(block)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, target)
-    except OSError as error:
-        raise OutputError(f"cannot write {target}: {error.strerror or error}") from None
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
+
+    def copy(out: BinaryIO) -> None:
+        for block in store.open_stream(key):
+            out.write(block)
+
+    _write_through_temp(target, copy)
 
 
 def write_atomically(target: Path, data: bytes) -> None:
     """Write ``data`` to ``target`` through a temp file in the same folder (see above)."""
+    _write_through_temp(target, lambda out: out.write(data))
+
+
+def _write_through_temp(target: Path, write: Callable[[BinaryIO], object]) -> None:
+    """Write ``target`` whole or not at all: a temp file beside it, fsynced, then renamed."""
     try:
         handle, temp = _create_beside(target)
     except OSError as error:
         raise OutputError(f"cannot write {target}: {error.strerror or error}") from None
     try:
         with os.fdopen(handle, "wb") as out:
-            out.write(data)
+            write(out)
             out.flush()
             os.fsync(out.fileno())
         os.replace(temp, target)
@@ -162,9 +163,9 @@ def narrate_to_files(
     lexicon: Lexicon | None = None,
 ) -> ExportResult:
     """Load ``source``, narrate it through the cache (read by ``lexicon``) and copy it out."""
-    fmt = output_format(output, fmt, settings.audio_format)
-    read = read_source(source, settings)
-    store = open_store(settings)
+    fmt = output_format(output, fmt, settings.audio.audio_format)
+    read = read_source(source, settings.input)
+    store = open_store(settings.store)
     key = memo_key(read, settings, lexicon.digest if lexicon is not None else None)
     known = recall(store, key)
     if known is not None and _finished(store, known.narration_id, fmt):
@@ -211,16 +212,20 @@ def _narrate(
     process reads and plans the article (a third of a second each, on
     separate cores); they are stopped unused if the cache has everything.
     """
-    from service.engines.pool import EnginePool
+    from service.engines.pool import EnginePool  # pebble and the engines: on a miss only
 
-    pool = EnginePool(settings.worker_count, task_timeout_s=settings.segment_timeout_s)
+    pool = EnginePool(
+        settings.engines.worker_count,
+        task_timeout_s=settings.engines.segment_timeout_s,
+        settings=settings.engines,
+    )
     try:
         pool.launch()
         from service.pipeline.narrate import Narrator
         from service.pipeline.prepare import prepare_plan
         from service.text.load import article_from_source
 
-        plan = prepare_plan(article_from_source(read, settings), settings, lexicon=lexicon)
+        plan = prepare_plan(article_from_source(read, settings.input), settings, lexicon=lexicon)
         target = _checked_target(output or Path(default_filename(plan.title, fmt)))
         manifest = read_manifest(store, plan.narration_id)
         if manifest is not None and store.exists(audio_object(plan.narration_id, fmt)):

@@ -27,6 +27,8 @@ from bench.results import write_section
 from harness.corpus import real_article, repeated_sentences
 
 RATE_WPM = 175
+VOICE = "pyttsx3:gmw/en-us"
+"""eSpeak NG's voice, the one the baseline runs, named so a natural default does not change it."""
 _THE = re.compile(r"\bthe\b")
 LISTEN = [str(Path(sys.executable).with_name("listen")), "narrate"]
 """The command people run (the console script installed beside this Python)."""
@@ -64,6 +66,8 @@ def narrate_command(source: Path, out: Path, cache: Path) -> list[str]:
         str(out),
         "--cache-dir",
         str(cache),
+        "--voice",
+        VOICE,
         "--rate",
         str(RATE_WPM),
     ]

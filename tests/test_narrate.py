@@ -266,7 +266,7 @@ def test_narrate_survives_a_worker_killed_mid_job(settings: Settings, tmp_path: 
     with EnginePool(2, task_timeout_s=60) as pool:
         pool.start()
         victims = pool.worker_pids()
-        chunks_dir = settings.cache_dir / "chunks"
+        chunks_dir = settings.store.cache_dir / "chunks"
 
         def kill_once_chunks_are_made() -> None:
             # mid-job: both workers are busy once the first chunk is in the cache

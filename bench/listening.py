@@ -31,6 +31,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.results import write_section
+from harness.devset import truths
+from harness.postgres_server import PostgresServer, running_postgres
+from harness.redis_server import running_redis
 from service.config import Settings
 from service.db import Database, open_database
 from service.db.collections import collection_stamp, feed_source, file_narration, put_collection
@@ -46,11 +49,7 @@ from service.publish.channel import FiledNarration, parse_channel, summary_of
 from service.publish.feed import FeedLinks, build_feed, feed_stamp
 from service.store import Store, open_store
 from service.text.load import load_article
-from tests.postgres_server import PostgresServer, running_postgres
-from tests.redis_server import running_redis
 
-ROOT = Path(__file__).resolve().parent.parent
-AEB = ROOT.parent / "shared" / "aeb-dev"
 LISTENERS = 200
 SECONDS = 60
 NARRATIONS = 8
@@ -61,8 +60,7 @@ LINKS = FeedLinks("https://listen.example.com")
 
 
 def _bodies() -> list[str]:
-    truth = json.loads((AEB / "ground-truth.json").read_text(encoding="utf-8"))
-    bodies = [page["articleBody"] for _key, page in sorted(truth.items())]
+    bodies = [page["articleBody"] for _key, page in sorted(truths().items())]
     return [b for b in bodies if sum(c.isascii() for c in b) / max(1, len(b)) > 0.99]
 
 

@@ -39,15 +39,15 @@ from bench.listening import (
     plan_narrations,
 )
 from bench.results import write_section
+from harness.postgres_server import running_postgres
+from harness.redis_server import running_redis
+from harness.webserver import running_server
 from service.config import Settings
 from service.db import open_database
 from service.db.collections import file_narration, put_collection
 from service.db.stats import COUNTERS, CountBatch
 from service.library import upgrade_database
 from service.publish.channel import FiledNarration, parse_channel, summary_of
-from tests.postgres_server import running_postgres
-from tests.redis_server import running_redis
-from tests.webserver import running_server
 
 FEED_RUNS = 51
 CHANNEL = {

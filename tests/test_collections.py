@@ -59,8 +59,6 @@ from service.store import open_store
 from service.text.load import load_article
 from tests.conftest import SEEDS
 
-pytestmark = pytest.mark.xdist_group("postgres")
-
 CHANNEL = {
     "title": "The Daily Read",
     "description": "Our stories, read aloud. <Every> day & night.",

@@ -14,6 +14,8 @@ import pytest
 from lxml import etree
 from sqlalchemy import inspect, text
 
+from harness.ports import free_port
+from harness.redis_server import RedisServer, running_redis
 from service.config import Settings
 from service.db import Database, database_url, open_database
 from service.db.collections import file_narration, put_collection
@@ -37,9 +39,6 @@ from service.publish.channel import parse_channel
 from service.store import Store, open_store
 from service.text.load import load_article
 from tests.conftest import SEEDS
-from tests.redis_server import RedisServer, free_port, running_redis
-
-pytestmark = pytest.mark.xdist_group("postgres")
 
 NARRATION = "0123456789abcdef0123456789abcdef"
 SESSION = "Zq3kT9_vX2-pL8mN"
@@ -179,6 +178,7 @@ def test_milestones_in_memory_count_once_per_window() -> None:
     assert milestone_bit(parse_event(_event(type="speed", value=2))) is None
 
 
+@pytest.mark.redis
 def test_milestones_in_redis_are_shared_and_expire(redis_server: RedisServer) -> None:
     first = RedisMilestones(connect(redis_server.url), window_s=60)
     second = RedisMilestones(connect(redis_server.url), window_s=60)
@@ -329,6 +329,7 @@ def test_recorder_flushes_in_the_background_and_at_close(
         assert narration_stats(session, article).plays == 2
 
 
+@pytest.mark.redis
 def test_two_web_nodes_sharing_redis_and_the_database_reach_the_same_totals(
     database: Database, narrations: tuple[Store, list[str]], redis_server: RedisServer
 ) -> None:

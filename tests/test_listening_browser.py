@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Request, Response, expect
 
-from tests.browser import PageProblems, chromium, get_json, narrate, publisher_site, screenshot
+from harness.browser import PageProblems, chromium, get_json, narrate, publisher_site, screenshot
+from harness.webserver import running_server
 from tests.conftest import SEEDS
-from tests.webserver import running_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 expect.set_options(timeout=20_000)

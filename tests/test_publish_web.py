@@ -23,16 +23,14 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from harness.postgres_server import PostgresServer
+from harness.redis_server import running_redis
+from harness.webserver import running_server
 from service.config import Settings
 from service.library import upgrade_database
 from service.web import close_app, create_app
 from tests.audio_tools import ffprobe_chapters
 from tests.conftest import SEEDS
-from tests.postgres_server import PostgresServer
-from tests.redis_server import running_redis
-from tests.webserver import running_server
-
-pytestmark = pytest.mark.xdist_group("postgres")
 
 CHANNEL = {
     "title": "The Daily Read",
@@ -275,6 +273,7 @@ def _send(url: str, method: str, body: Any = None, headers: dict[str, str] | Non
         return error.code, error.read()
 
 
+@pytest.mark.server
 def test_feed_over_http_is_read_by_feedparser_and_every_enclosure_fetched(
     tmp_path: Path, database_url: str
 ) -> None:
@@ -492,6 +491,8 @@ def test_dashboard_plots_a_narration_and_a_collection(client: FlaskClient) -> No
     _no_cookie(page)
 
 
+@pytest.mark.server
+@pytest.mark.redis
 def test_two_web_nodes_sharing_redis_and_postgres_count_into_the_same_totals(
     tmp_path: Path, postgres: PostgresServer
 ) -> None:

@@ -220,6 +220,17 @@ def test_feed_addresses_under_the_public_url_or_the_host_asked(
     one = client.get("/feeds/daily.xml", headers={"Host": "one.example"})
     two = client.get("/feeds/daily.xml", headers={"Host": "two.example"})
     assert one.headers["ETag"] != two.headers["ETag"] and "Host" in one.headers["Vary"]
+    same = client.get(
+        "/feeds/daily.xml", headers={"Host": "one.example", "If-None-Match": one.headers["ETag"]}
+    )
+    assert same.status_code == 304 and "Host" in same.headers["Vary"]
+    other = client.get(
+        "/feeds/daily.xml", headers={"Host": "two.example", "If-None-Match": one.headers["ETag"]}
+    )
+    assert other.status_code == 200  # another host's copy is not this one
+    # a podcast app in a browser may read the feed from its own origin
+    shared = client.get("/feeds/daily.xml", headers={"Origin": "https://app.example"})
+    assert shared.headers["Access-Control-Allow-Origin"] in ("*", "https://app.example")
     (entry,) = feedparser.parse(one.data).entries
     assert entry.enclosures[0].href == f"http://one.example/api/narrations/{narration_id}/audio.mp3"
     for app in _app(tmp_path / "public", public_url="https://listen.example.com/"):

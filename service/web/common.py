@@ -8,8 +8,8 @@ from werkzeug.wrappers import Response
 
 R = TypeVar("R", bound=Response)
 
-CORS_PREFIXES = ("/api/", "/v1/")
-"""Paths a publisher's page may call from the browser."""
+CORS_PREFIXES = ("/api/", "/v1/", "/feeds/")
+"""Paths a publisher's page (or a podcast app in a browser) may call from the browser."""
 
 
 def add_common_headers(response: R, path: str) -> R:

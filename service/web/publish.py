@@ -124,22 +124,19 @@ def feed(slug: str) -> Response:
     """Serve a collection's podcast feed; 304 to a conditional GET when it has not changed."""
     base = public_base()
     stamp = library().collections.stamp(slug, base)
-    headers = {
-        "ETag": stamp.etag,
-        "Cache-Control": FEED_CACHE,
-    }
+    headers = {"ETag": stamp.etag, "Cache-Control": FEED_CACHE}
     if not is_resource_modified(
         request.environ, etag=stamp.etag, last_modified=stamp.last_modified
     ):
         response = Response(status=304, headers=headers)
-        response.last_modified = stamp.last_modified
-        return response
-    built = library().collections.feed(slug, base, stamp)
-    response = Response(built.body, mimetype=FEED_MIMETYPE, headers=headers)
-    response.headers["ETag"] = built.stamp.etag
-    response.last_modified = built.stamp.last_modified
+    else:
+        built = library().collections.feed(slug, base, stamp)
+        response = Response(built.body, mimetype=FEED_MIMETYPE, headers=headers)
+        response.headers["ETag"] = built.stamp.etag
+        stamp = built.stamp
+    response.last_modified = stamp.last_modified
     if not settings().web.public_base:
-        response.vary.add("Host")
+        response.vary.add("Host")  # its addresses name the host asked
     return response
 
 

@@ -249,10 +249,19 @@ class Library:
     # --- the command line's narrations --------------------------------------------------
 
     def narrate_to_files(self, source: str, **options: Any) -> ExportResult:
-        """Narrate ``source`` through the cache into files (see ``library.export``)."""
+        """Narrate ``source`` through the cache into files (see ``library.export``).
+
+        A URL's page is read by its site's lexicon from this library's database
+        unless ``lexicon`` or ``site_lexicon`` says otherwise.
+        """
         from service.library.export import narrate_to_files
 
+        options.setdefault("site_lexicon", self.site_lexicon)
         return narrate_to_files(source, self.settings, **options)
+
+    def site_lexicon(self, host: str) -> Lexicon | None:
+        """Return the lexicon whose sites cover ``host``, or None."""
+        return self.lexicons.for_site(host)
 
     def say(self, source: str) -> None:
         """Narrate ``source`` and play it through the sound device (checked first)."""

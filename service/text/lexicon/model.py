@@ -98,6 +98,11 @@ class Lexicon:
         data["rules"] = [rule.to_json() for rule in self.rules]
         return data
 
+    @property
+    def identity(self) -> str:
+        """Return what a narration read by this lexicon depends on: its name and rules' digest."""
+        return f"{self.name}:{self.digest}"
+
     @functools.cached_property
     def digest(self) -> str:
         """Return a hash of what changes how text is read: the rules, in order (computed once)."""

@@ -309,3 +309,19 @@ def test_api_a_new_rule_makes_only_the_sentences_with_its_term_again(
     client.put("/api/lexicons/news", json=grown)
     same = client.post("/api/narrations", json={"text": text, "lexicon": "news"}).get_json()
     assert same["id"] == again["id"] and same["status"] == "done"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_api_say_rule_changes_what_a_recogniser_hears(client: FlaskClient) -> None:
+    from tests.recogniser import heard_words
+
+    client.put("/api/lexicons/news", json={"rules": [NATO]})
+    text = "The NATO summit opened in Brussels today."
+    heard = {}
+    for lexicon in (None, "news"):
+        body = {"text": text, **({"lexicon": lexicon} if lexicon else {})}
+        made = wait_done(client, client.post("/api/narrations", json=body).get_json()["status_url"])
+        heard[lexicon] = heard_words(client.get(made["audio_url"]).data)
+    assert "nato" in heard[None] and "atlantic" not in heard[None], heard
+    assert heard["news"][1:5] == ["north", "atlantic", "treaty", "organization"], heard
+    assert "nato" not in heard["news"], heard

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from service.errors import LexiconError
 from service.text.lexicon.files import read_lexicon, write_lexicon
@@ -58,6 +60,34 @@ def test_lexicon_overlap_prefers_the_longer_match_then_the_earlier_rule() -> Non
         {"match": "new york", "say": "ny", "ignore_case": True},
     ]
     assert _apply(rules, "New York, York.")[0] == "NY, Y."
+
+
+TERMS = ["NATO", "nato", "New York", "York", "Straße", "STRASSE", ".NET", "pp.", "AT&T", "İstanbul"]
+PIECES = [*TERMS, " ", ", ", ". ", "-", "NATOs", "x", "ß", "'s", "_", "\u0130", "٣", "é"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    terms=st.lists(
+        st.tuples(st.sampled_from(TERMS), st.booleans()),
+        min_size=1,
+        max_size=6,
+        unique_by=lambda term: term[0].casefold(),  # the same term twice is refused
+    ),
+    text=st.lists(st.sampled_from(PIECES), max_size=14).map("".join),
+)
+def test_lexicon_automaton_finds_what_reading_word_by_word_finds(
+    terms: list[tuple[str, bool]], text: str
+) -> None:
+    rules = [{"match": t, "say": f"rule {n}", "ignore_case": c} for n, (t, c) in enumerate(terms)]
+    matcher = LexiconMatcher(parse_lexicon(rules, "test"))
+    assert matcher._literal_matches(text) == matcher._scan_words(text)
+
+
+@pytest.mark.parametrize("text", ["x_NATO", "NATO٣", "éNATO", "NATO_", "NATOé"])
+def test_lexicon_letters_digits_and_underscores_of_any_script_join_words(text: str) -> None:
+    assert _apply([{"match": "NATO", "say": "N"}], text) == (text, ())
+    assert _apply([{"match": "NATO", "say": "N"}], f"-{text}- NATO.")[0] == f"-{text}- N."
 
 
 def test_lexicon_ipa_rule_becomes_a_phoneme_mark() -> None:

@@ -66,7 +66,8 @@ class Pronouncer:
 
     def applied(self) -> list[dict[str, Any]]:
         """Return the rules that matched so far (as JSON data), in order of first match."""
-        return [self.lexicon.rules[index].to_json() for index in self._applied]
+        rules = self.matcher.rules_json
+        return [rules[index] for index in self._applied]
 
     def _unsayable(self, index: int, voice: VoiceSettings) -> str | None:
         key = (voice.voice_id, index)

@@ -16,9 +16,11 @@ then the earlier rule.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import ahocorasick_rs
 import regex
@@ -133,6 +135,14 @@ class LexiconMatcher:
                 exact_terms.append(term)
         self._exact_finder = _Finder(exact_terms)
         self._folded_finder = _Finder(folded_terms)
+
+    @functools.cached_property
+    def rules_json(self) -> tuple[dict[str, Any], ...]:
+        """Return each rule as JSON data, made once for every narration planned with it.
+
+        Shared: read them, never change them.
+        """
+        return tuple(rule.to_json() for rule in self.lexicon.rules)
 
     @property
     def rules(self) -> tuple[Rule, ...]:

@@ -309,6 +309,15 @@ def test_api_a_new_rule_makes_only_the_sentences_with_its_term_again(
     client.put("/api/lexicons/news", json=grown)
     same = client.post("/api/narrations", json={"text": text, "lexicon": "news"}).get_json()
     assert same["id"] == again["id"] and same["status"] == "done"
+    # an edit of the rule that applies is seen at once (nothing kept in memory hides it), and
+    # again only the sentences with the term are made
+    made_before = sentences_made(client)
+    edited = {"rules": [{**NATO, "say": "the Atlantic alliance"}, grown["rules"][1]]}
+    assert client.put("/api/lexicons/news", json=edited).status_code == 200
+    changed = client.post("/api/narrations", json={"text": text, "lexicon": "news"}).get_json()
+    assert changed["id"] != again["id"]
+    wait_done(client, changed["status_url"])
+    assert sentences_made(client) - made_before == with_term
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

@@ -35,6 +35,13 @@ def test_lexicon_say_rule_replaces_whole_words_only() -> None:
     assert matched == (0,)
 
 
+@pytest.mark.parametrize("text", ["STRASSE", "strasse", "Straße", "Die Straße, die STRASSE."])
+def test_lexicon_ignore_case_matches_as_unicode_folds_case(text: str) -> None:
+    for term in ("Straße", "STRASSE"):
+        rules = [{"match": term, "say": "road", "ignore_case": True}]
+        assert "road" in _apply(rules, text)[0], (term, text)
+
+
 def test_lexicon_ignore_case_matches_any_case() -> None:
     rules = [{"match": "gif", "say": "jif", "ignore_case": True}]
     assert _apply(rules, "A GIF, a Gif, a gif, gifs.")[0] == "A jif, a jif, a jif, gifs."
@@ -88,6 +95,28 @@ def test_lexicon_automaton_finds_what_reading_word_by_word_finds(
 def test_lexicon_letters_digits_and_underscores_of_any_script_join_words(text: str) -> None:
     assert _apply([{"match": "NATO", "say": "N"}], text) == (text, ())
     assert _apply([{"match": "NATO", "say": "N"}], f"-{text}- NATO.")[0] == f"-{text}- N."
+
+
+REGEX_RULES = [
+    {"match": r"v(\d+)", "regex": True, "say": r"version \1"},
+    {"match": r"(?i)nato", "regex": True, "say": "the alliance"},
+    {"match": r"(?P<n>\d+)px", "regex": True, "say": r"\g<n> pixels"},
+    {"match": r"(?P<n>\d+)em", "regex": True, "ignore_case": True, "say": r"\g<n> ems"},
+    {"match": r"(?x) a \s b", "regex": True, "say": "a b"},
+]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Nothing to see.", "Try v2 at 3px.", "NATO and nato at 4EM.", "a b", "av2 3pxx", "x" * 400],
+)
+def test_lexicon_regex_rules_asked_together_first_find_what_each_finds(text: str) -> None:
+    together = LexiconMatcher(parse_lexicon(REGEX_RULES, "t"))
+    # one alternation per set of flags: plain, case-blind, verbose
+    assert len(together._any_pattern) == 3
+    alone = LexiconMatcher(parse_lexicon(REGEX_RULES, "t"))
+    alone._any_pattern = []
+    assert together.apply(text) == alone.apply(text)
 
 
 def test_lexicon_ipa_rule_becomes_a_phoneme_mark() -> None:

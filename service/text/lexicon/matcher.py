@@ -28,7 +28,7 @@ import regex
 from service.errors import LexiconError
 from service.text.lexicon.marks import mark
 from service.text.lexicon.model import Lexicon, Rule
-from service.text.lexicon.safety import MATCH_TIMEOUT_S, compile_pattern
+from service.text.lexicon.safety import MATCH_TIMEOUT_S, any_of, compile_pattern
 
 _WORDS = re.compile(r"\w+")
 _WORD_CHAR = re.compile(r"\w")
@@ -77,6 +77,15 @@ def _alone(text: str, start: int, end: int) -> bool:
         if after.isalnum() or after == "_":
             return False
     return True
+
+
+def _folded_end(text: str, start: int, folded_length: int) -> int | None:
+    """Return where ``text`` from ``start`` holds ``folded_length`` characters once case-folded."""
+    at, length = start, 0
+    while length < folded_length and at < len(text):
+        length += len(text[at].casefold())
+        at += 1
+    return at if length == folded_length else None
 
 
 class _Finder:
@@ -135,6 +144,10 @@ class LexiconMatcher:
                 exact_terms.append(term)
         self._exact_finder = _Finder(exact_terms)
         self._folded_finder = _Finder(folded_terms)
+        # several regular expressions: first ask whether any matches the sentence at all
+        self._any_pattern = (
+            any_of([p for _, p in self._patterns]) if len(self._patterns) > 1 else []
+        )
 
     @functools.cached_property
     def rules_json(self) -> tuple[dict[str, Any], ...]:
@@ -201,8 +214,16 @@ class LexiconMatcher:
                 continue
             for term in candidates:
                 start = word.start() - term.offset
-                end = start + term.length
-                if start < 0 or end > len(text):
+                if start < 0:
+                    continue
+                # a case-blind term ends where the text, folded, has its length ("Straße" is
+                # "STRASSE" too, in the text or in the rule)
+                end = (
+                    _folded_end(text, start, len(term.term))
+                    if term.folded
+                    else start + len(term.term)
+                )
+                if end is None or end > len(text):
                     continue
                 piece = text[start:end]
                 if (piece.casefold() if term.folded else piece) == term.term and _alone(
@@ -212,8 +233,16 @@ class LexiconMatcher:
         found.sort()
         return found
 
+    def _any_pattern_matches(self, text: str) -> bool:
+        try:
+            return any(p.search(text, timeout=MATCH_TIMEOUT_S) for p in self._any_pattern)
+        except TimeoutError:
+            return True  # each rule then runs under its own limit, and a slow one is named
+
     def _pattern_matches(self, text: str) -> list[Match]:
         found: list[Match] = []
+        if self._any_pattern and not self._any_pattern_matches(text):
+            return found
         for index, pattern in self._patterns:
             try:
                 found += [

@@ -320,7 +320,7 @@ def _narrated(base: str, body: dict[str, Any]) -> tuple[float, dict[str, Any]]:
 
 def renarrate_service(folder: Path) -> str:
     """Narrate the seed through a running service, then again with a rule for NATO."""
-    from tests.webserver import running_server
+    from harness.webserver import running_server
 
     text = SEED.read_text(encoding="utf-8")
     cold, again, made = [], [], []

@@ -213,7 +213,7 @@ def test_cli_serve_starts_with_only_a_warning_when_the_database_is_unreachable(
 
 
 def test_cli_narrate_of_a_url_uses_its_sites_lexicon(env: dict[str, str], tmp_path: Path) -> None:
-    from tests.webserver import serving_page
+    from harness.webserver import serving_page
 
     site = {"sites": ["localhost"], "rules": [RULES["rules"][0]]}
     listen("lexicon", "import", "local", "-", env=env, stdin=json.dumps(site))

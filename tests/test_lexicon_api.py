@@ -13,11 +13,11 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from harness.webserver import serving_page
 from service.config import Settings
 from service.library import upgrade_database
 from service.web import close_app, create_app
 from tests.conftest import SEED_ARTICLE
-from tests.webserver import serving_page
 
 pytestmark = pytest.mark.xdist_group("postgres")
 

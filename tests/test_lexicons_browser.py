@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser import PageProblems, chromium, get_json, screenshot, wait_for_time
-from tests.webserver import running_server
+from harness.browser import PageProblems, chromium, get_json, screenshot, wait_for_time
+from harness.webserver import running_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 expect.set_options(timeout=30_000)  # previews are narrations made on a shared machine

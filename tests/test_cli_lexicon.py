@@ -212,6 +212,7 @@ def test_cli_serve_starts_with_only_a_warning_when_the_database_is_unreachable(
     assert "in use" in lines[-1] and done.returncode == 2
 
 
+@pytest.mark.slow
 def test_cli_narrate_of_a_url_uses_its_sites_lexicon(env: dict[str, str], tmp_path: Path) -> None:
     from harness.webserver import serving_page
 

@@ -320,6 +320,7 @@ def test_api_a_new_rule_makes_only_the_sentences_with_its_term_again(
     assert sentences_made(client) - made_before == with_term
 
 
+@pytest.mark.slow  # loads a speech recogniser
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_api_say_rule_changes_what_a_recogniser_hears(client: FlaskClient) -> None:
     from tests.recogniser import heard_words

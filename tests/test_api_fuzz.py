@@ -195,7 +195,7 @@ def _schema(ref: dict[str, Any]) -> dict[str, Any]:
 
 
 def _json_fields() -> list[tuple[str, str]]:
-    """List (path, field) for every property of every JSON request body."""
+    """List (path, field) for every property of every JSON request body (POST and PUT)."""
     found = []
     for path, item in openapi_document()["paths"].items():
         for method in ("post", "put"):
@@ -206,30 +206,40 @@ def _json_fields() -> list[tuple[str, str]]:
     return found
 
 
+RULE = {"match": "NATO", "say": "North Atlantic Treaty Organization"}
 VALID = {
     "/api/narrations": {"text": STORY},
     "/api/extract": {"text": STORY},
     "/v1/audio/speech": {"model": "tts-1", "voice": "alloy", "input": "Hello there."},
+    "/api/lexicon-preview": {"rule": RULE},
+    "/api/lexicons/{name}": {"sites": ["fuzz.example"], "rules": [RULE]},
     "/api/collections/{slug}": {"title": "The Daily Read"},
     "/api/events": {"narration_id": "0" * 32, "session": "Zq3kT9_vX2-pL8mN", "type": "play"},
 }
 JSON_FIELDS = _json_fields()
-PUT_PATHS = {"/api/collections/{slug}"}
-
-
-def send_body(client: FlaskClient, path: str, data: bytes, content_type: str) -> Any:
-    """Send a body to ``path`` with the method it takes (the collection ``daily`` for a slug)."""
-    send = client.put if path in PUT_PATHS else client.post
-    return send(path.replace("{slug}", "daily"), data=data, content_type=content_type)
+RULE_FIELDS = list(_schema({"$ref": "#/components/schemas/Rule"})["properties"])
 
 
 def test_fuzz_every_body_field_is_covered() -> None:
     assert {path for path, _ in JSON_FIELDS} == set(VALID)
     assert ("/api/narrations", "rate") in JSON_FIELDS
-    assert ("/api/narrations", "collection") in JSON_FIELDS
+    assert ("/api/narrations", "lexicon") in JSON_FIELDS
+    assert ("/api/narrations", "page_url") in JSON_FIELDS
     assert ("/v1/audio/speech", "speed") in JSON_FIELDS
+    assert ("/v1/audio/speech", "lexicon") in JSON_FIELDS
+    assert ("/api/lexicons/{name}", "sites") in JSON_FIELDS
+    assert ("/api/narrations", "collection") in JSON_FIELDS
     assert ("/api/collections/{slug}", "explicit") in JSON_FIELDS
     assert ("/api/events", "quartile") in JSON_FIELDS
+    assert set(RULE_FIELDS) == {"match", "say", "ipa", "regex", "ignore_case"}
+
+
+def send_json(client: FlaskClient, path: str, text: str) -> Any:
+    """PUT a lexicon's or a collection's body, POST any other."""
+    if "{name}" in path or "{slug}" in path:
+        target = path.replace("{name}", "fuzz").replace("{slug}", "daily")
+        return client.put(target, data=utf8(text), content_type="application/json")
+    return client.post(path, data=utf8(text), content_type="application/json")
 
 
 @pytest.mark.parametrize(("path", "field"), JSON_FIELDS, ids=[f"{p} {f}" for p, f in JSON_FIELDS])
@@ -237,12 +247,61 @@ def test_fuzz_every_body_field_is_covered() -> None:
 @given(value=HOSTILE)
 def test_fuzz_json_field(client: FlaskClient, path: str, field: str, value: Any) -> None:
     body = {**VALID[path], field: value}
-    if field in ("text", "markdown", "html", "url"):
+    if field in ("text", "markdown", "html", "url") and path != "/api/lexicon-preview":
         body.pop("text")
         body[field] = value
     text = dump(body)
-    answer = send_body(client, path, utf8(text), "application/json")
-    assert_no_server_error(answer, text)
+    assert_no_server_error(send_json(client, path, text), text)
+
+
+@pytest.mark.parametrize("path", ["/api/lexicons/{name}", "/api/lexicon-preview"])
+@pytest.mark.parametrize("field", RULE_FIELDS)
+@FUZZ
+@given(value=HOSTILE, regex=st.booleans())
+def test_fuzz_rule_field(
+    client: FlaskClient, path: str, field: str, value: Any, regex: bool
+) -> None:
+    rule = {**RULE, "regex": regex, field: value}
+    body = {"rules": [rule]} if "{name}" in path else {"rule": rule, "text": STORY}
+    text = dump(body)
+    assert_no_server_error(send_json(client, path, text), text)
+
+
+_PLS_HEAD = '<lexicon xmlns="http://www.w3.org/2005/01/pronunciation-lexicon" version="1.0">'
+PLS_BODIES = st.one_of(
+    st.sampled_from(
+        [
+            '<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]>'
+            + _PLS_HEAD
+            + "<lexeme><grapheme>&b;</grapheme><alias>x</alias></lexeme></lexicon>",
+            '<?xml version="1.0"?><!DOCTYPE l [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+            + _PLS_HEAD
+            + "<lexeme><grapheme>&e;</grapheme><alias>x</alias></lexeme></lexicon>",
+            _PLS_HEAD + "<lexeme>" * 50_000 + "</lexeme>" * 50_000 + "</lexicon>",
+            _PLS_HEAD
+            + "<lexeme><grapheme>NATO</grapheme><alias>x</alias></lexeme>" * 10_001
+            + "</lexicon>",
+            _PLS_HEAD + "<lexeme><grapheme></grapheme><phoneme>ʒ</phoneme></lexeme></lexicon>",
+            _PLS_HEAD + "<lexeme><grapheme>a\ue000b</grapheme><alias>x</alias></lexeme></lexicon>",
+            "<lexicon/>",
+            "<",
+            "",
+        ]
+    ),
+    _STRINGS.map(
+        lambda value: (
+            _PLS_HEAD
+            + f"<lexeme><grapheme>{value}</grapheme><alias>{value}</alias></lexeme></lexicon>"
+        )
+    ),
+)
+
+
+@FUZZ
+@given(body=st.one_of(PLS_BODIES.map(utf8), st.binary(max_size=2000)))
+def test_fuzz_pls_body(client: FlaskClient, body: bytes) -> None:
+    answer = client.put("/api/lexicons/fuzz", data=body, content_type="application/pls+xml")
+    assert_no_server_error(answer, repr(body[:300]))
 
 
 @pytest.mark.parametrize("path", list(VALID))
@@ -263,6 +322,12 @@ def test_fuzz_json_field(client: FlaskClient, path: str, field: str, value: Any)
                 "model",
                 "markdown",
                 "html",
+                "lexicon",
+                "page_url",
+                "rule",
+                "rules",
+                "sites",
+                "language",
                 "collection",
                 "explicit",
                 "category",
@@ -284,8 +349,7 @@ def test_fuzz_json_field(client: FlaskClient, path: str, field: str, value: Any)
 )
 def test_fuzz_json_body(client: FlaskClient, path: str, fields: dict[str, Any], whole: Any) -> None:
     text = dump(fields if whole is None else whole)
-    answer = send_body(client, path, utf8(text), "application/json")
-    assert_no_server_error(answer, text)
+    assert_no_server_error(send_json(client, path, text), text)
 
 
 @FUZZ
@@ -301,7 +365,9 @@ def test_fuzz_events_body_as_a_beacon_sends_it(
     assert answer.status_code in (204, 413, 422)
 
 
-FORM_FIELDS = ["text", "markdown", "html", "url", "title", "voice", "rate", "format"]
+FORM_FIELDS = [
+    "text", "markdown", "html", "url", "title", "voice", "rate", "format", "lexicon", "page_url"
+]  # fmt: skip
 
 
 @pytest.mark.parametrize("field", FORM_FIELDS)
@@ -334,7 +400,9 @@ RAW_TYPES = [
 @given(
     body=st.one_of(st.binary(max_size=2000), _STRINGS.map(utf8)),
     query=st.dictionaries(
-        st.sampled_from(["title", "voice", "rate", "format"]), _STRINGS, max_size=3
+        st.sampled_from(["title", "voice", "rate", "format", "lexicon", "page_url"]),
+        _STRINGS,
+        max_size=3,
     ),
 )
 def test_fuzz_raw_body_and_query(
@@ -348,47 +416,71 @@ def test_fuzz_raw_body_and_query(
 
 
 PATHS = [
-    path for path, item in openapi_document()["paths"].items() if "get" in item and "{" in path
+    (method, path)
+    for path, item in openapi_document()["paths"].items()
+    for method in ("get", "delete")
+    if method in item and "{" in path
 ]
 
 
-@pytest.mark.parametrize("path", PATHS)
+@pytest.fixture(scope="module")
+def stored(client: FlaskClient) -> str:
+    """Return the name of a lexicon that exists."""
+    answer = client.put("/api/lexicons/kept", json={"rules": [RULE]})
+    assert answer.status_code in (200, 201)
+    return "kept"
+
+
+@pytest.mark.parametrize(("method", "path"), PATHS, ids=[f"{m} {p}" for m, p in PATHS])
 @FUZZ
 @given(narration_id=_STRINGS, fmt=_STRINGS, suffix=st.sampled_from(["", "\n", "%0A", "/..", "x"]))
 def test_fuzz_path_parameters(
-    client: FlaskClient, made: str, path: str, narration_id: str, fmt: str, suffix: str
+    client: FlaskClient,
+    made: str,
+    stored: str,
+    method: str,
+    path: str,
+    narration_id: str,
+    fmt: str,
+    suffix: str,
 ) -> None:
-    for candidate in (narration_id, made + suffix):
+    # a DELETE gets the kept lexicon's name only with something after it
+    kept = stored + (suffix or "x") if method == "delete" else stored + suffix
+    for candidate, name in ((narration_id, narration_id), (made + suffix, kept)):
         quoted = urllib.parse.quote(utf8(candidate), safe="%")
         url = (
             path.replace("{narration_id}", quoted)
+            .replace("{name}", urllib.parse.quote(utf8(name), safe="%"))
             .replace("{fmt}", urllib.parse.quote(utf8(fmt), safe="") or "mp3")
             .replace("{slug}", urllib.parse.quote(utf8(fmt), safe="") or "daily")
         )
-        assert_no_server_error(client.get(url, buffered=False), url)
+        answer = client.open(url, method=method.upper(), buffered=False)
+        assert_no_server_error(answer, f"{method} {url}")
 
 
 QUERY_PATHS = [
     "/api/voices",
     "/api/narrations/{id}/audio.mp3",
+    "/api/lexicons/{lexicon}",
     "/api/narrations/{id}/stats",
     "/api/stats?collection=daily",
     "/dashboard",
     "/dashboard?collection=daily",
     "/dashboard?narration={id}",
 ]
-QUERY_NAMES = ["language", "download", "engine", "since", "until", "collection", "narration"]
+QUERY_NAMES = ["language", "download", "engine", "format", "since", "until", "collection"]
 
 
 @pytest.mark.parametrize("path", QUERY_PATHS)
 @FUZZ
-@given(value=_STRINGS, name=st.sampled_from([*QUERY_NAMES, "\ud800"]))
+@given(value=_STRINGS, name=st.sampled_from([*QUERY_NAMES, "narration", "\ud800"]))
 def test_fuzz_query_parameters(
-    client: FlaskClient, made: str, path: str, value: str, name: str
+    client: FlaskClient, made: str, stored: str, path: str, value: str, name: str
 ) -> None:
     client.put("/api/collections/daily", json={"title": "Daily"})
-    url = path.replace("{id}", made) + ("&" if "?" in path else "?")
-    url += urllib.parse.quote(utf8(name)) + "=" + urllib.parse.quote(utf8(value))
+    url = path.replace("{id}", made).replace("{lexicon}", stored)
+    url += ("&" if "?" in url else "?") + urllib.parse.quote(utf8(name)) + "="
+    url += urllib.parse.quote(utf8(value))
     assert_no_server_error(client.get(url, buffered=False), url, page=path.startswith("/dash"))
 
 
@@ -415,20 +507,23 @@ def test_fuzz_authorization_header(keyed: FlaskClient, key: str) -> None:
     for path, body in VALID.items():
         if path == "/api/events":
             continue  # a listener's page has no key, and needs none
-        send = keyed.put if path in PUT_PATHS else keyed.post
-        answer = send(
-            path.replace("{slug}", "daily"),
+        answer = keyed.open(
+            path.replace("{name}", "keyed").replace("{slug}", "daily"),
+            method="PUT" if "{name}" in path or "{slug}" in path else "POST",
             json=json.loads(dump(body)),
             headers={"Authorization": header},
         )
         status = answer.status_code
         assert_no_server_error(answer, header)
         assert status in (401, 403)
-    stats = keyed.get("/api/stats?collection=daily", headers={"Authorization": header})
-    assert_no_server_error(stats, header)
-    assert stats.status_code in (401, 403)
     basic = "Basic " + base64.b64encode(key.encode("utf-8", "surrogatepass")).decode()
     for authorization in (basic, header.replace("Bearer", "Basic", 1)):
         page = keyed.get("/dashboard", headers={"Authorization": authorization})
         assert_no_server_error(page, authorization, page=True)
         assert page.status_code == 401
+    reads = (("GET", "/api/lexicons"), ("GET", "/api/lexicons/keyed"))
+    for method, path in (*reads, ("GET", "/api/stats?collection=daily")):
+        answer = keyed.open(path, method=method, headers={"Authorization": header})
+        status = answer.status_code
+        assert_no_server_error(answer, header)
+        assert status in (401, 403)

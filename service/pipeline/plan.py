@@ -11,9 +11,9 @@ import functools
 import hashlib
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from service.config import AudioSettings
 from service.engines.base import VoiceSettings
@@ -139,6 +139,10 @@ class NarrationPlan:
     """Shaping and encoding settings."""
     chunks: tuple[ChunkPlan, ...] = field(default=())
     """The chunks in playing order."""
+    lexicon: str | None = None
+    """Name of the pronunciation lexicon the narration was read by, if any."""
+    lexicon_rules_applied: int = 0
+    """How many of that lexicon's rules matched somewhere in the narration."""
 
     def voice_of(self, chunk: ChunkPlan) -> VoiceSettings:
         """Return the voice that reads ``chunk``."""
@@ -231,8 +235,20 @@ def chunk_sentences(chunk_index: int) -> int:
 
 BlockVoices = Mapping[int, tuple[VoiceSettings, str]]
 """Voice and engine version of each block read with another voice than the article's."""
-EngineText = Callable[[str, VoiceSettings], str]
-"""Turns a sentence's spoken text into what the engine of a voice is given (a lexicon's rules)."""
+
+
+class EngineText(Protocol):
+    """A lexicon applied while planning: what each engine is given, and which rules applied."""
+
+    @property
+    def name(self) -> str:
+        """Return the lexicon's name."""
+
+    def __call__(self, spoken: str, voice: VoiceSettings) -> str:
+        """Return the text the engine of ``voice`` is given for the sentence ``spoken``."""
+
+    def applied(self) -> list[dict[str, Any]]:
+        """Return the rules that matched so far (as JSON data), in order of first match."""
 
 
 def plan_chunks(
@@ -294,19 +310,25 @@ def plan_narration(
 ) -> NarrationPlan:
     """Key every sentence and chunk of ``article`` (split into ``blocks``), and the whole."""
     chunks = plan_chunks(blocks, voice, engine_version, output, block_voices, engine_text)
-    narration_id = _digest(
-        {
-            "audio_format": AUDIO_FORMAT_VERSION,
-            "file_format": FILE_FORMAT_VERSION,
-            "chunks": [c.chunk_key for c in chunks],
-            "text": article.text,
-            "kinds": [b.kind for b in blocks],
-            "title": article.title,
-            "byline": article.byline,
-            "site_name": article.site_name,
-            "language": article.language,
-        }
-    )[:32]
+    described: dict[str, Any] = {
+        "audio_format": AUDIO_FORMAT_VERSION,
+        "file_format": FILE_FORMAT_VERSION,
+        "chunks": [c.chunk_key for c in chunks],
+        "text": article.text,
+        "kinds": [b.kind for b in blocks],
+        "title": article.title,
+        "byline": article.byline,
+        "site_name": article.site_name,
+        "language": article.language,
+    }
+    applied: list[dict[str, Any]] = []
+    if engine_text is not None:
+        # The lexicon's name and the rules that applied are what the narration reports, so
+        # they are part of its id (two lexicons never share a plan); the rules that did
+        # not apply are not, so editing them leaves this narration alone.
+        applied = engine_text.applied()
+        described["lexicon"] = {"name": engine_text.name, "applied": applied}
+    narration_id = _digest(described)[:32]
     return NarrationPlan(
         narration_id=narration_id,
         title=article.title,
@@ -320,4 +342,6 @@ def plan_narration(
         engine_version=engine_version,
         output=output,
         chunks=chunks,
+        lexicon=engine_text.name if engine_text is not None else None,
+        lexicon_rules_applied=len(applied),
     )

@@ -17,6 +17,7 @@ from typing import Any
 from service.config import AudioSettings
 from service.engines.base import VoiceSettings
 from service.engines.phonemes import PHONEME_FORMAT_VERSION
+from service.text.alignment import Edits
 from service.text.article import Article
 from service.text.blocks import Sentence, SpokenBlock
 from service.text.lexicon.marks import has_marks, plain_text
@@ -81,6 +82,9 @@ class ClipPlan:
     """Index of the spoken block the sentence belongs to."""
     sentence_index: int
     """Index of the sentence within its block."""
+    engine_edits: Edits = ()
+    """Where ``spoken`` differs from the sentence's spoken text (a lexicon's rules), so
+    the engine's word offsets lead back to the sentence."""
 
 
 @dataclass(frozen=True)
@@ -154,13 +158,24 @@ class NarrationPlan:
         """Read a plan written by :meth:`to_json`."""
         data = json.loads(raw)
         blocks = tuple(
-            SpokenBlock(**{**b, "sentences": tuple(Sentence(**s) for s in b["sentences"])})
+            SpokenBlock(
+                **{
+                    **b,
+                    "sentences": tuple(
+                        Sentence(**{**s, "spoken_edits": _edits(s.get("spoken_edits"))})
+                        for s in b["sentences"]
+                    ),
+                }
+            )
             for b in data["blocks"]
         )
         chunks = tuple(
             ChunkPlan(
                 c["chunk_key"],
-                tuple(ClipPlan(**clip) for clip in c["clips"]),
+                tuple(
+                    ClipPlan(**{**clip, "engine_edits": _edits(clip.get("engine_edits"))})
+                    for clip in c["clips"]
+                ),
                 VoiceSettings(**c["voice"]) if c.get("voice") else None,
             )
             for c in data["chunks"]
@@ -174,6 +189,11 @@ class NarrationPlan:
                 "output": OutputSettings(**data["output"]),
             }
         )
+
+
+def _edits(raw: Any) -> Edits:
+    """Read edits from JSON (lists), or none from a plan written before they existed."""
+    return tuple((int(a), int(b), int(c), int(d)) for a, b, c, d in raw or ())
 
 
 def clip_key(spoken: str, voice: VoiceSettings, engine_version: str, output: OutputSettings) -> str:
@@ -222,8 +242,9 @@ def chunk_sentences(chunk_index: int) -> int:
 
 BlockVoices = Mapping[int, tuple[VoiceSettings, str]]
 """Voice and engine version of each block read with another voice than the article's."""
-EngineText = Callable[[str, VoiceSettings], str]
-"""Turns a sentence's spoken text into what the engine of a voice is given (a lexicon's rules)."""
+EngineText = Callable[[str, VoiceSettings], tuple[str, Edits]]
+"""Turns a sentence's spoken text into what the engine of a voice is given (a lexicon's rules),
+with the edits that lead back to the spoken text."""
 
 
 def plan_chunks(
@@ -245,15 +266,15 @@ def plan_chunks(
         own = (block_voices or {}).get(block.index)
         sound = article_sound if own is None else _sound(*own, output)
         block_voice = voice if own is None else own[0]
-        said = [
-            s.spoken if engine_text is None else engine_text(s.spoken, block_voice)
+        said: list[tuple[str, Edits]] = [
+            (s.spoken, ()) if engine_text is None else engine_text(s.spoken, block_voice)
             for s in block.sentences
         ]
         last = len(block.sentences) - 1
         clips = [
             ClipPlan(
-                clip_key=_clip_key(said[i], sound),
-                spoken=said[i],
+                clip_key=_clip_key(text, sound),
+                spoken=text,
                 pause_after_ms=(
                     output.pause_after_block_ms(block.kind)
                     if i == last
@@ -261,8 +282,9 @@ def plan_chunks(
                 ),
                 block_index=block.index,
                 sentence_index=i,
+                engine_edits=edits,
             )
-            for i, sentence in enumerate(block.sentences)
+            for i, (text, edits) in enumerate(said)
         ]
         start = 0
         while start < len(clips):

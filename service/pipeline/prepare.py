@@ -79,7 +79,7 @@ def prepare_plan(
     if lexicon is not None and lexicon.rules:
         from service.pipeline.pronounce import Pronouncer
 
-        engine_text = Pronouncer(lexicon, settings.engines)
+        engine_text = Pronouncer(lexicon, settings.engines).rewrite
     return plan_narration(
         article,
         blocks,

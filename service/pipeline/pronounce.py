@@ -16,6 +16,7 @@ from service.config import EngineSettings
 from service.engines.base import VoiceSettings
 from service.engines.phonemes import PhonemeError
 from service.engines.registry import resolve_engine
+from service.text.alignment import Edits
 from service.text.lexicon.matcher import LexiconMatcher
 from service.text.lexicon.model import Lexicon
 
@@ -52,7 +53,12 @@ class Pronouncer:
 
     def __call__(self, spoken: str, voice: VoiceSettings) -> str:
         """Return the text the engine of ``voice`` is given for the sentence ``spoken``."""
-        return self.matcher.apply(spoken, lambda index: self._unsayable(index, voice)).text
+        return self.rewrite(spoken, voice)[0]
+
+    def rewrite(self, spoken: str, voice: VoiceSettings) -> tuple[str, Edits]:
+        """Return the engine's text for ``spoken``, and the edits that lead back to ``spoken``."""
+        applied = self.matcher.apply(spoken, lambda index: self._unsayable(index, voice))
+        return applied.text, applied.edits
 
     def _unsayable(self, index: int, voice: VoiceSettings) -> str | None:
         key = (voice.voice_id, index)

@@ -23,8 +23,9 @@ from service.text.blocks import Sentence, SpokenBlock
 from service.text.lexicon.marks import has_marks, plain_text
 from service.text.words import count_words
 
-AUDIO_FORMAT_VERSION = 1
-"""Bump when anything changes the audio made from the same inputs."""
+AUDIO_FORMAT_VERSION = 2
+"""Bump when anything changes the audio, or the timings kept with it, made from the same
+inputs. 2: a clip keeps its engine's word timings, a chunk and a narration every word's."""
 MAX_CHUNK_SENTENCES = 8
 """A long block is split into chunks of at most this many sentences (fewer at the start)."""
 HEAD_KINDS = frozenset({"title", "byline", "heading"})

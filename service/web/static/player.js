@@ -1,5 +1,6 @@
-// The player page: custom controls over the page's own <audio>, text highlighting,
-// click-to-seek, resume, keyboard and lock-screen controls. The page works without it.
+// The player page: custom controls over the page's own <audio>, text highlighting
+// (paragraph, sentence and word), click-to-seek, resume, keyboard and lock-screen
+// controls. The page works without it.
 "use strict";
 
 (() => {
@@ -43,10 +44,21 @@
   let timings = null;
   let readingBlock = null;
   let readingSentence = null;
+  let readingWords = null;
+  let readingWord = null;
+  let ticking = false;
   let dragging = false;
   let lastSavedS = -1;
   let lastUserScrollMs = 0;
   let resumeAfterSwitch = false;
+
+  // The word being read is marked with the CSS Custom Highlight API, which changes
+  // neither the DOM nor the layout (screen readers hear the text as it is). Without
+  // it, each word is wrapped once in a plain <span> that is coloured in place.
+  const wordHighlight =
+    window.CSS && CSS.highlights && typeof Highlight === "function" ? new Highlight() : null;
+  if (wordHighlight) CSS.highlights.set("listen-word", wordHighlight);
+  const wordOfSpan = new WeakMap();
 
   document.documentElement.classList.add("js");
   audio.controls = false;
@@ -231,10 +243,16 @@
           startS: block.start_ms / 1000,
           endS: block.end_ms / 1000,
           element,
-          sentences: block.sentences.map((sentence) => ({
-            startS: sentence.start_ms / 1000,
-            element: element && element.querySelector(`[data-sentence="${sentence.index}"]`),
-          })),
+          sentences: block.sentences.map((sentence) => {
+            const own = element && element.querySelector(`[data-sentence="${sentence.index}"]`);
+            return {
+              startS: sentence.start_ms / 1000,
+              element: own,
+              words: element
+                ? wordsOf(own || element, own ? sentence.start_char : block.start_char, sentence, manifest.text)
+                : [],
+            };
+          }),
         };
       })
       .filter((block) => block.element)
@@ -243,6 +261,60 @@
     storyBody.classList.add("has-timings");
     renderTime();
     highlight();
+  }
+
+  // Ranges over `element`'s text for [start, end) character offsets into it.
+  function textRanges(element, spans) {
+    const nodes = [];
+    const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
+    let at = 0;
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      nodes.push({ node, start: at });
+      at += node.data.length;
+    }
+    const point = (offset, isEnd) => {
+      let index = nodes.length - 1;
+      while (index > 0 && (nodes[index].start > offset || (isEnd && nodes[index].start === offset))) {
+        index -= 1;
+      }
+      return [nodes[index].node, Math.min(offset - nodes[index].start, nodes[index].node.data.length)];
+    };
+    return spans.map(([start, end]) => {
+      const range = document.createRange();
+      range.setStart(...point(start, false));
+      range.setEnd(...point(end, true));
+      return range;
+    });
+  }
+
+  // A sentence's words, each with its time and the range of its text in `element`,
+  // whose text starts at character `base` of the narration's text.
+  function wordsOf(element, base, sentence, text) {
+    const shown = element.textContent;
+    const words = (sentence.words || []).filter(
+      (word) => word.start_char >= base && word.end_char <= base + shown.length,
+    );
+    if (!words.length || text.slice(base, base + shown.length) !== shown) return [];
+    const spans = words.map((word) => [word.start_char - base, word.end_char - base]);
+    const items = words.map((word) => ({ startS: word.start_ms / 1000, range: null, element: null }));
+    if (wordHighlight) {
+      textRanges(element, spans).forEach((range, index) => (items[index].range = range));
+      return items;
+    }
+    // From the last word back, so the offsets of the words before stay valid.
+    for (let index = spans.length - 1; index >= 0; index -= 1) {
+      const [range] = textRanges(element, [spans[index]]);
+      const span = document.createElement("span");
+      span.className = "word";
+      try {
+        range.surroundContents(span);
+      } catch {
+        continue; // a word across elements: it keeps no mark of its own
+      }
+      items[index].element = span;
+      wordOfSpan.set(span, items[index]);
+    }
+    return items;
   }
 
   // The last item whose start is at or before `seconds` (items sorted by start).
@@ -286,6 +358,57 @@
       readingSentence = sentenceElement;
       if (sentenceElement) sentenceElement.classList.add("is-reading");
     }
+    readingWords = sentence ? sentence.words : null;
+    highlightWord();
+  }
+
+  function highlightWord() {
+    const now = audio.currentTime || 0;
+    const word = readingWords && readingWords.length ? lastStartedBy(readingWords, now) : null;
+    if (word === readingWord) return;
+    if (readingWord && readingWord.element) readingWord.element.classList.remove("is-reading");
+    readingWord = word;
+    if (wordHighlight) {
+      wordHighlight.clear();
+      if (word && word.range) wordHighlight.add(word.range);
+    } else if (word && word.element) {
+      word.element.classList.add("is-reading");
+    }
+  }
+
+  // timeupdate comes about four times a second: too seldom for words, so while
+  // playing, the word follows the audio frame by frame.
+  function tick() {
+    if (audio.paused || audio.ended) {
+      ticking = false;
+      return;
+    }
+    highlightWord();
+    requestAnimationFrame(tick);
+  }
+
+  // The word under a click: its own span, or the word range holding the caret there.
+  function wordAt(event) {
+    const span = event.target.closest && event.target.closest(".word");
+    if (span) return wordOfSpan.get(span) || null;
+    let node = null;
+    let offset = 0;
+    if (document.caretPositionFromPoint) {
+      const caret = document.caretPositionFromPoint(event.clientX, event.clientY);
+      if (caret) [node, offset] = [caret.offsetNode, caret.offset];
+    } else if (document.caretRangeFromPoint) {
+      const caret = document.caretRangeFromPoint(event.clientX, event.clientY);
+      if (caret) [node, offset] = [caret.startContainer, caret.startOffset];
+    }
+    if (!node || !timings) return null;
+    for (const block of timings) {
+      if (!block.element.contains(node)) continue;
+      for (const sentence of block.sentences) {
+        const word = sentence.words.find((item) => item.range && item.range.isPointInRange(node, offset));
+        if (word) return word;
+      }
+    }
+    return null;
   }
 
   function follow(element) {
@@ -442,7 +565,8 @@
     const element = event.target.closest("[data-block]");
     const block = element && timings.find((item) => item.element === element);
     if (!block) return;
-    seekTo(block.startS);
+    const word = wordAt(event);
+    seekTo(word ? word.startS : block.startS);
     if (audio.paused) start();
   });
 
@@ -483,6 +607,11 @@
     });
   }
   audio.addEventListener("play", () => (resume.hidden = true));
+  audio.addEventListener("playing", () => {
+    if (ticking) return;
+    ticking = true;
+    requestAnimationFrame(tick);
+  });
   audio.addEventListener("pause", () => savePosition(true));
   audio.addEventListener("ratechange", updatePositionState);
   audio.addEventListener("ended", () => {

@@ -373,6 +373,70 @@ def test_player_marks_words_without_the_highlight_api_in_place(
     assert not problems.errors, problems.errors
 
 
+def test_index_and_player_play_a_sample_of_the_chosen_voice(
+    page: Page, server: str, seed_narration: dict[str, Any]
+) -> None:
+    page.goto(server + "/")
+    hear = page.locator("#hear")
+    expect(hear).to_be_visible()
+    expect(hear).to_be_disabled()  # "best for the language" is no one voice to hear
+    page.select_option("#voice", "pyttsx3:gmw/en-us")
+    with page.expect_response(lambda r: "/preview.mp3" in r.url) as sent:
+        hear.click()
+    assert sent.value.status == 303
+    assert "rate=175" in sent.value.url
+    page.wait_for_function("() => document.querySelector('#hear').textContent === 'Stop'")
+    expect(hear).to_have_text("Hear it", timeout=20_000)  # the sample played to its end
+
+    open_player(page, server, seed_narration)
+    expect(page.locator("#voice option")).not_to_have_count(1)  # filled from /api/voices
+    assert page.locator("#voice").input_value() == seed_narration["voice"]
+    with page.expect_response(lambda r: "/preview.mp3" in r.url):
+        page.click("#hear")
+    expect(page.locator("#hear")).to_have_text("Stop")
+    page.click("#hear")
+    expect(page.locator("#hear")).to_have_text("Hear it")
+
+
+def test_player_switches_voice_and_keeps_the_place_in_the_text(
+    page: Page, server: str, seed_narration: dict[str, Any]
+) -> None:
+    timings = get_json(server + seed_narration["timings_url"])
+    block = [b for b in timings["blocks"] if b["kind"] == "paragraph"][2]
+    word = block["sentences"][0]["words"][4]
+    open_player(page, server, seed_narration)
+    page.locator("#audio").evaluate(
+        "(audio, t) => { audio.currentTime = t; }", word["start_ms"] / 1000 + 0.02
+    )
+    page.click("#play")
+    wait_for_time(page, word["start_ms"] / 1000 + 0.05)
+    page.locator("#audio").evaluate("audio => audio.pause()")
+    page.wait_for_timeout(100)
+    others = get_json(server + "/api/voices?language=en")["voices"]
+    other = next(v["id"] for v in others if v["id"] != seed_narration["voice"])
+    page.select_option("#voice", other)
+    page.wait_for_url(lambda url: seed_narration["id"] not in url, timeout=60_000)
+    new_id = page.url.split("/listen/")[1].split("#")[0]
+    page.wait_for_selector("#story-body.has-timings", state="attached", timeout=60_000)
+    assert "#at=" not in page.url  # the place was taken, and the address is clean again
+    again = get_json(f"{server}/api/narrations/{new_id}/timings.json")
+    assert again["text"] == timings["text"]
+    assert {b["voice"] for b in again["blocks"]} == {other}
+    same = next(
+        w
+        for b in again["blocks"]
+        for s in b["sentences"]
+        for w in s["words"]
+        if w["start_char"] == word["start_char"]
+    )
+    page.wait_for_function(
+        "(t) => Math.abs(document.querySelector('#audio').currentTime - t) < 0.05",
+        arg=same["start_ms"] / 1000,
+    )
+    expect(page.locator("#voice")).to_have_value(other)
+    expect(page.locator("#resume")).to_be_hidden()
+
+
 def test_player_speed_skip_and_download(
     page: Page, server: str, seed_narration: dict[str, Any]
 ) -> None:

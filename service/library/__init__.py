@@ -23,6 +23,7 @@ if TYPE_CHECKING:
         UnknownNarrationError,
     )
     from service.library.player import ShownBlock, listening_minutes, page_blocks
+    from service.library.previews import RATES_WPM
     from service.library.requests import NarrationRequest
     from service.library.runner import run_worker
     from service.library.seeds import Seed
@@ -37,6 +38,7 @@ _HOMES = {
     "NarrationRequest": "requests",
     "NarrationView": "narrations",
     "Preview": "extract",
+    "RATES_WPM": "previews",
     "RemakeNeedsKeyError": "narrations",
     "Seed": "seeds",
     "ShownBlock": "player",
@@ -58,6 +60,7 @@ _HOMES = {
 pays only for what it uses (the database, the engines and the audio libraries are heavy)."""
 
 __all__ = [
+    "RATES_WPM",
     "CacheReport",
     "ExportResult",
     "Lexicon",

@@ -154,14 +154,18 @@ class Narrations:
         rate_wpm: int | None,
         fmt: str,
         lexicon: Lexicon | None = None,
+        may_start: bool = True,
     ) -> NarrationView:
-        """Plan the narration of ``article`` (by ``lexicon``) and start it unless it is made."""
+        """Plan the narration of ``article`` (by ``lexicon``) and start it unless it is made.
+
+        Without ``may_start``, one not made raises :class:`RemakeNeedsKeyError`.
+        """
         settings = self.settings.replace(rate_wpm=rate_wpm)
         plan = prepare_plan(article, settings, voice=voice, lexicon=lexicon)
         self._remember(plan)
         self.store.put(plan_object(plan.narration_id), plan.to_json().encode())
         self.forget_finished(plan.narration_id)
-        return self._view(plan, want_format=fmt)
+        return self._view(plan, want_format=fmt, may_start=may_start)
 
     def view(self, narration_id: str, *, may_start: bool = True) -> NarrationView:
         """Return a narration's current state; make it again if its audio is gone.

@@ -29,6 +29,11 @@
   const statusLine = $("status");
   const resume = $("resume");
   const storyBody = $("story-body");
+  const voiceSelect = $("voice");
+  const hear = $("hear");
+  const sample = new Audio();
+  sample.preload = "none";
+  const previews = new Map();
   const story = storyBody.closest("article") || storyBody;
 
   const SKIP_S = 15;
@@ -51,6 +56,10 @@
   let lastSavedS = -1;
   let lastUserScrollMs = 0;
   let resumeAfterSwitch = false;
+  // Another voice's narration of the same text opens at "#at=<character>" (and "&play"
+  // when it was playing): the same place in the text, whatever the times.
+  const arrived = /^#at=(\d+)(&play)?$/.exec(window.location.hash);
+  let pendingAt = arrived ? { at: Number(arrived[1]), play: Boolean(arrived[2]) } : null;
 
   // The word being read is marked with the CSS Custom Highlight API, which changes
   // neither the DOM nor the layout (screen readers hear the text as it is). Without
@@ -247,6 +256,7 @@
             const own = element && element.querySelector(`[data-sentence="${sentence.index}"]`);
             return {
               startS: sentence.start_ms / 1000,
+              startChar: sentence.start_char,
               element: own,
               words: element
                 ? wordsOf(own || element, own ? sentence.start_char : block.start_char, sentence, manifest.text)
@@ -261,6 +271,91 @@
     storyBody.classList.add("has-timings");
     renderTime();
     highlight();
+    if (pendingAt) goToChar(pendingAt);
+  }
+
+  // Seek to the word (or sentence) holding character `at` of the text.
+  function goToChar({ at, play: andPlay }) {
+    pendingAt = null;
+    history.replaceState(null, "", window.location.pathname + window.location.search);
+    let target = null;
+    for (const block of timings) {
+      for (const sentence of block.sentences) {
+        for (const item of [sentence, ...sentence.words]) {
+          if (item.startChar <= at && (!target || item.startChar >= target.startChar)) target = item;
+        }
+      }
+    }
+    if (!target) return;
+    seekTo(target.startS);
+    if (andPlay) audio.play().catch(() => say("Press play to go on in this voice."));
+  }
+
+  // The character of the text being read now: the word's, else the sentence's.
+  function readingChar() {
+    if (readingWord) return readingWord.startChar;
+    const block = timings && lastStartedBy(timings, audio.currentTime || 0);
+    const sentence = block && lastStartedBy(block.sentences, audio.currentTime || 0);
+    return sentence ? sentence.startChar : 0;
+  }
+
+  // --- voices -------------------------------------------------------------
+
+  async function listVoices() {
+    let body;
+    try {
+      const response = await fetch(voiceSelect.dataset.voicesUrl);
+      if (!response.ok) return;
+      body = await response.json();
+    } catch {
+      return;
+    }
+    const voices = body.voices.slice().sort((a, b) => a.name.localeCompare(b.name));
+    for (const item of voices) {
+      previews.set(item.id, item.preview_url);
+      if (item.id === data.voice) continue;
+      const option = document.createElement("option");
+      option.value = item.id;
+      option.textContent = `${item.name} · ${item.engine}`;
+      voiceSelect.append(option);
+    }
+    const own = voices.find((item) => item.id === data.voice);
+    if (own) voiceSelect.options[0].textContent = `${own.name} · ${own.engine}`;
+    voiceSelect.value = data.voice;
+  }
+
+  function hearVoice() {
+    const url = previews.get(voiceSelect.value);
+    if (!url) return;
+    if (!sample.paused) {
+      sample.pause();
+      return;
+    }
+    audio.pause();
+    const rate = data.preview_rates_wpm.includes(data.rate_wpm) ? `?rate=${data.rate_wpm}` : "";
+    sample.src = url + rate;
+    sample.play().catch((error) => say(`The sample could not play: ${error.message}`, "error"));
+  }
+
+  async function switchVoice() {
+    const voice = voiceSelect.value;
+    if (voice === data.voice) return;
+    const at = readingChar();
+    const playing = !audio.paused && !audio.ended;
+    say("Preparing the story in that voice…");
+    try {
+      const response = await fetch(data.revoice_url, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        body: JSON.stringify({ voice }),
+      });
+      const body = await response.json().catch(() => ({}));
+      if (!response.ok) throw new Error(body.detail || body.title || `HTTP ${response.status}`);
+      window.location.assign(`${body.player_url}#at=${at}${playing ? "&play" : ""}`);
+    } catch (error) {
+      say(`That voice could not read the story: ${error.message}`, "error");
+      voiceSelect.value = data.voice;
+    }
   }
 
   // Ranges over `element`'s text for [start, end) character offsets into it.
@@ -296,7 +391,12 @@
     );
     if (!words.length || text.slice(base, base + shown.length) !== shown) return [];
     const spans = words.map((word) => [word.start_char - base, word.end_char - base]);
-    const items = words.map((word) => ({ startS: word.start_ms / 1000, range: null, element: null }));
+    const items = words.map((word) => ({
+      startS: word.start_ms / 1000,
+      startChar: word.start_char,
+      range: null,
+      element: null,
+    }));
     if (wordHighlight) {
       textRanges(element, spans).forEach((range, index) => (items[index].range = range));
       return items;
@@ -435,6 +535,7 @@
   }
 
   function offerResume() {
+    if (pendingAt) return; // arriving from another voice: the place is already chosen
     if (!usingFile || !audio.paused || audio.currentTime > 0) return;
     let saved = null;
     try {
@@ -555,6 +656,11 @@
     // No storage: default speed.
   }
 
+  voiceSelect.addEventListener("change", switchVoice);
+  hear.addEventListener("click", hearVoice);
+  sample.addEventListener("play", () => (hear.textContent = "Stop"));
+  for (const name of ["pause", "ended"]) sample.addEventListener(name, () => (hear.textContent = "Hear it"));
+
   download.addEventListener("click", (event) => {
     if (download.getAttribute("aria-disabled") === "true") event.preventDefault();
   });
@@ -631,6 +737,7 @@
   window.addEventListener("pagehide", () => savePosition(true));
 
   setUpMediaSession();
+  listVoices();
   renderProgress(data);
   renderTime();
   renderPlay();

@@ -437,6 +437,42 @@ def test_player_switches_voice_and_keeps_the_place_in_the_text(
     expect(page.locator("#resume")).to_be_hidden()
 
 
+def test_browser_track_reads_the_captions_with_word_timestamps(
+    page: Page, server: str, seed_narration: dict[str, Any]
+) -> None:
+    timings = get_json(server + seed_narration["timings_url"])
+    sentences = [s for b in timings["blocks"] for s in b["sentences"]]
+    open_player(page, server, seed_narration)
+    cues = page.evaluate(
+        """async (url) => {
+          const video = document.createElement("video");
+          const track = document.createElement("track");
+          track.kind = "captions";
+          track.src = url;
+          track.default = true;
+          video.append(track);
+          document.body.append(video);
+          track.track.mode = "hidden";
+          await new Promise((done, fail) => {
+            track.addEventListener("load", done);
+            track.addEventListener("error", () => fail(new Error("track refused")));
+          });
+          return [...track.track.cues].map((cue) => ({
+            start: cue.startTime, end: cue.endTime, text: cue.text,
+            stamps: [...cue.getCueAsHTML().childNodes].filter((n) => n.nodeType === 7)
+              .map((n) => n.data),
+          }));
+        }""",
+        seed_narration["captions_url"],
+    )
+    assert len(cues) == len(sentences)
+    for cue, sentence in zip(cues, sentences, strict=True):
+        assert abs(cue["start"] - sentence["start_ms"] / 1000) < 0.002
+        assert re.sub(r"<[^>]+>", "", cue["text"]) == " ".join(sentence["text"].split())
+        # each word after the first starts with a timestamp the browser understood
+        assert len(cue["stamps"]) >= len(sentence["words"]) - 2, (cue, sentence["text"])
+
+
 def test_player_speed_skip_and_download(
     page: Page, server: str, seed_narration: dict[str, Any]
 ) -> None:

@@ -240,7 +240,7 @@ def _finishing(writer: AudioWriter) -> Iterator[AudioWriter]:
 def chunk_pcm_task(chunk: ChunkPlan, plan: NarrationPlan, settings: StoreSettings) -> bytes:
     """Return a chunk as PCM laid out exactly like its decoded MP3 (runs in a worker)."""
     store = worker_store(settings)
-    pcm = chunk_pcm(store, chunk, plan.voice_of(chunk), plan.output).pcm
+    pcm = chunk_pcm(store, chunk, plan.voice_of(chunk), plan.output, with_words=False).pcm
     meta = store.get(chunk_meta_object(chunk.chunk_key))
     total = ChunkAudio.from_cache(chunk.chunk_key, b"", meta).sample_count if meta else 0
     laid_out = bytes(2 * ENCODER_DELAY_SAMPLES) + pcm

@@ -17,7 +17,7 @@ from service.audio.words import estimate_words
 from service.config import StoreSettings
 from service.engines.base import VoiceSettings
 from service.engines.pool import synthesize
-from service.media import Pcm
+from service.media import Pcm, WordTime
 from service.pipeline.objects import chunk_audio_object, chunk_meta_object, clip_object
 from service.pipeline.plan import ChunkPlan, ClipPlan, OutputSettings
 from service.store import Store, open_store
@@ -128,12 +128,18 @@ def clip_pcm(
 
 
 def chunk_pcm(
-    store: Store, chunk: ChunkPlan, voice: VoiceSettings, output: OutputSettings
+    store: Store,
+    chunk: ChunkPlan,
+    voice: VoiceSettings,
+    output: OutputSettings,
+    *,
+    with_words: bool = True,
 ) -> JoinedChunk:
     """Join a chunk's clips and pauses into PCM at the output rate, and place their words.
 
     Words come from the engine where it reported them, else from
-    :func:`~service.audio.words.estimate_words` on the clip as shaped.
+    :func:`~service.audio.words.estimate_words` on the clip as shaped; without
+    ``with_words`` (the audio alone is wanted) none are placed.
     """
     pieces: list[bytes] = []
     spans: list[tuple[int, int]] = []
@@ -147,10 +153,12 @@ def chunk_pcm(
         samples = mono16_at(pcm, rate)
         frames = len(samples) // 2
         spans.append((position, position + frames))
-        if pcm.words is not None:
-            timing, words = "engine", pcm.words
-        else:
-            timing, words = "estimated", estimate_words(clip.spoken, samples, rate)
+        words: tuple[WordTime, ...] = ()
+        timing = "engine" if pcm.words is not None else "estimated"
+        if with_words:
+            words = (
+                pcm.words if pcm.words is not None else estimate_words(clip.spoken, samples, rate)
+            )
 
         def at(ms: float, frames: int = frames, start: int = position) -> int:
             return start + min(frames, max(0, round(ms * rate / 1000)))

@@ -11,6 +11,7 @@ BENCHMARKS = (
     "hostile",
     "lexicon",
     "narrate",
+    "words",
     "web",
     "piper",
     "scale",

@@ -27,6 +27,7 @@ from service.pipeline.narrate import Narrator, audio_object
 from service.pipeline.objects import clip_object, narration_object
 from service.pipeline.prepare import prepare_plan
 from service.store import open_store
+from service.text.lexicon.model import parse_lexicon
 from service.text.load import load_article_from_text
 from service.text.words import word_spans
 from tests.audio_tools import decode
@@ -125,7 +126,10 @@ def test_engine_word_times_reach_timings_json_on_the_words_shown(
     engine_pool: EnginePool, settings: Settings
 ) -> None:
     article = load_article_from_text(ARTICLE, settings.input, kind="text")
-    plan = prepare_plan(article, settings)
+    # a lexicon rule says one shown word in two: both lead back to it
+    lexicon = parse_lexicon([{"match": "cash", "say": "hard cash"}], "t")
+    plan = prepare_plan(article, settings, lexicon=lexicon)
+    assert any("hard cash" in c.spoken for chunk in plan.chunks for c in chunk.clips)
     store = open_store(settings.store)
     for chunk in plan.chunks:
         for clip in chunk.clips:
@@ -165,9 +169,34 @@ def test_engine_word_times_reach_timings_json_on_the_words_shown(
             assert max((abs(v) for v in quiet), default=0) < 150, word
             loud = samples[start : start + round(40 * 22.05)]
             assert max(abs(v) for v in loud) > 1000, word
-    # several spoken words said for one shown word: "$5m" from "5" to "dollars"
+    # several spoken words said for one shown word: "$5m" from "5" to "dollars", and
+    # "cash" from the lexicon's "hard" to "cash"
     money = body["words"][3]
     assert money["end_ms"] - money["start_ms"] > 3 * GAP_MS
+    cash = body["words"][-1]
+    assert cash["end_ms"] - cash["start_ms"] > GAP_MS
+
+
+def test_a_chunk_reused_from_the_cache_keeps_its_words(
+    engine_pool: EnginePool, settings: Settings
+) -> None:
+    first = "A harbour story\n\nThe lights came back on Tuesday.\n\nThe quay was full."
+    second = first + "\n\nA new paragraph, added later."
+    store = open_store(settings.store)
+    made = []
+    for text in (first, second):
+        plan = prepare_plan(load_article_from_text(text, settings.input), settings)
+        chunks: list[int] = []
+        result = Narrator(settings, store, engine_pool).narrate(
+            plan, on_chunk=lambda _i, chunk, chunks=chunks: chunks.append(chunk.clips_synthesized)
+        )
+        made.append((result.manifest, chunks))
+    (before, _), (after, synthesized) = made
+    assert synthesized[:3] == [0, 0, 0]  # the first three chunks came from the cache
+    for old_block, new_block in zip(before["blocks"], after["blocks"][:3], strict=True):
+        for old, new in zip(old_block["sentences"], new_block["sentences"], strict=True):
+            assert new["words"] == old["words"] and new["words"]
+            assert new["word_timing"] == old["word_timing"]
 
 
 def test_estimate_finds_words_between_the_pauses_of_the_audio(

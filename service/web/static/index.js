@@ -34,7 +34,11 @@
       return;
     }
     const chosen = voice.value;
-    const voices = body.voices.slice().sort((a, b) => a.name.localeCompare(b.name));
+    // A voice whose files are missing is listed by the API (with installed: false),
+    // but offered here only once it can be heard.
+    const voices = body.voices
+      .filter((item) => item.installed !== false)
+      .sort((a, b) => a.name.localeCompare(b.name));
     for (const item of voices) {
       previews.set(item.id, item.preview_url);
       const option = document.createElement("option");

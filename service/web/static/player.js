@@ -310,7 +310,9 @@
     } catch {
       return;
     }
-    const voices = body.voices.slice().sort((a, b) => a.name.localeCompare(b.name));
+    const voices = body.voices
+      .filter((item) => item.installed !== false) // listed, but not there to be heard
+      .sort((a, b) => a.name.localeCompare(b.name));
     for (const item of voices) {
       previews.set(item.id, item.preview_url);
       if (item.id === data.voice) continue;

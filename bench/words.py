@@ -15,13 +15,12 @@ baseline. The articles are the development set, read at run time from
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import statistics
 import time
 
-from bench.extract import dataset_dir
 from bench.results import write_section
+from harness.devset import truths
 from service.audio.clip import shape_clip
 from service.audio.words import estimate_words
 from service.engines.base import VoiceSettings
@@ -35,7 +34,7 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 def english_sentences(per_article: int) -> list[str]:
     """Return up to ``per_article`` sentences of three words or more from each English article."""
-    truth = json.loads((dataset_dir() / "ground-truth.json").read_text(encoding="utf-8"))
+    truth = truths()
     found: list[str] = []
     for key in sorted(truth):
         body = " ".join(str(truth[key]["articleBody"]).split())

@@ -428,7 +428,7 @@ select{min-height:2.5em;padding:.3em .6em;border:1px solid #d9d6cf;border-radius
       else if (highlights) CSS.highlights.delete("listen-word");
     }
     const tick = () => {
-      markWord();
+      highlight();
       if (!audio.paused) requestAnimationFrame(tick);
     };
 

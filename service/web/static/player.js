@@ -485,7 +485,7 @@
       ticking = false;
       return;
     }
-    highlightWord();
+    highlight();
     requestAnimationFrame(tick);
   }
 

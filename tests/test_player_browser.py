@@ -530,6 +530,23 @@ def test_player_keyboard_tab_reaches_play_and_space_toggles(
     page.keyboard.press("ArrowLeft")
     assert audio_state(page)["time"] == pytest.approx(before, abs=0.3)
 
+    # Shift+arrows go a sentence at a time
+    starts = sorted(
+        s["start_ms"] / 1000
+        for b in get_json(server + seed_narration["timings_url"])["blocks"]
+        for s in b["sentences"]
+    )
+    i = next(i for i in range(5, len(starts) - 1) if starts[i + 1] - starts[i] > 3)
+    page.evaluate("() => document.activeElement.blur()")
+    page.locator("#audio").evaluate("(audio, t) => { audio.currentTime = t; }", starts[i] + 2)
+    page.keyboard.press("Shift+ArrowRight")
+    assert audio_state(page)["time"] == pytest.approx(starts[i + 1], abs=0.02)
+    page.keyboard.press("Shift+ArrowLeft")  # just begun: to the sentence before
+    assert audio_state(page)["time"] == pytest.approx(starts[i], abs=0.02)
+    page.locator("#audio").evaluate("(audio, t) => { audio.currentTime = t; }", starts[i] + 2)
+    page.keyboard.press("Shift+ArrowLeft")  # well into it: to its start
+    assert audio_state(page)["time"] == pytest.approx(starts[i], abs=0.02)
+
 
 def test_player_remembers_position_and_sets_media_session(
     page: Page, server: str, seed_narration: dict[str, Any]

@@ -291,6 +291,17 @@
     if (andPlay) audio.play().catch(() => say("Press play to go on in this voice."));
   }
 
+  // Shift+arrows: to the next sentence, or back to the start of this one (the one before
+  // when this one has only just begun), as a player's previous and next track buttons do.
+  function stepSentence(direction) {
+    const sentences = timings.flatMap((block) => block.sentences).sort((a, b) => a.startS - b.startS);
+    const now = audio.currentTime || 0;
+    const current = sentences.indexOf(lastStartedBy(sentences, now));
+    let index = current + direction;
+    if (direction < 0 && current >= 0 && now - sentences[current].startS > 1.5) index = current;
+    seekTo(sentences[Math.max(0, Math.min(index, sentences.length - 1))].startS);
+  }
+
   // The character of the text being read now: the word's, else the sentence's.
   function readingChar() {
     if (readingWord) return readingWord.startChar;
@@ -694,7 +705,8 @@
       toggle();
     } else if (event.key === "ArrowLeft" || event.key === "ArrowRight") {
       event.preventDefault();
-      seekBy(event.key === "ArrowLeft" ? -ARROW_S : ARROW_S);
+      if (event.shiftKey && timings) stepSentence(event.key === "ArrowLeft" ? -1 : 1);
+      else seekBy(event.key === "ArrowLeft" ? -ARROW_S : ARROW_S);
     }
   });
 

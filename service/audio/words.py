@@ -9,7 +9,7 @@ words between two pauses are spread between them.
 
 Measured against eSpeak NG's own word events on the same clips (25,913 words
 of real English articles, ``python -m bench.words``): word starts fall a median
-84 ms (p90 290 ms) from eSpeak's, against 131 ms (p90 547 ms) for words spread
+83 ms (p90 285 ms) from eSpeak's, against 131 ms (p90 547 ms) for words spread
 by characters over the whole clip. Weighing by vowel groups (syllables)
 instead of letters did worse in a side-by-side run (127 ms median against
 102 ms for letters). Engines that
@@ -42,6 +42,8 @@ _PAUSE_AFTER = {",": 4.6, ";": 7.3, ":": 7.3, ".": 6.7, "!": 6.7, "?": 6.7}
 _CLOSING = "\"'”’»)]}"
 _SKIPPED_PAUSE_COST = 150.0
 """Cost (in ms of misplacement) of a silence left unmatched: a stop consonant, not a pause."""
+_SKIPPED_PER_MS = 2.0
+"""...and of a long one, per ms of it: a long silence is a pause, wherever the letters put it."""
 _PUNCTUATION_BONUS = 80.0
 """How much more a silence is worth at a word that ends in punctuation."""
 _LETTERS = re.compile(r"[^\W\d_]")
@@ -162,11 +164,13 @@ def _anchor(
     best = [[0.0] * cols for _ in range(rows)]
     move = [[""] * cols for _ in range(rows)]
     for s in range(1, rows):
-        best[s][0] = best[s - 1][0] + _SKIPPED_PAUSE_COST
+        start, end = silences[s - 1]
+        skipped = max(_SKIPPED_PAUSE_COST, _SKIPPED_PER_MS * (end - start))
+        best[s][0] = best[s - 1][0] + skipped
         move[s][0] = "skip"
         for b in range(1, cols):
             options = (
-                (best[s - 1][b] + _SKIPPED_PAUSE_COST, "skip"),
+                (best[s - 1][b] + skipped, "skip"),
                 (best[s][b - 1], "next"),
                 (best[s - 1][b - 1] + cost(s - 1, b - 1), "match"),
             )

@@ -324,16 +324,19 @@
     const voices = body.voices
       .filter((item) => item.installed !== false) // listed, but not there to be heard
       .sort((a, b) => a.name.localeCompare(b.name));
+    // A voice's name is enough, unless two engines offer one of the same name.
+    const named = (item) =>
+      voices.filter((other) => other.name === item.name).length > 1 ? `${item.name} · ${item.engine}` : item.name;
     for (const item of voices) {
       previews.set(item.id, item.preview_url);
       if (item.id === data.voice) continue;
       const option = document.createElement("option");
       option.value = item.id;
-      option.textContent = `${item.name} · ${item.engine}`;
+      option.textContent = named(item);
       voiceSelect.append(option);
     }
     const own = voices.find((item) => item.id === data.voice);
-    if (own) voiceSelect.options[0].textContent = `${own.name} · ${own.engine}`;
+    if (own) voiceSelect.options[0].textContent = named(own);
     voiceSelect.value = data.voice;
   }
 

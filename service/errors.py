@@ -128,6 +128,14 @@ class LexiconNotFoundError(LexiconError):
     title = "Lexicon not found"
 
 
+class UnknownLexiconError(LexiconError):
+    """A narration request names a lexicon that does not exist (the request is what is wrong)."""
+
+    http_status = 422
+    slug = "unknown-lexicon"
+    title = "Unknown lexicon"
+
+
 class LexiconConflictError(LexiconError):
     """A lexicon claims a site that another lexicon already has."""
 

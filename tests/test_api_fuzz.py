@@ -193,28 +193,47 @@ def _schema(ref: dict[str, Any]) -> dict[str, Any]:
 
 
 def _json_fields() -> list[tuple[str, str]]:
-    """List (path, field) for every property of every JSON request body."""
+    """List (path, field) for every property of every JSON request body (POST and PUT)."""
     found = []
     for path, item in openapi_document()["paths"].items():
-        body = item.get("post", {}).get("requestBody", {}).get("content", {})
-        if "application/json" in body:
-            schema = _schema(body["application/json"]["schema"])
-            found += [(path, field) for field in schema["properties"]]
+        for method in ("post", "put"):
+            body = item.get(method, {}).get("requestBody", {}).get("content", {})
+            if "application/json" in body:
+                schema = _schema(body["application/json"]["schema"])
+                found += [(path, field) for field in schema["properties"]]
     return found
 
 
+RULE = {"match": "NATO", "say": "North Atlantic Treaty Organization"}
 VALID = {
     "/api/narrations": {"text": STORY},
     "/api/extract": {"text": STORY},
     "/v1/audio/speech": {"model": "tts-1", "voice": "alloy", "input": "Hello there."},
+    "/api/lexicon-preview": {"rule": RULE},
+    "/api/lexicons/{name}": {"sites": ["fuzz.example"], "rules": [RULE]},
 }
 JSON_FIELDS = _json_fields()
+RULE_FIELDS = list(_schema({"$ref": "#/components/schemas/Rule"})["properties"])
 
 
 def test_fuzz_every_body_field_is_covered() -> None:
     assert {path for path, _ in JSON_FIELDS} == set(VALID)
     assert ("/api/narrations", "rate") in JSON_FIELDS
+    assert ("/api/narrations", "lexicon") in JSON_FIELDS
+    assert ("/api/narrations", "page_url") in JSON_FIELDS
     assert ("/v1/audio/speech", "speed") in JSON_FIELDS
+    assert ("/v1/audio/speech", "lexicon") in JSON_FIELDS
+    assert ("/api/lexicons/{name}", "sites") in JSON_FIELDS
+    assert set(RULE_FIELDS) == {"match", "say", "ipa", "regex", "ignore_case"}
+
+
+def send_json(client: FlaskClient, path: str, text: str) -> Any:
+    """PUT a lexicon body, POST any other."""
+    if "{name}" in path:
+        return client.put(
+            path.replace("{name}", "fuzz"), data=utf8(text), content_type="application/json"
+        )
+    return client.post(path, data=utf8(text), content_type="application/json")
 
 
 @pytest.mark.parametrize(("path", "field"), JSON_FIELDS, ids=[f"{p} {f}" for p, f in JSON_FIELDS])
@@ -222,12 +241,61 @@ def test_fuzz_every_body_field_is_covered() -> None:
 @given(value=HOSTILE)
 def test_fuzz_json_field(client: FlaskClient, path: str, field: str, value: Any) -> None:
     body = {**VALID[path], field: value}
-    if field in ("text", "markdown", "html", "url"):
+    if field in ("text", "markdown", "html", "url") and path != "/api/lexicon-preview":
         body.pop("text")
         body[field] = value
     text = dump(body)
-    answer = client.post(path, data=utf8(text), content_type="application/json")
-    assert_no_server_error(answer, text)
+    assert_no_server_error(send_json(client, path, text), text)
+
+
+@pytest.mark.parametrize("path", ["/api/lexicons/{name}", "/api/lexicon-preview"])
+@pytest.mark.parametrize("field", RULE_FIELDS)
+@FUZZ
+@given(value=HOSTILE, regex=st.booleans())
+def test_fuzz_rule_field(
+    client: FlaskClient, path: str, field: str, value: Any, regex: bool
+) -> None:
+    rule = {**RULE, "regex": regex, field: value}
+    body = {"rules": [rule]} if "{name}" in path else {"rule": rule, "text": STORY}
+    text = dump(body)
+    assert_no_server_error(send_json(client, path, text), text)
+
+
+_PLS_HEAD = '<lexicon xmlns="http://www.w3.org/2005/01/pronunciation-lexicon" version="1.0">'
+PLS_BODIES = st.one_of(
+    st.sampled_from(
+        [
+            '<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]>'
+            + _PLS_HEAD
+            + "<lexeme><grapheme>&b;</grapheme><alias>x</alias></lexeme></lexicon>",
+            '<?xml version="1.0"?><!DOCTYPE l [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+            + _PLS_HEAD
+            + "<lexeme><grapheme>&e;</grapheme><alias>x</alias></lexeme></lexicon>",
+            _PLS_HEAD + "<lexeme>" * 50_000 + "</lexeme>" * 50_000 + "</lexicon>",
+            _PLS_HEAD
+            + "<lexeme><grapheme>NATO</grapheme><alias>x</alias></lexeme>" * 10_001
+            + "</lexicon>",
+            _PLS_HEAD + "<lexeme><grapheme></grapheme><phoneme>ʒ</phoneme></lexeme></lexicon>",
+            _PLS_HEAD + "<lexeme><grapheme>a\ue000b</grapheme><alias>x</alias></lexeme></lexicon>",
+            "<lexicon/>",
+            "<",
+            "",
+        ]
+    ),
+    _STRINGS.map(
+        lambda value: (
+            _PLS_HEAD
+            + f"<lexeme><grapheme>{value}</grapheme><alias>{value}</alias></lexeme></lexicon>"
+        )
+    ),
+)
+
+
+@FUZZ
+@given(body=st.one_of(PLS_BODIES.map(utf8), st.binary(max_size=2000)))
+def test_fuzz_pls_body(client: FlaskClient, body: bytes) -> None:
+    answer = client.put("/api/lexicons/fuzz", data=body, content_type="application/pls+xml")
+    assert_no_server_error(answer, repr(body[:300]))
 
 
 @pytest.mark.parametrize("path", list(VALID))
@@ -248,6 +316,12 @@ def test_fuzz_json_field(client: FlaskClient, path: str, field: str, value: Any)
                 "model",
                 "markdown",
                 "html",
+                "lexicon",
+                "page_url",
+                "rule",
+                "rules",
+                "sites",
+                "language",
                 "\ud800",
                 "",
             ]
@@ -259,11 +333,12 @@ def test_fuzz_json_field(client: FlaskClient, path: str, field: str, value: Any)
 )
 def test_fuzz_json_body(client: FlaskClient, path: str, fields: dict[str, Any], whole: Any) -> None:
     text = dump(fields if whole is None else whole)
-    answer = client.post(path, data=utf8(text), content_type="application/json")
-    assert_no_server_error(answer, text)
+    assert_no_server_error(send_json(client, path, text), text)
 
 
-FORM_FIELDS = ["text", "markdown", "html", "url", "title", "voice", "rate", "format"]
+FORM_FIELDS = [
+    "text", "markdown", "html", "url", "title", "voice", "rate", "format", "lexicon", "page_url"
+]  # fmt: skip
 
 
 @pytest.mark.parametrize("field", FORM_FIELDS)
@@ -296,7 +371,9 @@ RAW_TYPES = [
 @given(
     body=st.one_of(st.binary(max_size=2000), _STRINGS.map(utf8)),
     query=st.dictionaries(
-        st.sampled_from(["title", "voice", "rate", "format"]), _STRINGS, max_size=3
+        st.sampled_from(["title", "voice", "rate", "format", "lexicon", "page_url"]),
+        _STRINGS,
+        max_size=3,
     ),
 )
 def test_fuzz_raw_body_and_query(
@@ -310,31 +387,57 @@ def test_fuzz_raw_body_and_query(
 
 
 PATHS = [
-    path for path, item in openapi_document()["paths"].items() if "get" in item and "{" in path
+    (method, path)
+    for path, item in openapi_document()["paths"].items()
+    for method in ("get", "delete")
+    if method in item and "{" in path
 ]
 
 
-@pytest.mark.parametrize("path", PATHS)
+@pytest.fixture(scope="module")
+def stored(client: FlaskClient) -> str:
+    """Return the name of a lexicon that exists."""
+    answer = client.put("/api/lexicons/kept", json={"rules": [RULE]})
+    assert answer.status_code in (200, 201)
+    return "kept"
+
+
+@pytest.mark.parametrize(("method", "path"), PATHS, ids=[f"{m} {p}" for m, p in PATHS])
 @FUZZ
 @given(narration_id=_STRINGS, fmt=_STRINGS, suffix=st.sampled_from(["", "\n", "%0A", "/..", "x"]))
 def test_fuzz_path_parameters(
-    client: FlaskClient, made: str, path: str, narration_id: str, fmt: str, suffix: str
+    client: FlaskClient,
+    made: str,
+    stored: str,
+    method: str,
+    path: str,
+    narration_id: str,
+    fmt: str,
+    suffix: str,
 ) -> None:
-    for candidate in (narration_id, made + suffix):
+    # a DELETE gets the kept lexicon's name only with something after it
+    kept = stored + (suffix or "x") if method == "delete" else stored + suffix
+    for candidate, name in ((narration_id, narration_id), (made + suffix, kept)):
         quoted = urllib.parse.quote(utf8(candidate), safe="%")
-        url = path.replace("{narration_id}", quoted).replace(
-            "{fmt}", urllib.parse.quote(utf8(fmt), safe="") or "mp3"
+        url = (
+            path.replace("{narration_id}", quoted)
+            .replace("{name}", urllib.parse.quote(utf8(name), safe="%"))
+            .replace("{fmt}", urllib.parse.quote(utf8(fmt), safe="") or "mp3")
         )
-        assert_no_server_error(client.get(url, buffered=False), url)
+        answer = client.open(url, method=method.upper(), buffered=False)
+        assert_no_server_error(answer, f"{method} {url}")
 
 
-@pytest.mark.parametrize("path", ["/api/voices", "/api/narrations/{id}/audio.mp3"])
+@pytest.mark.parametrize(
+    "path", ["/api/voices", "/api/narrations/{id}/audio.mp3", "/api/lexicons/{lexicon}"]
+)
 @FUZZ
-@given(value=_STRINGS, name=st.sampled_from(["language", "download", "engine", "\ud800"]))
+@given(value=_STRINGS, name=st.sampled_from(["language", "download", "engine", "format", "\ud800"]))
 def test_fuzz_query_parameters(
-    client: FlaskClient, made: str, path: str, value: str, name: str
+    client: FlaskClient, made: str, stored: str, path: str, value: str, name: str
 ) -> None:
-    url = path.replace("{id}", made) + "?" + urllib.parse.quote(utf8(name)) + "="
+    url = path.replace("{id}", made).replace("{lexicon}", stored)
+    url += "?" + urllib.parse.quote(utf8(name)) + "="
     url += urllib.parse.quote(utf8(value))
     assert_no_server_error(client.get(url, buffered=False), url)
 
@@ -360,7 +463,17 @@ def test_fuzz_authorization_header(keyed: FlaskClient, key: str) -> None:
     header = "Bearer " + key.encode("utf-8", "surrogatepass").decode("latin-1")
     header = header.replace("\r", "").replace("\n", "")  # a header cannot hold a line break
     for path, body in VALID.items():
-        answer = keyed.post(path, json=json.loads(dump(body)), headers={"Authorization": header})
+        answer = keyed.open(
+            path.replace("{name}", "keyed"),
+            method="PUT" if "{name}" in path else "POST",
+            json=json.loads(dump(body)),
+            headers={"Authorization": header},
+        )
+        status = answer.status_code
+        assert_no_server_error(answer, header)
+        assert status in (401, 403)
+    for method, path in (("GET", "/api/lexicons"), ("GET", "/api/lexicons/keyed")):
+        answer = keyed.open(path, method=method, headers={"Authorization": header})
         status = answer.status_code
         assert_no_server_error(answer, header)
         assert status in (401, 403)

@@ -210,3 +210,36 @@ def test_cli_serve_starts_with_only_a_warning_when_the_database_is_unreachable(
     lines = done.stderr.splitlines()
     assert lines[0].startswith("listen: warning: cannot reach the database"), done.stderr
     assert "in use" in lines[-1] and done.returncode == 2
+
+
+@pytest.mark.slow
+def test_cli_narrate_of_a_url_uses_its_sites_lexicon(env: dict[str, str], tmp_path: Path) -> None:
+    from harness.webserver import serving_page
+
+    site = {"sites": ["localhost"], "rules": [RULES["rules"][0]]}
+    listen("lexicon", "import", "local", "-", env=env, stdin=json.dumps(site))
+    page = b"<html><body><article><h1>Summit</h1><p>NATO met today.</p></article></body></html>"
+    env = {**env, "LISTEN_ALLOW_PRIVATE_URLS": "1"}
+    with serving_page(page) as base:
+        for host, lexicon in (("localhost", "local"), ("127.0.0.1", None)):
+            timings = tmp_path / f"{host}.json"
+            url = base.replace("127.0.0.1", host) + "/story"
+            args = ("narrate", url, "-o", str(tmp_path / f"{host}.mp3"), "--timings", str(timings))
+            done = listen(*args, env=env, timeout=300)
+            assert done.returncode == 0, done.stderr
+            manifest = json.loads(timings.read_text())
+            assert manifest["lexicon"] == lexicon
+        # --no-cache still finds the lexicon in the library database
+        done = listen(
+            "narrate",
+            base.replace("127.0.0.1", "localhost") + "/story",
+            "--no-cache",
+            "-o",
+            str(tmp_path / "scratch.mp3"),
+            "--timings",
+            str(tmp_path / "scratch.json"),
+            env=env,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr
+        assert json.loads((tmp_path / "scratch.json").read_text())["lexicon"] == "local"

@@ -97,6 +97,9 @@ def test_readme_api_examples_run_as_written(tmp_path: Path) -> None:
     assert len(decode(tmp_path / "stream.mp3")) > 22050 * 3
     assert len(decode(tmp_path / "hello.mp3")) > 22050
     assert "WEBVTT" in done.stdout
+    assert "<grapheme>NATO</grapheme>" in done.stdout
+    assert re.search(r'"lexicon":\s*"newsroom"', done.stdout), done.stdout
+    assert done.stdout.rstrip().endswith("204")
 
 
 def test_readme_make_run_takes_the_port_and_host() -> None:

@@ -360,3 +360,30 @@ def test_embed_marks_the_word_being_read_and_seeks_on_a_word_while_playing(
         page.wait_for_function(
             "() => [...(CSS.highlights.get('listen-word') || [])][0]?.toString() === 'lighthouse'"
         )
+
+
+def test_embed_on_a_lexicons_site_is_read_by_that_lexicon(page: Page, server: str) -> None:
+    import json
+    import urllib.request
+
+    lexicon = {"sites": ["localhost"], "rules": [{"match": "lamps", "say": "lanterns"}]}
+    stored = urllib.request.Request(
+        server + "/api/lexicons/quay",
+        data=json.dumps(lexicon).encode(),
+        method="PUT",
+        headers={"Content-Type": "application/json"},
+    )
+    urllib.request.urlopen(stored, timeout=30).close()
+    try:
+        with publisher_site({"/story.html": publisher_page(server).encode()}) as site:
+            read_by = {}
+            for host in ("localhost", "127.0.0.1"):  # the same page, on the site and off it
+                page.goto(site.replace("127.0.0.1", host) + "/story.html")
+                narration = play_until_mapped(page)
+                read_by[host] = (narration["lexicon"], narration["lexicon_rules_applied"])
+        # the page's address chose the lexicon, and the browser's Origin vouched for it
+        assert read_by == {"localhost": ("quay", 1), "127.0.0.1": (None, 0)}
+    finally:
+        urllib.request.urlopen(
+            urllib.request.Request(server + "/api/lexicons/quay", method="DELETE"), timeout=30
+        ).close()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from service.errors import LexiconError
 from service.text.lexicon.files import read_lexicon, write_lexicon
@@ -33,6 +35,13 @@ def test_lexicon_say_rule_replaces_whole_words_only() -> None:
     assert matched == (0,)
 
 
+@pytest.mark.parametrize("text", ["STRASSE", "strasse", "Straße", "Die Straße, die STRASSE."])
+def test_lexicon_ignore_case_matches_as_unicode_folds_case(text: str) -> None:
+    for term in ("Straße", "STRASSE"):
+        rules = [{"match": term, "say": "road", "ignore_case": True}]
+        assert "road" in _apply(rules, text)[0], (term, text)
+
+
 def test_lexicon_ignore_case_matches_any_case() -> None:
     rules = [{"match": "gif", "say": "jif", "ignore_case": True}]
     assert _apply(rules, "A GIF, a Gif, a gif, gifs.")[0] == "A jif, a jif, a jif, gifs."
@@ -58,6 +67,56 @@ def test_lexicon_overlap_prefers_the_longer_match_then_the_earlier_rule() -> Non
         {"match": "new york", "say": "ny", "ignore_case": True},
     ]
     assert _apply(rules, "New York, York.")[0] == "NY, Y."
+
+
+TERMS = ["NATO", "nato", "New York", "York", "Straße", "STRASSE", ".NET", "pp.", "AT&T", "İstanbul"]
+PIECES = [*TERMS, " ", ", ", ". ", "-", "NATOs", "x", "ß", "'s", "_", "\u0130", "٣", "é"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    terms=st.lists(
+        st.tuples(st.sampled_from(TERMS), st.booleans()),
+        min_size=1,
+        max_size=6,
+        unique_by=lambda term: term[0].casefold(),  # the same term twice is refused
+    ),
+    text=st.lists(st.sampled_from(PIECES), max_size=14).map("".join),
+)
+def test_lexicon_automaton_finds_what_reading_word_by_word_finds(
+    terms: list[tuple[str, bool]], text: str
+) -> None:
+    rules = [{"match": t, "say": f"rule {n}", "ignore_case": c} for n, (t, c) in enumerate(terms)]
+    matcher = LexiconMatcher(parse_lexicon(rules, "test"))
+    assert matcher._literal_matches(text) == matcher._scan_words(text)
+
+
+@pytest.mark.parametrize("text", ["x_NATO", "NATO٣", "éNATO", "NATO_", "NATOé"])
+def test_lexicon_letters_digits_and_underscores_of_any_script_join_words(text: str) -> None:
+    assert _apply([{"match": "NATO", "say": "N"}], text) == (text, ())
+    assert _apply([{"match": "NATO", "say": "N"}], f"-{text}- NATO.")[0] == f"-{text}- N."
+
+
+REGEX_RULES = [
+    {"match": r"v(\d+)", "regex": True, "say": r"version \1"},
+    {"match": r"(?i)nato", "regex": True, "say": "the alliance"},
+    {"match": r"(?P<n>\d+)px", "regex": True, "say": r"\g<n> pixels"},
+    {"match": r"(?P<n>\d+)em", "regex": True, "ignore_case": True, "say": r"\g<n> ems"},
+    {"match": r"(?x) a \s b", "regex": True, "say": "a b"},
+]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Nothing to see.", "Try v2 at 3px.", "NATO and nato at 4EM.", "a b", "av2 3pxx", "x" * 400],
+)
+def test_lexicon_regex_rules_asked_together_first_find_what_each_finds(text: str) -> None:
+    together = LexiconMatcher(parse_lexicon(REGEX_RULES, "t"))
+    # one alternation per set of flags: plain, case-blind, verbose
+    assert len(together._any_pattern) == 3
+    alone = LexiconMatcher(parse_lexicon(REGEX_RULES, "t"))
+    alone._any_pattern = []
+    assert together.apply(text) == alone.apply(text)
 
 
 def test_lexicon_ipa_rule_becomes_a_phoneme_mark() -> None:

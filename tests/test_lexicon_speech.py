@@ -173,6 +173,15 @@ def test_lexicon_changes_the_keys_of_exactly_the_sentences_with_the_term(tmp_pat
         )
         assert (chunk_a.chunk_key != chunk_b.chunk_key) == touched
     assert without.narration_id != with_rule.narration_id
-    # a lexicon none of whose rules match keys nothing differently
+    assert (with_rule.lexicon, with_rule.lexicon_rules_applied) == ("news", 1)
+    # a lexicon none of whose rules match keys no sentence or chunk differently; the
+    # narration names the lexicon it was read by, so it has an id of its own
     unrelated = _plan(settings, [{"match": "Paganini", "say": "Pa ga ni ni"}])
-    assert unrelated.narration_id == without.narration_id
+    assert [c.chunk_key for c in unrelated.chunks] == [c.chunk_key for c in without.chunks]
+    assert (unrelated.lexicon, unrelated.lexicon_rules_applied) == ("news", 0)
+    assert unrelated.narration_id != without.narration_id
+    # adding or editing a rule the article does not hold leaves its narration as it was
+    grown = _plan(settings, [NATO, {"match": "Paganini", "say": "Pa ga ni ni"}])
+    assert grown.narration_id == with_rule.narration_id
+    edited = _plan(settings, [NATO, {"match": "Paganini", "say": "Pa ga nee nee"}])
+    assert edited.narration_id == with_rule.narration_id

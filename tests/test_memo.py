@@ -133,3 +133,23 @@ def test_settings_that_do_not_change_the_audio_keep_the_memo(
         {"max_html_depth": 100},
     ):
         assert memo_key(source, settings.replace(**change)) != key, change
+
+
+def test_memo_key_holds_the_lexicon_name_and_rules(settings: Settings, tmp_path: Path) -> None:
+    from service.text.lexicon.model import parse_lexicon
+
+    article = tmp_path / "story.txt"
+    article.write_text(FIRST, encoding="utf-8")
+    source = read_source(str(article), settings.input)
+    rules = [{"match": "NATO", "say": "North Atlantic Treaty Organization"}]
+    news = parse_lexicon(rules, "news")
+    keys = {
+        memo_key(source, settings),
+        memo_key(source, settings, news.identity),
+        memo_key(source, settings, parse_lexicon(rules, "other").identity),
+        memo_key(
+            source, settings, parse_lexicon([*rules, {"match": "x", "say": "y"}], "news").identity
+        ),
+    }
+    assert len(keys) == 4
+    assert memo_key(source, settings, parse_lexicon(rules, "news").identity) in keys

@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from service.library.previews import SAMPLES
+from service.library.voice_samples import SAMPLES
 from service.web import close_app, create_app
 from tests.audio_tools import decode, rms
 

@@ -183,18 +183,22 @@ def narrate(
         volume=volume,
     )
     lexicon = stored_lexicon(settings, lexicon_name) if lexicon_name is not None else None
-    with tempfile.TemporaryDirectory(prefix="listen-") as scratch:
-        if no_cache:
-            settings = settings.replace(cache_dir=Path(scratch), store_url="")
-        result = library_of(settings).narrate_to_files(
-            source,
-            output=Path(output) if output else None,
-            fmt=fmt,
-            timings=Path(timings) if timings else None,
-            captions=Path(captions) if captions else None,
-            on_progress=_progress(sys.stderr.isatty()),
-            lexicon=lexicon,
-        )
+    library = library_of(settings)  # its database holds the lexicons, whatever cache is used
+    try:
+        with tempfile.TemporaryDirectory(prefix="listen-") as scratch:
+            cache = settings.replace(cache_dir=Path(scratch), store_url="") if no_cache else None
+            result = (library if cache is None else library_of(cache)).narrate_to_files(
+                source,
+                output=Path(output) if output else None,
+                fmt=fmt,
+                timings=Path(timings) if timings else None,
+                captions=Path(captions) if captions else None,
+                on_progress=_progress(sys.stderr.isatty()),
+                lexicon=lexicon,
+                site_lexicon=library.site_lexicon,
+            )
+    finally:
+        library.close()
     seconds = result.duration_ms / 1000
     click.echo(f"{result.path}\t{int(seconds // 60)}:{seconds % 60:04.1f}")
 

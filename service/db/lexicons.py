@@ -156,6 +156,23 @@ def delete_lexicon(session: Session, name: str) -> None:
     session.delete(row)
 
 
+def site_lexicon(session: Session, host: str) -> tuple[str, str] | None:
+    """Return the name and digest of the lexicon whose site covers ``host`` (the most specific
+    one), or None; one query, no rules loaded."""
+    candidates = host_candidates(host)
+    if not candidates:
+        return None
+    found = {
+        site: (name, digest)
+        for site, name, digest in session.execute(
+            select(LexiconSiteRow.host, LexiconRow.name, LexiconRow.digest)
+            .join(LexiconRow, LexiconRow.id == LexiconSiteRow.lexicon_id)
+            .where(LexiconSiteRow.host.in_(candidates))
+        )
+    }
+    return next((found[site] for site in candidates if site in found), None)
+
+
 def lexicon_for_host(session: Session, host: str) -> Lexicon | None:
     """Return the lexicon whose site covers ``host`` (the most specific one), or None."""
     candidates = host_candidates(host)

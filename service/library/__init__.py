@@ -23,11 +23,11 @@ if TYPE_CHECKING:
         UnknownNarrationError,
     )
     from service.library.player import ShownBlock, listening_minutes, page_blocks
-    from service.library.previews import RATES_WPM
     from service.library.requests import NarrationRequest
     from service.library.runner import run_worker
     from service.library.seeds import Seed
     from service.library.speech import SpeechRequest
+    from service.library.voice_samples import RATES_WPM
 
 _HOMES = {
     "CacheReport": "cache",
@@ -38,7 +38,7 @@ _HOMES = {
     "NarrationRequest": "requests",
     "NarrationView": "narrations",
     "Preview": "extract",
-    "RATES_WPM": "previews",
+    "RATES_WPM": "voice_samples",
     "RemakeNeedsKeyError": "narrations",
     "Seed": "seeds",
     "ShownBlock": "player",

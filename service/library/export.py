@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
+from urllib.parse import urlsplit
 
 from slugify import slugify
 
@@ -161,12 +162,20 @@ def narrate_to_files(
     captions: Path | None = None,
     on_progress: Callable[[int, int], None] | None = None,
     lexicon: Lexicon | None = None,
+    site_lexicon: Callable[[str], Lexicon | None] | None = None,
 ) -> ExportResult:
-    """Load ``source``, narrate it through the cache (read by ``lexicon``) and copy it out."""
+    """Load ``source``, narrate it through the cache (read by ``lexicon``) and copy it out.
+
+    Without ``lexicon``, a page fetched from a URL is read by the lexicon
+    ``site_lexicon`` finds for its host (after redirects), if any.
+    """
     fmt = output_format(output, fmt, settings.audio.audio_format)
     read = read_source(source, settings.input)
+    if lexicon is None and site_lexicon is not None and read.url is not None:
+        host = urlsplit(read.url).hostname
+        lexicon = site_lexicon(host) if host else None
     store = open_store(settings.store)
-    key = memo_key(read, settings, lexicon.digest if lexicon is not None else None)
+    key = memo_key(read, settings, lexicon.identity if lexicon is not None else None)
     known = recall(store, key)
     if known is not None and _finished(store, known.narration_id, fmt):
         target = _checked_target(output or Path(default_filename(known.title, fmt)))

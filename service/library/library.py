@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # the modules themselves load on first use: a command pays fo
     from service.library.seeds import Seed
     from service.library.speech import SpeechRequest
     from service.text.article import Article
+    from service.text.lexicon.model import Lexicon
 
 STORED_TEXTS = frozenset({"timings.json", "captions.vtt"})
 """The text files of a finished narration that are served as they are stored."""
@@ -131,11 +132,12 @@ class Library:
 
     # --- narrations ---------------------------------------------------------------------
 
-    def read_request(self, fields: dict[str, Any]) -> NarrationRequest:
-        """Read an API request's fields (``text|markdown|html|url``, voice, rate, format, title)."""
+    def read_request(self, fields: dict[str, Any], origin: str | None = None) -> NarrationRequest:
+        """Read an API request's fields (``text|markdown|html|url``, voice, rate, format, title,
+        lexicon, page_url); ``origin`` is the browser's ``Origin`` header, if any."""
         from service.library.requests import narration_request
 
-        return narration_request(fields, self.settings)
+        return narration_request(fields, self.settings, origin)
 
     def read_form(self, form: dict[str, str]) -> NarrationRequest:
         """Read the index page's form (``content`` and its ``kind``, or ``url``)."""
@@ -144,10 +146,31 @@ class Library:
         return form_request(form, self.settings)
 
     def create(self, wanted: NarrationRequest) -> NarrationView:
-        """Create (or find) the narration a request asks for."""
+        """Create (or find) the narration a request asks for, read by the lexicon it names or
+        by its site's."""
         return self.narrations.create(
-            wanted.article, voice=wanted.voice, rate_wpm=wanted.rate_wpm, fmt=wanted.fmt
+            wanted.article,
+            voice=wanted.voice,
+            rate_wpm=wanted.rate_wpm,
+            fmt=wanted.fmt,
+            lexicon=self.lexicon_for(wanted.lexicon, wanted.site),
         )
+
+    def lexicon_for(self, name: str | None, site: str | None) -> Lexicon | None:
+        """Return the lexicon named, else the one whose sites cover ``site``, else None.
+
+        The database is opened only when there is a name or a site to look up.
+        """
+        if name is None and not site:
+            return None
+        return self.lexicons.for_narration(name, site)
+
+    def preview_rule(self, payload: dict[str, Any]) -> tuple[NarrationView, NarrationView]:
+        """Start (or find) a phrase said without a lexicon rule and with it (the edit page's
+        play buttons): ``{"rule": {...}, "text": ..., "voice": ...}``."""
+        from service.library.preview import make_previews, read_preview
+
+        return make_previews(self.narrations, read_preview(payload))
 
     def prepare_seeds(self, folders: tuple[str, ...]) -> Iterator[Seed]:
         """Start a narration for every sample article in ``folders``."""
@@ -192,10 +215,10 @@ class Library:
         return speech.speech_request(payload, self.settings.web)
 
     def start_speech(self, wanted: SpeechRequest) -> NarrationView:
-        """Create (or find) the narration of a speech request."""
+        """Create (or find) the narration of a speech request (by the lexicon it names)."""
         from service.library import speech
 
-        return speech.start_speech(self.narrations, wanted)
+        return speech.start_speech(self.narrations, wanted, self.lexicon_for(wanted.lexicon, None))
 
     def wait_for_audio(self, narration_id: str, fmt: str) -> None:
         """Block until the narration's audio exists; raise SynthesisError if it fails."""
@@ -226,10 +249,19 @@ class Library:
     # --- the command line's narrations --------------------------------------------------
 
     def narrate_to_files(self, source: str, **options: Any) -> ExportResult:
-        """Narrate ``source`` through the cache into files (see ``library.export``)."""
+        """Narrate ``source`` through the cache into files (see ``library.export``).
+
+        A URL's page is read by its site's lexicon from this library's database
+        unless ``lexicon`` or ``site_lexicon`` says otherwise.
+        """
         from service.library.export import narrate_to_files
 
+        options.setdefault("site_lexicon", self.site_lexicon)
         return narrate_to_files(source, self.settings, **options)
+
+    def site_lexicon(self, host: str) -> Lexicon | None:
+        """Return the lexicon whose sites cover ``host``, or None."""
+        return self.lexicons.for_site(host)
 
     def say(self, source: str) -> None:
         """Narrate ``source`` and play it through the sound device (checked first)."""
@@ -286,7 +318,7 @@ class Library:
         not made yet raises :class:`RemakeNeedsKeyError`: it takes the right to make audio.
         """
         from service.errors import VoiceError
-        from service.library.previews import preview_request
+        from service.library.voice_samples import preview_request
 
         wanted_id = voice_id.strip().lower()
         found = next((v for v in self.voices() if v.voice_id.lower() == wanted_id), None)

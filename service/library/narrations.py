@@ -160,8 +160,26 @@ class Narrations:
 
         Without ``may_start``, one not made raises :class:`RemakeNeedsKeyError`.
         """
+        plan = self.plan_for(article, voice=voice, rate_wpm=rate_wpm, lexicon=lexicon)
+        return self.start(plan, fmt, may_start=may_start)
+
+    def plan_for(
+        self,
+        article: Article,
+        *,
+        voice: str | None,
+        rate_wpm: int | None,
+        lexicon: Lexicon | None = None,
+    ) -> NarrationPlan:
+        """Plan the narration of ``article`` (by ``lexicon``), without starting anything."""
         settings = self.settings.replace(rate_wpm=rate_wpm)
-        plan = prepare_plan(article, settings, voice=voice, lexicon=lexicon)
+        return prepare_plan(article, settings, voice=voice, lexicon=lexicon)
+
+    def start(self, plan: NarrationPlan, fmt: str, *, may_start: bool = True) -> NarrationView:
+        """Keep ``plan`` and start making it in ``fmt`` unless that is made already.
+
+        Without ``may_start``, one not made raises :class:`RemakeNeedsKeyError`.
+        """
         self._remember(plan)
         self.store.put(plan_object(plan.narration_id), plan.to_json().encode())
         self.forget_finished(plan.narration_id)
@@ -311,6 +329,8 @@ class Narrations:
             "chunks_total": state.chunks_total or plan.chunks_total,
             "chunks_done": state.chunks_done,
             "formats": list(view.formats),
+            "lexicon": plan.lexicon,
+            "lexicon_rules_applied": plan.lexicon_rules_applied,
             **urls,
         }
         if state.status == "failed":

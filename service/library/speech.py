@@ -17,10 +17,11 @@ from service.audio.pcm import mono16_at, read_wav
 from service.config import WebSettings
 from service.errors import InputError, NothingToReadError, SynthesisError
 from service.library.narrations import Narrations, NarrationView
-from service.library.requests import option_str
+from service.library.requests import lexicon_name, option_str
 from service.pipeline.objects import audio_object
 from service.text.article import Article, Block
 from service.text.language import detect_language
+from service.text.lexicon.model import Lexicon
 
 OPENAI_VOICES = frozenset(
     {"alloy", "ash", "ballad", "coral", "echo", "fable", "onyx", "nova", "sage", "shimmer", "verse"}
@@ -52,6 +53,8 @@ class SpeechRequest:
     """Our voice id, or None to let the text's language decide."""
     rate_wpm: int
     """The speed as a speaking rate."""
+    lexicon: str | None = None
+    """The pronunciation lexicon asked for by name (our extension), if any."""
 
     @property
     def fmt(self) -> str:
@@ -86,7 +89,9 @@ def speech_request(payload: Mapping[str, Any], settings: WebSettings) -> SpeechR
         raise InputError("'speed' must be a number from 0.25 to 4.0")
     rate_wpm = max(80, min(450, round(BASE_RATE_WPM * float(speed))))
     voice = our_voice(option_str(payload.get("voice"), "voice"), settings.openai_voices)
-    return SpeechRequest(text, response_format, voice, rate_wpm)
+    return SpeechRequest(
+        text, response_format, voice, rate_wpm, lexicon_name(payload.get("lexicon"))
+    )
 
 
 def our_voice(requested: str | None, mapping: str) -> str | None:
@@ -110,10 +115,16 @@ def speech_article(text: str) -> Article:
     return Article(title="", blocks=blocks, language=detect_language(text))
 
 
-def start_speech(narrations: Narrations, wanted: SpeechRequest) -> NarrationView:
-    """Create (or find) the narration of a speech request."""
+def start_speech(
+    narrations: Narrations, wanted: SpeechRequest, lexicon: Lexicon | None = None
+) -> NarrationView:
+    """Create (or find) the narration of a speech request, read by ``lexicon`` if given."""
     return narrations.create(
-        speech_article(wanted.text), voice=wanted.voice, rate_wpm=wanted.rate_wpm, fmt=wanted.fmt
+        speech_article(wanted.text),
+        voice=wanted.voice,
+        rate_wpm=wanted.rate_wpm,
+        fmt=wanted.fmt,
+        lexicon=lexicon,
     )
 
 

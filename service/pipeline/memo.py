@@ -58,8 +58,9 @@ def memo_object(key: str) -> str:
     return f"inputs/{key[:2]}/{key[2:]}.json"
 
 
-def memo_key(source: Source, settings: Settings, lexicon_digest: str | None = None) -> str:
-    """Return the key of ``source`` read with ``settings`` (and a lexicon's rules) by this code."""
+def memo_key(source: Source, settings: Settings, lexicon: str | None = None) -> str:
+    """Return the key of ``source`` read with ``settings`` by this code (and by the lexicon
+    whose :attr:`~service.text.lexicon.model.Lexicon.identity` is ``lexicon``)."""
     described = {
         "memo": MEMO_VERSION,
         "hint": source.hint,
@@ -68,8 +69,8 @@ def memo_key(source: Source, settings: Settings, lexicon_digest: str | None = No
         "settings": {group: dataclasses.asdict(getattr(settings, group)) for group in MEMO_GROUPS},
         "code": code_fingerprint(settings.engines.piper_voices_dir),
     }
-    if lexicon_digest is not None:
-        described["lexicon"] = lexicon_digest
+    if lexicon is not None:
+        described["lexicon"] = lexicon
     digest = hashlib.sha256(json.dumps(described, sort_keys=True, default=str).encode())
     digest.update(source.data)
     return digest.hexdigest()

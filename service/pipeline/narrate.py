@@ -315,6 +315,7 @@ def build_manifest(
         "voice": plan.voice.voice_id,
         "rate_wpm": plan.voice.rate_wpm,
         "engine_version": plan.engine_version,
+        "lexicon": plan.lexicon,
         "word_count": plan.word_count,
         "sample_rate_hz": sample_rate_hz,
         "duration_ms": ms(total_samples),

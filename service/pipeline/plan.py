@@ -10,9 +10,9 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from service.config import AudioSettings
 from service.engines.base import VoiceSettings
@@ -135,6 +135,10 @@ class NarrationPlan:
     """Shaping and encoding settings."""
     chunks: tuple[ChunkPlan, ...] = field(default=())
     """The chunks in playing order."""
+    lexicon: str | None = None
+    """Name of the pronunciation lexicon the narration was read by, if any."""
+    lexicon_rules_applied: int = 0
+    """How many of that lexicon's rules matched somewhere in the narration."""
 
     def voice_of(self, chunk: ChunkPlan) -> VoiceSettings:
         """Return the voice that reads ``chunk``."""
@@ -243,9 +247,23 @@ def chunk_sentences(chunk_index: int) -> int:
 
 BlockVoices = Mapping[int, tuple[VoiceSettings, str]]
 """Voice and engine version of each block read with another voice than the article's."""
-EngineText = Callable[[str, VoiceSettings], tuple[str, Edits]]
-"""Turns a sentence's spoken text into what the engine of a voice is given (a lexicon's rules),
-with the edits that lead back to the spoken text."""
+
+
+class EngineText(Protocol):
+    """A lexicon applied while planning: what each engine is given, and which rules applied."""
+
+    @property
+    def name(self) -> str:
+        """Return the lexicon's name."""
+
+    def __call__(self, spoken: str, voice: VoiceSettings) -> str:
+        """Return the text the engine of ``voice`` is given for the sentence ``spoken``."""
+
+    def rewrite(self, spoken: str, voice: VoiceSettings) -> tuple[str, Edits]:
+        """Return what :meth:`__call__` returns, and the edits that lead back to ``spoken``."""
+
+    def applied(self) -> list[dict[str, Any]]:
+        """Return the rules that matched so far (as JSON data), in order of first match."""
 
 
 def plan_chunks(
@@ -268,7 +286,7 @@ def plan_chunks(
         sound = article_sound if own is None else _sound(*own, output)
         block_voice = voice if own is None else own[0]
         said: list[tuple[str, Edits]] = [
-            (s.spoken, ()) if engine_text is None else engine_text(s.spoken, block_voice)
+            (s.spoken, ()) if engine_text is None else engine_text.rewrite(s.spoken, block_voice)
             for s in block.sentences
         ]
         last = len(block.sentences) - 1
@@ -308,18 +326,24 @@ def plan_narration(
 ) -> NarrationPlan:
     """Key every sentence and chunk of ``article`` (split into ``blocks``), and the whole."""
     chunks = plan_chunks(blocks, voice, engine_version, output, block_voices, engine_text)
-    narration_id = _digest(
-        {
-            "audio_format": AUDIO_FORMAT_VERSION,
-            "chunks": [c.chunk_key for c in chunks],
-            "text": article.text,
-            "kinds": [b.kind for b in blocks],
-            "title": article.title,
-            "byline": article.byline,
-            "site_name": article.site_name,
-            "language": article.language,
-        }
-    )[:32]
+    described: dict[str, Any] = {
+        "audio_format": AUDIO_FORMAT_VERSION,
+        "chunks": [c.chunk_key for c in chunks],
+        "text": article.text,
+        "kinds": [b.kind for b in blocks],
+        "title": article.title,
+        "byline": article.byline,
+        "site_name": article.site_name,
+        "language": article.language,
+    }
+    applied: list[dict[str, Any]] = []
+    if engine_text is not None:
+        # The lexicon's name and the rules that applied are what the narration reports, so
+        # they are part of its id (two lexicons never share a plan); the rules that did
+        # not apply are not, so editing them leaves this narration alone.
+        applied = engine_text.applied()
+        described["lexicon"] = {"name": engine_text.name, "applied": applied}
+    narration_id = _digest(described)[:32]
     return NarrationPlan(
         narration_id=narration_id,
         title=article.title,
@@ -333,4 +357,6 @@ def plan_narration(
         engine_version=engine_version,
         output=output,
         chunks=chunks,
+        lexicon=engine_text.name if engine_text is not None else None,
+        lexicon_rules_applied=len(applied),
     )

@@ -76,10 +76,10 @@ def prepare_plan(
     chosen = choose_voice(settings, article.language, voice)
     blocks = segment_article(article, max_sentence_chars=settings.input.max_sentence_chars)
     engine_text = None
-    if lexicon is not None and lexicon.rules:
+    if lexicon is not None:
         from service.pipeline.pronounce import Pronouncer
 
-        engine_text = Pronouncer(lexicon, settings.engines).rewrite
+        engine_text = Pronouncer(lexicon, settings.engines)
     return plan_narration(
         article,
         blocks,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import threading
 from collections import OrderedDict
+from typing import Any
 
 from service.config import EngineSettings
 from service.engines.base import VoiceSettings
@@ -43,13 +44,19 @@ def matcher_for(lexicon: Lexicon) -> LexiconMatcher:
 
 
 class Pronouncer:
-    """A lexicon applied for the voices of one narration."""
+    """A lexicon applied for the voices of one narration; it records the rules that applied."""
 
     def __init__(self, lexicon: Lexicon, engines: EngineSettings | None = None) -> None:
         self.lexicon = lexicon
         self.engines = engines if engines is not None else EngineSettings()
         self.matcher = matcher_for(lexicon)
         self._reasons: dict[tuple[str, int], str | None] = {}
+        self._applied: dict[int, None] = {}
+
+    @property
+    def name(self) -> str:
+        """Return the lexicon's name."""
+        return self.lexicon.name
 
     def __call__(self, spoken: str, voice: VoiceSettings) -> str:
         """Return the text the engine of ``voice`` is given for the sentence ``spoken``."""
@@ -58,7 +65,14 @@ class Pronouncer:
     def rewrite(self, spoken: str, voice: VoiceSettings) -> tuple[str, Edits]:
         """Return the engine's text for ``spoken``, and the edits that lead back to ``spoken``."""
         applied = self.matcher.apply(spoken, lambda index: self._unsayable(index, voice))
+        if applied.matched:
+            self._applied.update(dict.fromkeys(applied.matched))
         return applied.text, applied.edits
+
+    def applied(self) -> list[dict[str, Any]]:
+        """Return the rules that matched so far (as JSON data), in order of first match."""
+        rules = self.matcher.rules_json
+        return [rules[index] for index in self._applied]
 
     def _unsayable(self, index: int, voice: VoiceSettings) -> str | None:
         key = (voice.voice_id, index)

@@ -27,6 +27,8 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
 
     from service.web.access import init_access
     from service.web.api import api
+    from service.web.editor import editor
+    from service.web.lexicons import lexicons_api
     from service.web.meta import meta
     from service.web.metrics import init_metrics
     from service.web.player import player
@@ -34,7 +36,7 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
     from service.web.speech import speech
     from service.web.urls import public_url_for
 
-    for blueprint in (api, speech, meta, player):
+    for blueprint in (api, speech, meta, player, lexicons_api, editor):
         app.register_blueprint(blueprint)
     app.jinja_env.globals["public_url_for"] = public_url_for
     origins = [o.strip() for o in settings.web.cors_origins.split(",") if o.strip()] or "*"
@@ -44,7 +46,7 @@ def create_app(config: Settings | dict[str, Any] | None = None) -> Flask:
         expose_headers=["Location", "Retry-After", "Content-Range", "Content-Length", "ETag"],
         always_send=False,  # only to requests that ask (they carry Origin), as the spec says
     )
-    init_access(app, [api, speech, player])
+    init_access(app, [api, speech, player, lexicons_api])
     register_problem_handlers(app)
     app.after_request(_common_headers)
     init_metrics(app)

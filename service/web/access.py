@@ -43,22 +43,29 @@ def require_key(view: F) -> F:
 
     @wraps(view)
     def guarded(*args: Any, **kwargs: Any) -> Any:
-        keys = settings().web.api_key_list
-        if keys:
-            header = request.headers.get("Authorization", "")
-            scheme, _, given = header.partition(" ")
-            if scheme.lower() != "bearer" or not given.strip():
-                raise MissingKeyError("send 'Authorization: Bearer <key>' to create narrations")
-            # compare_digest takes str only when it is ASCII: compare bytes, the header's
-            # as sent (WSGI hands them over as latin-1) and the keys' in UTF-8.
-            offered = given.strip().encode("latin-1", "replace")
-            if not any(
-                hmac.compare_digest(offered, key.encode("utf-8", "replace")) for key in keys
-            ):
-                raise WrongKeyError("that API key is not accepted")
+        check_key("create narrations")
         return view(*args, **kwargs)
 
     return guarded  # type: ignore[return-value]
+
+
+def check_key(what: str) -> None:
+    """Raise 401 (no key) or 403 (not ours) when API keys are set and the request has none."""
+    keys = settings().web.api_key_list
+    if not keys:
+        return
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not given.strip():
+        raise MissingKeyError(f"send 'Authorization: Bearer <key>' to {what}")
+    if not _known_key(given, keys):
+        raise WrongKeyError("that API key is not accepted")
+
+
+def _known_key(given: str, keys: tuple[str, ...]) -> bool:
+    # compare_digest takes str only when it is ASCII: compare bytes, the header's as sent
+    # (WSGI hands them over as latin-1) and the keys' in UTF-8.
+    offered = given.strip().encode("latin-1", "replace")
+    return any(hmac.compare_digest(offered, key.encode("utf-8", "replace")) for key in keys)
 
 
 def init_access(app: Flask, creating: list[Blueprint]) -> Limiter:
@@ -84,16 +91,11 @@ def init_access(app: Flask, creating: list[Blueprint]) -> Limiter:
 
 
 def has_key() -> bool:
-    """Tell whether the request carries one of the configured API keys.
-
-    Compared as bytes: a header value may hold any character, and
-    ``hmac.compare_digest`` refuses strings that are not ASCII.
-    """
+    """Tell whether the request carries one of the configured API keys."""
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not given.strip():
         return False
-    offered = given.strip().encode("utf-8", "replace")
-    return any(hmac.compare_digest(offered, key.encode()) for key in settings().web.api_key_list)
+    return _known_key(given, settings().web.api_key_list)
 
 
 def may_make() -> bool:
@@ -103,8 +105,4 @@ def may_make() -> bool:
 
 def require_key_when_set(what: str) -> None:
     """Refuse the request (401/403) when API keys are set and it carries none of them."""
-    if not settings().web.api_key_list or has_key():
-        return
-    if request.headers.get("Authorization"):
-        raise WrongKeyError("that API key is not accepted")
-    raise MissingKeyError(f"send 'Authorization: Bearer <key>' to {what}")
+    check_key(what)

@@ -55,7 +55,7 @@ def narration_response(view: NarrationView, fmt: str = "mp3", created: bool = Fa
 @require_key
 def create() -> Response:
     """Create (or find) the narration of an article."""
-    wanted = library().read_request(request_fields(request))
+    wanted = library().read_request(request_fields(request), request.headers.get("Origin"))
     view = library().create(wanted)
     return narration_response(view, wanted.fmt, created=True)
 

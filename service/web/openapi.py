@@ -62,6 +62,15 @@ NARRATION = {
         },
         "chunks_done": {"type": "integer", "description": "Chunks made so far."},
         "formats": {"type": "array", "items": {"type": "string"}},
+        "lexicon": {
+            "type": ["string", "null"],
+            "description": "The pronunciation lexicon the narration was read by (named in the "
+            "request, or its site's), if any.",
+        },
+        "lexicon_rules_applied": {
+            "type": "integer",
+            "description": "How many of that lexicon's rules matched somewhere in the text.",
+        },
         "error": {"type": ["string", "null"]},
         "status_url": {"type": "string"},
         "audio_url": {"type": "string"},
@@ -84,6 +93,18 @@ CREATE = {
         "voice": {"type": "string", "description": "Voice id, see /api/voices."},
         "rate": {"type": "integer", "minimum": 80, "maximum": 450},
         "format": {"type": "string", "enum": list(AUDIO_FORMATS)},
+        "lexicon": {
+            "type": "string",
+            "description": "Read by this pronunciation lexicon (422 when there is none). "
+            "Without it, the lexicon whose sites cover the url's host, or page_url's, applies.",
+        },
+        "page_url": {
+            "type": "string",
+            "format": "uri",
+            "description": "With text, markdown or html: the address of the page it comes from "
+            "(the embed sends it). Its host chooses a site's lexicon when the browser's Origin "
+            "is that page's own, or when no Origin is sent.",
+        },
     },
 }
 
@@ -123,7 +144,90 @@ SPEECH = {
         "voice": {"type": "string"},
         "response_format": {"type": "string", "enum": ["mp3", "opus", "wav", "pcm"]},
         "speed": {"type": "number", "minimum": 0.25, "maximum": 4.0},
+        "lexicon": {
+            "type": "string",
+            "description": "Our extension: read by this pronunciation lexicon (422 if unknown).",
+        },
     },
+}
+
+RULE = {
+    "type": "object",
+    "required": ["match"],
+    "additionalProperties": False,
+    "description": "Whole words matched (or a regular expression), and how to say them: "
+    "'say' words, 'ipa' phonemes, or both.",
+    "properties": {
+        "match": {"type": "string", "minLength": 1, "maxLength": 200},
+        "say": {"type": "string", "maxLength": 500},
+        "ipa": {"type": "string", "maxLength": 202},
+        "regex": {"type": "boolean"},
+        "ignore_case": {"type": "boolean"},
+    },
+}
+
+LEXICON = {
+    "type": "object",
+    "required": ["rules"],
+    "additionalProperties": False,
+    "properties": {
+        "name": {
+            "type": "string",
+            "description": "Ignored when stored: the name in the URL is the lexicon's.",
+        },
+        "language": {"type": "string"},
+        "sites": {
+            "type": "array",
+            "maxItems": 100,
+            "items": {"type": "string"},
+            "description": "Host names whose articles use this lexicon unless one is named "
+            "(each covers its subdomains; a site belongs to one lexicon).",
+        },
+        "rules": {"type": "array", "maxItems": 10_000, "items": _ref("Rule")},
+    },
+}
+
+LEXICON_LIST = {
+    "type": "object",
+    "required": ["lexicons"],
+    "properties": {
+        "lexicons": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["name", "rules", "sites", "digest", "updated_at", "url"],
+                "properties": {
+                    "name": {"type": "string"},
+                    "rules": {"type": "integer", "description": "How many rules it has."},
+                    "sites": {"type": "array", "items": {"type": "string"}},
+                    "language": {"type": ["string", "null"]},
+                    "digest": {"type": "string", "description": "Changes with every rule edit."},
+                    "updated_at": {"type": "string"},
+                    "url": {"type": "string"},
+                },
+            },
+        }
+    },
+}
+
+PREVIEW = {
+    "type": "object",
+    "required": ["rule"],
+    "properties": {
+        "rule": _ref("Rule"),
+        "text": {
+            "type": "string",
+            "maxLength": 500,
+            "description": "What to say; default the rule's match (required for a regex rule).",
+        },
+        "voice": {"type": "string", "description": "Voice id, see /api/voices."},
+    },
+}
+
+PREVIEWS = {
+    "type": "object",
+    "required": ["without", "with"],
+    "properties": {"without": _ref("Narration"), "with": _ref("Narration")},
 }
 
 PROBLEM = {
@@ -143,7 +247,10 @@ STANDARD_ERRORS = {
     "403": _problem("API key refused."),
     "413": _problem("Body too large."),
     "415": _problem("Unsupported media type."),
-    "422": _problem("Nothing to read, or the URL could not be fetched."),
+    "422": _problem(
+        "Nothing to read, the URL could not be fetched, an unknown lexicon, or a lexicon rule "
+        "the voice cannot say."
+    ),
     "429": _problem("Too many requests; see Retry-After."),
     "503": _problem(
         "Job queue full or unavailable, speech could not be made, or too many live streams "
@@ -156,6 +263,128 @@ def _audio(description: str, media: str) -> dict[str, Any]:
     return {
         "description": description,
         "content": {media: {"schema": {"type": "string", "format": "binary"}}},
+    }
+
+
+LEXICON_NAME = {
+    "name": "name",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"},
+    "description": "The lexicon's name.",
+}
+PLS_MEDIA = "application/pls+xml"
+
+
+def _lexicon_body(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "headers": {"ETag": {"schema": {"type": "string"}}},
+        "content": {
+            "application/json": {"schema": _ref("Lexicon")},
+            PLS_MEDIA: {"schema": {"type": "string"}},
+        },
+    }
+
+
+def _lexicon_paths() -> dict[str, Any]:
+    keys = {
+        "401": _problem("API keys are set: lexicons need one."),
+        "403": _problem("API key refused, or (no keys set) sent from another site's page."),
+        "503": _problem("The library database is unavailable; see Retry-After."),
+    }
+    unknown = _problem("No lexicon has this name.")
+    return {
+        "/api/lexicons": {
+            "get": {
+                "operationId": "listLexicons",
+                "summary": "Every pronunciation lexicon: name, rules, sites.",
+                "responses": {
+                    "200": {
+                        "description": "The lexicons, by name.",
+                        "content": {"application/json": {"schema": _ref("LexiconList")}},
+                    },
+                    **keys,
+                },
+            }
+        },
+        "/api/lexicons/{name}": {
+            "parameters": [LEXICON_NAME],
+            "get": {
+                "operationId": "getLexicon",
+                "summary": "One lexicon, as JSON or (Accept: application/pls+xml, or "
+                "?format=pls) as W3C PLS 1.0.",
+                "parameters": [
+                    {"name": "format", "in": "query", "schema": {"enum": ["json", "pls"]}}
+                ],
+                "responses": {
+                    "200": _lexicon_body("The lexicon."),
+                    "404": unknown,
+                    "406": _problem("PLS cannot hold its regular-expression or case-blind rules."),
+                    "422": _problem("An unknown format."),
+                    **keys,
+                },
+            },
+            "put": {
+                "operationId": "putLexicon",
+                "summary": "Store a lexicon under this name, replacing it (JSON, or W3C PLS "
+                "by its content type).",
+                "description": "Checked whole before anything is stored: at most 10,000 rules, "
+                "and regular expressions that are invalid or could backtrack catastrophically "
+                "are refused with the rule named.",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {"schema": _ref("Lexicon")},
+                        PLS_MEDIA: {"schema": {"type": "string"}},
+                    },
+                },
+                "responses": {
+                    "200": _lexicon_body("Replaced; the lexicon as stored."),
+                    "201": {
+                        **_lexicon_body("Created; the lexicon as stored."),
+                        "headers": {
+                            "ETag": {"schema": {"type": "string"}},
+                            "Location": {"schema": {"type": "string"}},
+                        },
+                    },
+                    "400": _problem("Bad input."),
+                    "409": _problem("A site belongs to another lexicon."),
+                    "413": _problem("Body too large."),
+                    "415": _problem("Neither JSON nor PLS."),
+                    "422": _problem("An invalid lexicon, rule or name; the detail names it."),
+                    **keys,
+                },
+            },
+            "delete": {
+                "operationId": "deleteLexicon",
+                "summary": "Delete a lexicon (narrations already made keep their audio).",
+                "responses": {"204": {"description": "Deleted."}, "404": unknown, **keys},
+            },
+        },
+        "/api/lexicon-preview": {
+            "post": {
+                "operationId": "previewRule",
+                "summary": "Say a phrase without a rule and with it: two short narrations.",
+                "description": "Made, cached and limited like any narration. The rule need not "
+                "be stored; it must apply to the phrase.",
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("RulePreview")}},
+                },
+                "responses": {
+                    "200": {
+                        "description": "Both made.",
+                        "content": {"application/json": {"schema": _ref("RulePreviews")}},
+                    },
+                    "202": {
+                        "description": "Being made; poll each status_url.",
+                        "content": {"application/json": {"schema": _ref("RulePreviews")}},
+                    },
+                    **STANDARD_ERRORS,
+                },
+            }
+        },
     }
 
 
@@ -432,6 +661,7 @@ def openapi_document() -> dict[str, Any]:
                     },
                 },
             },
+            **_lexicon_paths(),
             "/healthz": {
                 "get": {
                     "operationId": "health",
@@ -499,6 +729,11 @@ def openapi_document() -> dict[str, Any]:
                 "Extract": EXTRACT,
                 "Speech": SPEECH,
                 "Problem": PROBLEM,
+                "Rule": RULE,
+                "Lexicon": LEXICON,
+                "LexiconList": LEXICON_LIST,
+                "RulePreview": PREVIEW,
+                "RulePreviews": PREVIEWS,
             }
         },
     }

@@ -12,6 +12,7 @@ rule; nothing in this module touches a database or an engine.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -39,8 +40,9 @@ NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
 _RULE_KEYS = frozenset({"match", "say", "ipa", "regex", "ignore_case"})
 _LEXICON_KEYS = frozenset({"name", "language", "sites", "rules"})
-# Control characters and private-use characters: the latter mark phonemes in spoken text.
-_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f-\x9f\ue000-\uf8ff]")
+# Control characters and private-use characters (the latter mark phonemes in spoken text),
+# and lone surrogates, which are no text in any encoding (no database would store them).
+_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\ue000-\uf8ff]")
 _LANGUAGE = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*")
 _WORD_CHAR = re.compile(r"\w")
 
@@ -97,8 +99,13 @@ class Lexicon:
         return data
 
     @property
+    def identity(self) -> str:
+        """Return what a narration read by this lexicon depends on: its name and rules' digest."""
+        return f"{self.name}:{self.digest}"
+
+    @functools.cached_property
     def digest(self) -> str:
-        """Return a hash of what changes how text is read: the rules, in order."""
+        """Return a hash of what changes how text is read: the rules, in order (computed once)."""
         rules = [rule.to_json() for rule in self.rules]
         canonical = json.dumps(rules, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
@@ -172,7 +179,9 @@ def _text_field(
     if len(value) > limit:
         raise LexiconError(f"{where}: {key!r} is longer than {limit} characters")
     if _FORBIDDEN.search(value):
-        raise LexiconError(f"{where}: {key!r} holds a control or private-use character")
+        raise LexiconError(
+            f"{where}: {key!r} holds a control, private-use or lone surrogate character"
+        )
     return value
 
 

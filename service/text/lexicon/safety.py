@@ -73,6 +73,30 @@ def compile_pattern(pattern: str, *, ignore_case: bool, where: str) -> regex.Pat
         raise LexiconError(f"{where}: invalid regular expression: {error}") from None
 
 
+def any_of(patterns: list[regex.Pattern[str]]) -> list[regex.Pattern[str]]:
+    """Return a few patterns that match a text wherever one of ``patterns`` does.
+
+    Patterns compiled with the same flags become one alternation, so that a
+    sentence none of them matches is read once, not once for each (a call
+    with a time limit costs a few microseconds however short the text). An
+    alternation of checked patterns backtracks no more than they do one after
+    another. A group that will not compile as one stays as it is.
+    """
+    bodies: dict[int, list[str]] = {}
+    for pattern in patterns:
+        leading = _LEADING_FLAGS.match(pattern.pattern)
+        bodies.setdefault(pattern.flags, []).append(
+            pattern.pattern[leading.end() if leading else 0 :]
+        )
+    combined: list[regex.Pattern[str]] = []
+    for flags, group in bodies.items():
+        try:
+            combined.append(regex.compile("|".join(f"(?:{body})" for body in group), flags))
+        except (regex.error, OverflowError, RecursionError):
+            combined += [pattern for pattern in patterns if pattern.flags == flags]
+    return combined
+
+
 def _problem(
     items: Any, state: Any, case_blind: bool, follow: frozenset[str], in_loop: bool
 ) -> str | None:

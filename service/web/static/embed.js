@@ -520,6 +520,8 @@ select{min-height:2.5em;padding:.3em .6em;border:1px solid #d9d6cf;border-radius
       play.dataset.state = "loading";
       try {
         const request = { html: pageHtml() };
+        // the page's address chooses its site's lexicon (the service checks it against Origin)
+        if (/^https?:$/.test(location.protocol)) request.page_url = location.href;
         if (options.voice) request.voice = options.voice;
         if (options.rate) request.rate = Number(options.rate);
         progress(await json("api/narrations", request));

@@ -42,6 +42,7 @@ lint: $(TEST_STAMP)
 	$(BIN)/mypy
 
 check: lint
+	scripts/system-deps check
 	$(BIN)/pytest -n 2 --dist loadgroup -m '$(FAST)'
 
 # A user's `pip install .`: a fresh venv, the interpreter's own pip, no extras; it must read

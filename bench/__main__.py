@@ -13,6 +13,7 @@ BENCHMARKS = (
     "listening",
     "listening_http",
     "narrate",
+    "words",
     "web",
     "piper",
     "scale",

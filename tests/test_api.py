@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -258,7 +259,7 @@ def test_openapi_document_is_valid_and_lists_every_route(app: Flask) -> None:
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static" or rule.endpoint.startswith(("player.", "editor.")):
             continue
-        path = rule.rule.replace("<", "{").replace(">", "}")
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)  # <path:voice_id> -> {voice_id}
         assert path in documented, path
 
 

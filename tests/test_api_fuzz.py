@@ -189,6 +189,9 @@ def assert_no_server_error(answer: Any, what: str, *, page: bool = False) -> Non
 
 
 def _schema(ref: dict[str, Any]) -> dict[str, Any]:
+    """Follow a body's schema to its definition (a body may also give it in place)."""
+    if "$ref" not in ref:
+        return ref
     name = ref["$ref"].rsplit("/", 1)[-1]
     schema: dict[str, Any] = openapi_document()["components"]["schemas"][name]
     return schema
@@ -215,6 +218,7 @@ VALID = {
     "/api/lexicons/{name}": {"sites": ["fuzz.example"], "rules": [RULE]},
     "/api/collections/{slug}": {"title": "The Daily Read"},
     "/api/events": {"narration_id": "0" * 32, "session": "Zq3kT9_vX2-pL8mN", "type": "play"},
+    "/api/narrations/{narration_id}/voice": {"voice": "pyttsx3:gmw/en-us"},
 }
 JSON_FIELDS = _json_fields()
 RULE_FIELDS = list(_schema({"$ref": "#/components/schemas/Rule"})["properties"])
@@ -239,7 +243,8 @@ def send_json(client: FlaskClient, path: str, text: str) -> Any:
     if "{name}" in path or "{slug}" in path:
         target = path.replace("{name}", "fuzz").replace("{slug}", "daily")
         return client.put(target, data=utf8(text), content_type="application/json")
-    return client.post(path, data=utf8(text), content_type="application/json")
+    target = path.replace("{narration_id}", "0" * 32)
+    return client.post(target, data=utf8(text), content_type="application/json")
 
 
 @pytest.mark.parametrize(("path", "field"), JSON_FIELDS, ids=[f"{p} {f}" for p, f in JSON_FIELDS])
@@ -508,7 +513,7 @@ def test_fuzz_authorization_header(keyed: FlaskClient, key: str) -> None:
         if path == "/api/events":
             continue  # a listener's page has no key, and needs none
         answer = keyed.open(
-            path.replace("{name}", "keyed").replace("{slug}", "daily"),
+            path.replace("{name}", "keyed").replace("{slug}", "daily").replace("{narration_id}", "0" * 32),
             method="PUT" if "{name}" in path or "{slug}" in path else "POST",
             json=json.loads(dump(body)),
             headers={"Authorization": header},

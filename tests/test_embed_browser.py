@@ -280,6 +280,88 @@ def test_embed_gives_no_player_to_a_page_without_a_story(browser: Browser, serve
     assert not errors
 
 
+MARKED_WORD = """() => {
+  const found = CSS.highlights.get("listen-word");
+  const range = found && [...found][0];
+  if (!range) return null;
+  const inBlock = Boolean(range.startContainer.parentElement.closest("[data-listen-reading]"));
+  return { text: range.toString(), inBlock };
+}"""
+WORD_AT = """([pattern, nth]) => {
+  const walker = document.createTreeWalker(document.querySelector(".story"), NodeFilter.SHOW_TEXT);
+  let seen = 0;
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const at = node.data.search(new RegExp(`\\\\b${pattern}\\\\b`));
+    if (at < 0 || seen++ < nth) continue;
+    node.parentElement.scrollIntoView({ block: "center" });
+    const range = document.createRange();
+    range.setStart(node, at);
+    range.setEnd(node, at + pattern.length);
+    const box = range.getBoundingClientRect();
+    return { x: box.x + box.width / 2, y: box.y + box.height / 2 };
+  }
+  return null;
+}"""
+
+
+def test_embed_marks_the_word_being_read_and_seeks_on_a_word_while_playing(
+    page: Page, server: str
+) -> None:
+    with publisher_site({"/story.html": publisher_page(server).encode()}) as site:
+        page.goto(site + "/story.html")
+        page.locator("listen-story button.play").wait_for()
+        narration = play_until_mapped(page)
+        elements = page.evaluate("document.body.querySelectorAll('*').length")
+        layout = page.evaluate(LAYOUT)
+        blocks = block_starts(server, narration)
+        engineers = next(b for b in blocks if b["text"].startswith("Engineers"))
+        words = [w for s in engineers["sentences"] for w in s["words"]]
+        assert "through" in [w["text"] for w in words]  # a word inside the paragraph's <b>
+        for word in words:
+            jump(page, word["start_ms"] / 1000 + 0.02)
+            marked = page.evaluate(MARKED_WORD)
+            assert marked == {"text": word["text"], "inBlock": True}, (word, marked)
+        # The word's mark paints; it never moves, wraps or adds anything in the page.
+        assert page.evaluate(LAYOUT) == layout
+        assert page.evaluate("document.body.querySelectorAll('*').length") == elements
+
+        # Paused, a click on the article is the publisher's own: it seeks nowhere.
+        audio = page.locator("listen-story audio")
+        before = audio.evaluate("a => a.currentTime")
+        where = page.evaluate(WORD_AT, ["lighthouse", 0])
+        assert (
+            page.evaluate(
+                "([x, y]) => document.caretPositionFromPoint(x, y).offsetNode.data",
+                [where["x"], where["y"]],
+            )
+            .rstrip()
+            .endswith("lighthouse.")
+        )  # the click lands on the word
+        page.mouse.click(where["x"], where["y"])
+        page.wait_for_timeout(300)
+        assert audio.evaluate("a => a.currentTime") == before
+        # Playing, a click on a word seeks to it.
+        target = next(
+            w
+            for b in blocks
+            for s in b["sentences"]
+            for w in s["words"]
+            if w["text"] == "lighthouse"
+        )
+        audio.evaluate("a => a.play()")
+        page.wait_for_function("a => !a.paused && a.currentTime > 0", arg=audio.element_handle())
+        audio.evaluate(
+            """a => { window.seekedAt = null;
+               a.addEventListener('seeked', () => { window.seekedAt ??= a.currentTime; }); }"""
+        )
+        page.mouse.click(where["x"], where["y"])
+        page.wait_for_function("() => window.seekedAt !== null")
+        assert abs(page.evaluate("() => window.seekedAt") - target["start_ms"] / 1000) <= 0.05
+        page.wait_for_function(
+            "() => [...(CSS.highlights.get('listen-word') || [])][0]?.toString() === 'lighthouse'"
+        )
+
+
 def test_embed_on_a_lexicons_site_is_read_by_that_lexicon(page: Page, server: str) -> None:
     import json
     import urllib.request

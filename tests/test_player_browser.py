@@ -218,11 +218,259 @@ def test_player_highlight_follows_playback_and_click_seeks(
     fifth = page.locator("#story-body p.block").nth(4)
     fifth_index = int(fifth.get_attribute("data-block") or -1)
     fifth_start = dict(starts)[fifth_index]
-    fifth.click()
+    fifth.click(position={"x": 2, "y": 4})  # on its first word: where the paragraph starts
     page.wait_for_function("() => window.seekedAt !== null")
     seeked_at = page.evaluate("() => window.seekedAt")
     assert abs(seeked_at - fifth_start) <= 0.3
     expect(fifth).to_have_class(READING)
+
+
+# A word's range in the player page: the word's offsets are into the narration's text;
+# the sentence's own element holds the text from the sentence's start.
+WORD_BOX_JS = """([block, sentence, word]) => {
+  const element = document.querySelector(
+    `[data-block="${block.index}"] [data-sentence="${sentence.index}"]`);
+  element.scrollIntoView({block: "center"});
+  const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
+  let at = 0;
+  const range = document.createRange();
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const start = word.start_char - sentence.start_char - at;
+    const end = word.end_char - sentence.start_char - at;
+    if (start >= 0 && start <= node.data.length) range.setStart(node, start);
+    if (end >= 0 && end <= node.data.length) { range.setEnd(node, end); break; }
+    at += node.data.length;
+  }
+  const box = range.getBoundingClientRect();
+  return {text: range.toString(), x: box.x + box.width / 2, y: box.y + box.height / 2};
+}"""
+MARKED_WORD_JS = """() => {
+  const audio = document.getElementById("audio");
+  let marked = null;
+  let inSentence = false;
+  const highlight = window.CSS && CSS.highlights && CSS.highlights.get("listen-word");
+  if (highlight) {
+    for (const range of highlight) {
+      marked = range.toString();
+      const sentence = document.querySelector(".sentence.is-reading");
+      inSentence = Boolean(sentence && sentence.contains(range.startContainer));
+    }
+  } else {
+    const word = document.querySelector(".word.is-reading");
+    marked = word && word.textContent;
+    inSentence = Boolean(word && word.closest(".sentence.is-reading"));
+  }
+  return {time: audio.currentTime, marked, inSentence};
+}"""
+
+
+def _words_heard(timings: dict[str, Any]) -> list[tuple[float, float, str, int]]:
+    """Return (start s, end s, text, block index) of every word, in time order."""
+    return sorted(
+        (w["start_ms"] / 1000, w["end_ms"] / 1000, w["text"], b["index"])
+        for b in timings["blocks"]
+        for s in b["sentences"]
+        for w in s["words"]
+    )
+
+
+def _check_marked_word_follows_audio(page: Page, words: list[tuple[float, float, str, int]]) -> int:
+    """Sample the marked word while playing; return how many samples named a word."""
+    starts = [w[0] for w in words]
+    checked = 0
+    for _ in range(16):
+        page.wait_for_timeout(130)
+        state = page.evaluate(MARKED_WORD_JS)
+        now = state["time"]
+        if min(abs(now - start) for start in starts) < 0.04:
+            continue  # at a boundary the frame may show either word
+        current = max((w for w in words if w[0] <= now), key=lambda w: w[0])
+        assert state["marked"] == current[2], (now, state, current)
+        assert state["inSentence"], state
+        checked += 1
+    return checked
+
+
+def test_player_marks_the_word_being_read_and_a_word_click_seeks_there(
+    page: Page, server: str, seed_narration: dict[str, Any]
+) -> None:
+    timings = get_json(server + seed_narration["timings_url"])
+    words = _words_heard(timings)
+    paragraphs = [b for b in timings["blocks"] if b["kind"] == "paragraph"]
+    open_player(page, server, seed_narration)
+    body = page.locator("#story-body")
+    html_before = body.inner_html()
+    box_before = body.bounding_box()
+    page.locator("#audio").evaluate(
+        "(audio, t) => { audio.currentTime = t; }", paragraphs[1]["start_ms"] / 1000
+    )
+    page.click("#play")
+    wait_for_time(page, paragraphs[1]["start_ms"] / 1000 + 0.3)
+    assert _check_marked_word_follows_audio(page, words) >= 6
+    # the mark changes no markup and moves nothing
+    assert body.inner_html().replace(" is-reading", "").replace(
+        ' aria-current="true"', ""
+    ) == html_before.replace(" is-reading", "").replace(' aria-current="true"', "")
+    box_after = body.bounding_box()
+    assert box_before and box_after
+    assert (box_after["width"], box_after["height"]) == (box_before["width"], box_before["height"])
+
+    # a click on a word in another paragraph seeks to that word (paused, so that the page
+    # does not scroll to follow the reading between finding the word and clicking it)
+    page.locator("#audio").evaluate("audio => audio.pause()")
+    page.wait_for_timeout(600)
+    block = paragraphs[3]
+    sentence = block["sentences"][-1]
+    word = sentence["words"][len(sentence["words"]) // 2]
+    where = page.evaluate(WORD_BOX_JS, [block, sentence, word])
+    assert where["text"] == word["text"]
+    page.locator("#audio").evaluate(
+        """audio => {
+             window.seekedAt = null;
+             audio.addEventListener('seeked', () => { window.seekedAt ??= audio.currentTime; });
+           }"""
+    )
+    page.mouse.click(where["x"], where["y"])
+    page.wait_for_function("() => window.seekedAt !== null")
+    assert abs(page.evaluate("() => window.seekedAt") - word["start_ms"] / 1000) <= 0.05
+    page.wait_for_function(
+        "(text) => { const h = CSS.highlights.get('listen-word');"
+        " return [...h].some((r) => r.toString() === text); }",
+        arg=word["text"],
+    )
+
+
+def test_player_marks_words_without_the_highlight_api_in_place(
+    browser: Browser, server: str, seed_narration: dict[str, Any]
+) -> None:
+    timings = get_json(server + seed_narration["timings_url"])
+    words = _words_heard(timings)
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    problems = PageProblems(page)
+    open_player(page, server, seed_narration)
+    with_api = page.locator("#story-body").bounding_box()
+    page.add_init_script("delete window.Highlight;")  # a browser without the API
+    open_player(page, server, seed_narration)
+    spans = page.locator("article .word")  # the title and byline too
+    assert spans.count() == len(words)
+    assert page.locator("#story-body").bounding_box() == with_api  # the spans move nothing
+    first = next(b for b in timings["blocks"] if b["kind"] == "paragraph")
+    page.locator("#audio").evaluate(
+        "(audio, t) => { audio.currentTime = t; }", first["start_ms"] / 1000
+    )
+    page.click("#play")
+    wait_for_time(page, first["start_ms"] / 1000 + 0.3)
+    assert _check_marked_word_follows_audio(page, words) >= 6
+    target = page.locator("#story-body .word").nth(40)
+    expected = next(w for w in words if w[2] == target.text_content())
+    target.click()
+    page.wait_for_function(
+        "(text) => document.querySelector('.word.is-reading')?.textContent === text",
+        arg=expected[2],
+    )
+    context.close()
+    assert not problems.errors, problems.errors
+
+
+def test_index_and_player_play_a_sample_of_the_chosen_voice(
+    page: Page, server: str, seed_narration: dict[str, Any]
+) -> None:
+    page.goto(server + "/")
+    hear = page.locator("#hear")
+    expect(hear).to_be_visible()
+    expect(hear).to_be_disabled()  # "best for the language" is no one voice to hear
+    page.select_option("#voice", "pyttsx3:gmw/en-us")
+    with page.expect_response(lambda r: "/preview.mp3" in r.url) as sent:
+        hear.click()
+    assert sent.value.status == 303
+    assert "rate=175" in sent.value.url
+    page.wait_for_function("() => document.querySelector('#hear').textContent === 'Stop'")
+    expect(hear).to_have_text("Hear it", timeout=20_000)  # the sample played to its end
+
+    open_player(page, server, seed_narration)
+    expect(page.locator("#voice option")).not_to_have_count(1)  # filled from /api/voices
+    assert page.locator("#voice").input_value() == seed_narration["voice"]
+    with page.expect_response(lambda r: "/preview.mp3" in r.url):
+        page.click("#hear")
+    expect(page.locator("#hear")).to_have_text("Stop")
+    page.click("#hear")
+    expect(page.locator("#hear")).to_have_text("Hear it")
+
+
+def test_player_switches_voice_and_keeps_the_place_in_the_text(
+    page: Page, server: str, seed_narration: dict[str, Any]
+) -> None:
+    timings = get_json(server + seed_narration["timings_url"])
+    block = [b for b in timings["blocks"] if b["kind"] == "paragraph"][2]
+    word = block["sentences"][0]["words"][4]
+    open_player(page, server, seed_narration)
+    page.locator("#audio").evaluate(
+        "(audio, t) => { audio.currentTime = t; }", word["start_ms"] / 1000 + 0.02
+    )
+    page.click("#play")
+    wait_for_time(page, word["start_ms"] / 1000 + 0.05)
+    page.locator("#audio").evaluate("audio => audio.pause()")
+    page.wait_for_timeout(100)
+    others = get_json(server + "/api/voices?language=en")["voices"]
+    other = next(v["id"] for v in others if v["id"] != seed_narration["voice"])
+    page.select_option("#voice", other)
+    page.wait_for_url(lambda url: seed_narration["id"] not in url, timeout=60_000)
+    new_id = page.url.split("/listen/")[1].split("#")[0]
+    page.wait_for_selector("#story-body.has-timings", state="attached", timeout=60_000)
+    assert "#at=" not in page.url  # the place was taken, and the address is clean again
+    again = get_json(f"{server}/api/narrations/{new_id}/timings.json")
+    assert again["text"] == timings["text"]
+    assert {b["voice"] for b in again["blocks"]} == {other}
+    same = next(
+        w
+        for b in again["blocks"]
+        for s in b["sentences"]
+        for w in s["words"]
+        if w["start_char"] == word["start_char"]
+    )
+    page.wait_for_function(
+        "(t) => Math.abs(document.querySelector('#audio').currentTime - t) < 0.05",
+        arg=same["start_ms"] / 1000,
+    )
+    expect(page.locator("#voice")).to_have_value(other)
+    expect(page.locator("#resume")).to_be_hidden()
+
+
+def test_browser_track_reads_the_captions_with_word_timestamps(
+    page: Page, server: str, seed_narration: dict[str, Any]
+) -> None:
+    timings = get_json(server + seed_narration["timings_url"])
+    sentences = [s for b in timings["blocks"] for s in b["sentences"]]
+    open_player(page, server, seed_narration)
+    cues = page.evaluate(
+        """async (url) => {
+          const video = document.createElement("video");
+          const track = document.createElement("track");
+          track.kind = "captions";
+          track.src = url;
+          track.default = true;
+          video.append(track);
+          document.body.append(video);
+          track.track.mode = "hidden";
+          await new Promise((done, fail) => {
+            track.addEventListener("load", done);
+            track.addEventListener("error", () => fail(new Error("track refused")));
+          });
+          return [...track.track.cues].map((cue) => ({
+            start: cue.startTime, end: cue.endTime, text: cue.text,
+            stamps: [...cue.getCueAsHTML().childNodes].filter((n) => n.nodeType === 7)
+              .map((n) => n.data),
+          }));
+        }""",
+        seed_narration["captions_url"],
+    )
+    assert len(cues) == len(sentences)
+    for cue, sentence in zip(cues, sentences, strict=True):
+        assert abs(cue["start"] - sentence["start_ms"] / 1000) < 0.002
+        assert re.sub(r"<[^>]+>", "", cue["text"]) == " ".join(sentence["text"].split())
+        # each word after the first starts with a timestamp the browser understood
+        assert len(cue["stamps"]) >= len(sentence["words"]) - 2, (cue, sentence["text"])
 
 
 def test_player_speed_skip_and_download(
@@ -281,6 +529,23 @@ def test_player_keyboard_tab_reaches_play_and_space_toggles(
     slider.focus()
     page.keyboard.press("ArrowLeft")
     assert audio_state(page)["time"] == pytest.approx(before, abs=0.3)
+
+    # Shift+arrows go a sentence at a time
+    starts = sorted(
+        s["start_ms"] / 1000
+        for b in get_json(server + seed_narration["timings_url"])["blocks"]
+        for s in b["sentences"]
+    )
+    i = next(i for i in range(5, len(starts) - 1) if starts[i + 1] - starts[i] > 3)
+    page.evaluate("() => document.activeElement.blur()")
+    page.locator("#audio").evaluate("(audio, t) => { audio.currentTime = t; }", starts[i] + 2)
+    page.keyboard.press("Shift+ArrowRight")
+    assert audio_state(page)["time"] == pytest.approx(starts[i + 1], abs=0.02)
+    page.keyboard.press("Shift+ArrowLeft")  # just begun: to the sentence before
+    assert audio_state(page)["time"] == pytest.approx(starts[i], abs=0.02)
+    page.locator("#audio").evaluate("(audio, t) => { audio.currentTime = t; }", starts[i] + 2)
+    page.keyboard.press("Shift+ArrowLeft")  # well into it: to its start
+    assert audio_state(page)["time"] == pytest.approx(starts[i], abs=0.02)
 
 
 def test_player_remembers_position_and_sets_media_session(

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from service.library.runner import run_worker
     from service.library.seeds import Seed
     from service.library.speech import SpeechRequest
+    from service.library.voice_samples import RATES_WPM
 
 _HOMES = {
     "CacheReport": "cache",
@@ -37,6 +38,7 @@ _HOMES = {
     "NarrationRequest": "requests",
     "NarrationView": "narrations",
     "Preview": "extract",
+    "RATES_WPM": "voice_samples",
     "RemakeNeedsKeyError": "narrations",
     "Seed": "seeds",
     "ShownBlock": "player",
@@ -58,6 +60,7 @@ _HOMES = {
 pays only for what it uses (the database, the engines and the audio libraries are heavy)."""
 
 __all__ = [
+    "RATES_WPM",
     "CacheReport",
     "ExportResult",
     "Lexicon",

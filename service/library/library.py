@@ -305,6 +305,57 @@ class Library:
 
         return list_voices(self.settings.engines, engine=engine, language=language)
 
+    def revoice(self, narration_id: str, voice_id: str, *, may_start: bool) -> NarrationView:
+        """Make (or find) the same article's narration in another voice, at the same rate.
+
+        The article is the one the narration reads (its title, byline and blocks), so
+        both narrations have the same text and their character offsets agree.
+        """
+        from service.text.article import Article, Block
+
+        plan = self.narrations.plan(narration_id)
+        article = Article(
+            title=plan.title,
+            byline=plan.byline,
+            language=plan.language,
+            site_name=plan.site_name,
+            source_url=plan.source_url,
+            blocks=tuple(
+                Block(block.kind, block.text, language=block.language)  # type: ignore[arg-type]
+                for block in plan.blocks
+                if block.kind not in ("title", "byline")
+            ),
+        )
+        return self.narrations.create(
+            article,
+            voice=voice_id,
+            rate_wpm=plan.voice.rate_wpm,
+            fmt="mp3",
+            may_start=may_start,
+        )
+
+    def voice_preview(self, voice_id: str, rate: object, *, may_start: bool) -> NarrationView:
+        """Make (or find) the sample ``voice_id`` reads at ``rate``, to choose a voice by ear.
+
+        Without ``may_start`` (API keys are set and the request has none) a preview
+        not made yet raises :class:`RemakeNeedsKeyError`: it takes the right to make audio.
+        """
+        from service.errors import VoiceError
+        from service.library.voice_samples import preview_request
+
+        wanted_id = voice_id.strip().lower()
+        found = next((v for v in self.voices() if v.voice_id.lower() == wanted_id), None)
+        if found is None:
+            raise VoiceError(f"unknown voice {voice_id[:80]!r}; GET /api/voices lists them")
+        wanted = preview_request(found.voice_id, found.languages, rate, self.settings)
+        return self.narrations.create(
+            wanted.article,
+            voice=found.voice_id,
+            rate_wpm=wanted.rate_wpm,
+            fmt="mp3",
+            may_start=may_start,
+        )
+
     # --- the cache ----------------------------------------------------------------------
 
     def cache_report(self) -> CacheReport:

@@ -154,11 +154,14 @@ class Narrations:
         rate_wpm: int | None,
         fmt: str,
         lexicon: Lexicon | None = None,
+        may_start: bool = True,
     ) -> NarrationView:
-        """Plan the narration of ``article`` (by ``lexicon``) and start it unless it is made."""
-        return self.start(
-            self.plan_for(article, voice=voice, rate_wpm=rate_wpm, lexicon=lexicon), fmt
-        )
+        """Plan the narration of ``article`` (by ``lexicon``) and start it unless it is made.
+
+        Without ``may_start``, one not made raises :class:`RemakeNeedsKeyError`.
+        """
+        plan = self.plan_for(article, voice=voice, rate_wpm=rate_wpm, lexicon=lexicon)
+        return self.start(plan, fmt, may_start=may_start)
 
     def plan_for(
         self,
@@ -172,12 +175,15 @@ class Narrations:
         settings = self.settings.replace(rate_wpm=rate_wpm)
         return prepare_plan(article, settings, voice=voice, lexicon=lexicon)
 
-    def start(self, plan: NarrationPlan, fmt: str) -> NarrationView:
-        """Keep ``plan`` and start making it in ``fmt`` unless that is made already."""
+    def start(self, plan: NarrationPlan, fmt: str, *, may_start: bool = True) -> NarrationView:
+        """Keep ``plan`` and start making it in ``fmt`` unless that is made already.
+
+        Without ``may_start``, one not made raises :class:`RemakeNeedsKeyError`.
+        """
         self._remember(plan)
         self.store.put(plan_object(plan.narration_id), plan.to_json().encode())
         self.forget_finished(plan.narration_id)
-        return self._view(plan, want_format=fmt)
+        return self._view(plan, want_format=fmt, may_start=may_start)
 
     def view(self, narration_id: str, *, may_start: bool = True) -> NarrationView:
         """Return a narration's current state; make it again if its audio is gone.

@@ -18,7 +18,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
-from service.audio.captions import webvtt
+from service.audio.captions import Cue, webvtt
 from service.audio.chapters import chapter_marks, manifest_chapters
 from service.audio.container import AudioWriter, Mp3Writer, OggOpusWriter, WavWriter, file_sha256
 from service.audio.mp3 import ENCODER_DELAY_SAMPLES
@@ -36,9 +36,17 @@ from service.pipeline.objects import (
     plan_object,
     read_manifest,
 )
-from service.pipeline.plan import ChunkPlan, NarrationPlan
-from service.pipeline.render import ChunkAudio, chunk_pcm, render_chunk, worker_store
+from service.pipeline.plan import ChunkPlan, ClipPlan, NarrationPlan
+from service.pipeline.render import (
+    ChunkAudio,
+    SentenceWords,
+    chunk_pcm,
+    render_chunk,
+    worker_store,
+)
 from service.store import Store
+from service.text.alignment import shown_word_groups, source_span
+from service.text.blocks import Sentence
 
 __all__ = ["NarrationResult", "Narrator", "ProgressCallback", "build_manifest", "chunk_pcm_task"]
 
@@ -134,6 +142,7 @@ class Narrator:
     ) -> dict[str, Any]:
         sample_rate = plan.output.sample_rate_hz
         spans: list[tuple[int, int]] = []
+        words: list[SentenceWords] = []
         total = len(plan.chunks)
         audio_key = audio_object(plan.narration_id, "mp3")
         marks = chapter_marks(plan.title, [(block.kind, block.text) for block in plan.blocks])
@@ -151,12 +160,13 @@ class Narrator:
                 for done, chunk in enumerate(self.chunks(plan), start=1):
                     writer.write(chunk.data, samples=chunk.sample_count)
                     spans += [(position + a, position + b) for a, b in chunk.sentence_spans]
+                    words += [found.shifted(position) for found in chunk.sentence_words]
                     position += chunk.sample_count
                     if on_chunk is not None:
                         on_chunk(done - 1, chunk)
                     if on_progress is not None:
                         on_progress(done, total)
-                manifest = build_manifest(plan, spans, position, sample_rate)
+                manifest = build_manifest(plan, spans, position, sample_rate, words)
                 writer.time_chapters(manifest_chapters(manifest))
             digest = file_sha256(temp)
             size_bytes = temp.stat().st_size
@@ -164,7 +174,12 @@ class Narrator:
             self.store.put_file(audio_key, temp)
         manifest["audio"] = {"mp3": {"sha256": digest, "bytes": size_bytes}}
         cues = [
-            (s["start_ms"], s["end_ms"], s["text"])
+            Cue(
+                s["start_ms"],
+                s["end_ms"],
+                s["text"],
+                tuple((w["start_char"] - s["start_char"], w["start_ms"]) for w in s["words"]),
+            )
             for b in manifest["blocks"]
             for s in b["sentences"]
         ]
@@ -230,34 +245,42 @@ def _finishing(writer: AudioWriter) -> Iterator[AudioWriter]:
 def chunk_pcm_task(chunk: ChunkPlan, plan: NarrationPlan, settings: StoreSettings) -> bytes:
     """Return a chunk as PCM laid out exactly like its decoded MP3 (runs in a worker)."""
     store = worker_store(settings)
-    pcm, _spans, _made, _reused = chunk_pcm(store, chunk, plan.voice_of(chunk), plan.output)
+    pcm = chunk_pcm(store, chunk, plan.voice_of(chunk), plan.output, with_words=False).pcm
     meta = store.get(chunk_meta_object(chunk.chunk_key))
     total = ChunkAudio.from_cache(chunk.chunk_key, b"", meta).sample_count if meta else 0
     laid_out = bytes(2 * ENCODER_DELAY_SAMPLES) + pcm
     return laid_out + bytes(max(0, 2 * total - len(laid_out)))
 
 
+TIMINGS_VERSION = 2
+"""Version of ``timings.json``: 2 added each sentence's ``words`` and ``word_timing``."""
+
+
 def build_manifest(
-    plan: NarrationPlan, spans: list[tuple[int, int]], total_samples: int, sample_rate_hz: int
+    plan: NarrationPlan,
+    spans: list[tuple[int, int]],
+    total_samples: int,
+    sample_rate_hz: int,
+    words: list[SentenceWords],
 ) -> dict[str, Any]:
-    """Return the timings manifest: every block and sentence with offsets and times."""
+    """Return the timings manifest: every block, sentence and word with offsets and times."""
 
     def ms(samples: int) -> int:
         return round(samples * 1000 / sample_rate_hz)
 
-    by_block: dict[tuple[int, int], tuple[int, int]] = {}
+    by_block: dict[tuple[int, int], tuple[tuple[int, int], SentenceWords, ClipPlan]] = {}
     voices: dict[int, str] = {}
     index = 0
     for chunk in plan.chunks:
         for clip in chunk.clips:
-            by_block[(clip.block_index, clip.sentence_index)] = spans[index]
+            by_block[(clip.block_index, clip.sentence_index)] = (spans[index], words[index], clip)
             voices[clip.block_index] = plan.voice_of(chunk).voice_id
             index += 1
     blocks = []
     for block in plan.blocks:
         sentences = []
         for i, sentence in enumerate(block.sentences):
-            start, end = by_block[(block.index, i)]
+            (start, end), found, clip = by_block[(block.index, i)]
             sentences.append(
                 {
                     "index": i,
@@ -268,6 +291,8 @@ def build_manifest(
                     "end_char": sentence.end_char,
                     "start_ms": ms(start),
                     "end_ms": ms(end),
+                    "word_timing": found.timing,
+                    "words": _shown_words(sentence, clip, found, ms(start), ms(end), ms),
                 }
             )
         blocks.append(
@@ -285,6 +310,7 @@ def build_manifest(
             }
         )
     return {
+        "timings_version": TIMINGS_VERSION,
         "narration_id": plan.narration_id,
         "title": plan.title,
         "byline": plan.byline,
@@ -302,3 +328,38 @@ def build_manifest(
         "text": plan.text,
         "blocks": blocks,
     }
+
+
+def _shown_words(
+    sentence: Sentence,
+    clip: ClipPlan,
+    found: SentenceWords,
+    start_ms: int,
+    end_ms: int,
+    ms: Callable[[int], int],
+) -> list[dict[str, Any]]:
+    """Return a sentence's words as shown, each with its time, from the engine's words.
+
+    Engine offsets lead back through the lexicon's edits and the spoken form's
+    to the sentence as displayed; times stay in order and inside the sentence.
+    """
+    sources = [
+        source_span(sentence.spoken_edits, *source_span(clip.engine_edits, a, b))
+        for a, b, _, _ in found.words
+    ]
+    shown = []
+    floor = start_ms
+    for start, end, spoken in shown_word_groups(sentence.text, sources):
+        begin = min(max(min(ms(found.words[i][2]) for i in spoken), floor), end_ms)
+        finish = min(max(max(ms(found.words[i][3]) for i in spoken), begin), end_ms)
+        shown.append(
+            {
+                "text": sentence.text[start:end],
+                "start_char": sentence.start_char + start,
+                "end_char": sentence.start_char + end,
+                "start_ms": begin,
+                "end_ms": finish,
+            }
+        )
+        floor = begin
+    return shown

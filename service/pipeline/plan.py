@@ -18,13 +18,15 @@ from typing import Any, Protocol
 from service.config import AudioSettings
 from service.engines.base import VoiceSettings
 from service.engines.phonemes import PHONEME_FORMAT_VERSION
+from service.text.alignment import Edits
 from service.text.article import Article
 from service.text.blocks import Sentence, SpokenBlock
 from service.text.lexicon.marks import has_marks, plain_text
 from service.text.words import count_words
 
-AUDIO_FORMAT_VERSION = 1
-"""Bump when anything changes the audio made from the same inputs."""
+AUDIO_FORMAT_VERSION = 2
+"""Bump when anything changes the audio, or the timings kept with it, made from the same
+inputs. 2: a clip keeps its engine's word timings, a chunk and a narration every word's."""
 FILE_FORMAT_VERSION = 2
 """Bump when the finished file changes but its sentences and chunks do not (its tags).
 
@@ -90,6 +92,9 @@ class ClipPlan:
     """Index of the spoken block the sentence belongs to."""
     sentence_index: int
     """Index of the sentence within its block."""
+    engine_edits: Edits = ()
+    """Where ``spoken`` differs from the sentence's spoken text (a lexicon's rules), so
+    the engine's word offsets lead back to the sentence."""
 
 
 @dataclass(frozen=True)
@@ -167,13 +172,24 @@ class NarrationPlan:
         """Read a plan written by :meth:`to_json`."""
         data = json.loads(raw)
         blocks = tuple(
-            SpokenBlock(**{**b, "sentences": tuple(Sentence(**s) for s in b["sentences"])})
+            SpokenBlock(
+                **{
+                    **b,
+                    "sentences": tuple(
+                        Sentence(**{**s, "spoken_edits": _edits(s.get("spoken_edits"))})
+                        for s in b["sentences"]
+                    ),
+                }
+            )
             for b in data["blocks"]
         )
         chunks = tuple(
             ChunkPlan(
                 c["chunk_key"],
-                tuple(ClipPlan(**clip) for clip in c["clips"]),
+                tuple(
+                    ClipPlan(**{**clip, "engine_edits": _edits(clip.get("engine_edits"))})
+                    for clip in c["clips"]
+                ),
                 VoiceSettings(**c["voice"]) if c.get("voice") else None,
             )
             for c in data["chunks"]
@@ -187,6 +203,11 @@ class NarrationPlan:
                 "output": OutputSettings(**data["output"]),
             }
         )
+
+
+def _edits(raw: Any) -> Edits:
+    """Read edits from JSON (lists), or none from a plan written before they existed."""
+    return tuple((int(a), int(b), int(c), int(d)) for a, b, c, d in raw or ())
 
 
 def clip_key(spoken: str, voice: VoiceSettings, engine_version: str, output: OutputSettings) -> str:
@@ -247,6 +268,9 @@ class EngineText(Protocol):
     def __call__(self, spoken: str, voice: VoiceSettings) -> str:
         """Return the text the engine of ``voice`` is given for the sentence ``spoken``."""
 
+    def rewrite(self, spoken: str, voice: VoiceSettings) -> tuple[str, Edits]:
+        """Return what :meth:`__call__` returns, and the edits that lead back to ``spoken``."""
+
     def applied(self) -> list[dict[str, Any]]:
         """Return the rules that matched so far (as JSON data), in order of first match."""
 
@@ -270,15 +294,15 @@ def plan_chunks(
         own = (block_voices or {}).get(block.index)
         sound = article_sound if own is None else _sound(*own, output)
         block_voice = voice if own is None else own[0]
-        said = [
-            s.spoken if engine_text is None else engine_text(s.spoken, block_voice)
+        said: list[tuple[str, Edits]] = [
+            (s.spoken, ()) if engine_text is None else engine_text.rewrite(s.spoken, block_voice)
             for s in block.sentences
         ]
         last = len(block.sentences) - 1
         clips = [
             ClipPlan(
-                clip_key=_clip_key(said[i], sound),
-                spoken=said[i],
+                clip_key=_clip_key(text, sound),
+                spoken=text,
                 pause_after_ms=(
                     output.pause_after_block_ms(block.kind)
                     if i == last
@@ -286,8 +310,9 @@ def plan_chunks(
                 ),
                 block_index=block.index,
                 sentence_index=i,
+                engine_edits=edits,
             )
-            for i, sentence in enumerate(block.sentences)
+            for i, (text, edits) in enumerate(said)
         ]
         start = 0
         while start < len(clips):

@@ -17,6 +17,7 @@ from service.config import EngineSettings
 from service.engines.base import VoiceSettings
 from service.engines.phonemes import PhonemeError
 from service.engines.registry import resolve_engine
+from service.text.alignment import Edits
 from service.text.lexicon.matcher import LexiconMatcher
 from service.text.lexicon.model import Lexicon
 
@@ -59,10 +60,14 @@ class Pronouncer:
 
     def __call__(self, spoken: str, voice: VoiceSettings) -> str:
         """Return the text the engine of ``voice`` is given for the sentence ``spoken``."""
+        return self.rewrite(spoken, voice)[0]
+
+    def rewrite(self, spoken: str, voice: VoiceSettings) -> tuple[str, Edits]:
+        """Return the engine's text for ``spoken``, and the edits that lead back to ``spoken``."""
         applied = self.matcher.apply(spoken, lambda index: self._unsayable(index, voice))
         if applied.matched:
             self._applied.update(dict.fromkeys(applied.matched))
-        return applied.text
+        return applied.text, applied.edits
 
     def applied(self) -> list[dict[str, Any]]:
         """Return the rules that matched so far (as JSON data), in order of first match."""

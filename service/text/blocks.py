@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from service.text.alignment import Edits
+
 
 @dataclass(frozen=True)
 class Sentence:
@@ -22,6 +24,9 @@ class Sentence:
     """Offset of the first character in ``Article.text``."""
     end_char: int
     """Offset one past the last character in ``Article.text``."""
+    spoken_edits: Edits = ()
+    """Where ``spoken`` differs from ``text`` (see :mod:`service.text.alignment`): offsets
+    of the engine's words in ``spoken`` lead back to the words shown."""
 
     @property
     def sentence_id(self) -> str:

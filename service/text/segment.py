@@ -15,9 +15,10 @@ from functools import lru_cache
 
 import sentencex
 
+from service.text.alignment import Edits, prefixed
 from service.text.article import BLOCK_SEPARATOR, Article
 from service.text.blocks import Sentence, SpokenBlock
-from service.text.spoken import byline_prefix, spoken_form, spoken_words
+from service.text.spoken import aligned_spoken_form, byline_prefix, spoken_form, spoken_words
 from service.text.tags import language_subtag
 
 
@@ -77,17 +78,19 @@ def segment_block(
     sentences: list[Sentence] = []
     for start, end in spans:
         for piece_start, piece_end in _cap_spans(text, start, end, cap, language):
-            spoken = _spoken(text[piece_start:piece_end], language)
+            spoken, edits = _aligned_spoken(text[piece_start:piece_end], language)
             if not _is_heard(spoken):
                 continue
             if spoken_prefix and not sentences:
                 spoken = f"{spoken_prefix} {spoken}"
+                edits = prefixed(edits, len(spoken_prefix) + 1)
             sentences.append(
                 Sentence(
                     text=text[piece_start:piece_end],
                     spoken=spoken,
                     start_char=offset + piece_start,
                     end_char=offset + piece_end,
+                    spoken_edits=edits,
                 )
             )
     return tuple(sentences)
@@ -263,6 +266,12 @@ def _spoken(text: str, language: str) -> str:
     entries it held 13 MB in the web worker after a few hundred narrations.
     """
     return spoken_form(text, language)
+
+
+@lru_cache(maxsize=256)
+def _aligned_spoken(text: str, language: str) -> tuple[str, Edits]:
+    """Return the spoken form of a sentence with its edits, remembered like :func:`_spoken`."""
+    return aligned_spoken_form(text, language)
 
 
 _SURROGATE = re.compile(r"[\ud800-\udfff]")

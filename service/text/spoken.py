@@ -30,9 +30,10 @@ from collections.abc import Callable
 import regex
 from num2words import num2words
 
+from service.text.alignment import Edits, PlainRewriting, Rewriting
 from service.text.tags import language_subtag
 
-__all__ = ["language_subtag", "spoken_form", "spoken_words"]
+__all__ = ["aligned_spoken_form", "language_subtag", "spoken_form", "spoken_words"]
 
 # --- characters removed in every language ------------------------------------
 
@@ -250,34 +251,49 @@ def spoken_words(text: str) -> list[str]:
 
 def spoken_form(text: str, language: str = "en") -> str:
     """Return what the engine should be given for ``text`` in ``language``."""
-    text = _WHITESPACE.sub(" ", text)
-    text = _INVISIBLE.sub("", text)
+    rewriting = PlainRewriting(text)
+    _speak(rewriting, language)
+    return rewriting.text
+
+
+def aligned_spoken_form(text: str, language: str = "en") -> tuple[str, Edits]:
+    """Return :func:`spoken_form` of ``text`` and the edits that lead back to ``text``."""
+    rewriting = Rewriting(text)
+    _speak(rewriting, language)
+    return rewriting.text, rewriting.edits()
+
+
+def _speak(text: PlainRewriting | Rewriting, language: str) -> None:
+    """Rewrite ``text`` into its spoken form, step by step."""
+    text.sub(_WHITESPACE, " ")
+    text.sub(_INVISIBLE, "")
     english = language_subtag(language) == "en"
     # Each rule runs only when a character it needs is present: most sentences
     # skip most rules, which keeps a 10,000-word article well under a second.
-    if "@" in text:
-        text = _EMAIL.sub(_say_email if english else r"\g<address>", text)
-    if "://" in text or "www" in text:
-        text = _URL.sub(lambda match: _say_url(match, english), text)
-    if "[" in text:
-        text = _FOOTNOTE.sub("", text)
-    text = _EMOJI.sub(" ", text)
-    text = _BULLETS.sub(" ", text)
+    if "@" in text.text:
+        text.sub(_EMAIL, _say_email if english else r"\g<address>")
+    if "://" in text.text or "www" in text.text:
+        text.sub(_URL, lambda match: _say_url(match, english))
+    if "[" in text.text:
+        text.sub(_FOOTNOTE, "")
+    text.sub(_EMOJI, " ")
+    text.sub(_BULLETS, " ")
     if english:
         for needed, pattern, replacement in _ENGLISH_RULES:
-            if needed.search(text):
-                text = pattern.sub(replacement, text)
-    if "." in text or "…" in text:
-        text = _ELLIPSIS.sub(", ", text)
-    if _HAS_DASH.search(text):
-        text = _DASH.sub(", ", text)
-    text = _WHITESPACE.sub(" ", text).strip()
-    text = _LEADING_LIST_MARK.sub("", text)
-    if "," in text:
-        text = _REPEATED_COMMA.sub(",", text)
-        text = _COMMA_BEFORE_STOP.sub("", text)
-    text = _LEADING_PAUSE.sub("", text)
-    return _SPACE_BEFORE_PUNCT.sub("", text)
+            if needed.search(text.text):
+                text.sub(pattern, replacement)
+    if "." in text.text or "…" in text.text:
+        text.sub(_ELLIPSIS, ", ")
+    if _HAS_DASH.search(text.text):
+        text.sub(_DASH, ", ")
+    text.sub(_WHITESPACE, " ")
+    text.strip()
+    text.sub(_LEADING_LIST_MARK, "")
+    if "," in text.text:
+        text.sub(_REPEATED_COMMA, ",")
+        text.sub(_COMMA_BEFORE_STOP, "")
+    text.sub(_LEADING_PAUSE, "")
+    text.sub(_SPACE_BEFORE_PUNCT, "")
 
 
 def _say_url(match: re.Match[str], english: bool) -> str:

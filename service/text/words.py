@@ -17,6 +17,12 @@ _UNSPACED_WORD = regex.compile(
 )
 
 
+def word_spans(text: str) -> list[tuple[int, int]]:
+    """Return where each word of ``text`` starts and ends, counted as :func:`count_words` counts."""
+    pattern = _UNSPACED_WORD if _HAS_UNSPACED.search(text) else _WORD
+    return [match.span() for match in pattern.finditer(text)]
+
+
 def count_words(text: str) -> int:
     """Return the number of words of ``text`` as displayed (not as spoken)."""
     if _HAS_UNSPACED.search(text):

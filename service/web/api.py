@@ -8,6 +8,7 @@ from flask import Blueprint, Response, jsonify, request, stream_with_context, ur
 from slugify import slugify
 from werkzeug.wrappers import Response as BaseResponse
 
+from service.errors import InputError
 from service.library import NarrationView, UnknownNarrationError, extraction
 from service.media import AUDIO_MIMETYPES, is_narration_id
 from service.web.access import may_make, require_key
@@ -57,6 +58,19 @@ def create() -> Response:
     wanted = library().read_request(request_fields(request), request.headers.get("Origin"))
     view = library().create(wanted)
     return narration_response(view, wanted.fmt, created=True)
+
+
+@api.post("/narrations/<narration_id>/voice")
+@require_key
+def revoice(narration_id: str) -> Response:
+    """Create (or find) the same article's narration in another voice (``{"voice": id}``)."""
+    checked_id(narration_id)
+    fields = request_fields(request)
+    voice = fields.get("voice")
+    if not isinstance(voice, str) or not voice.strip():
+        raise InputError("give the voice to read the narration with, as voice")
+    view = library().revoice(narration_id, voice.strip(), may_start=may_make())
+    return narration_response(view, created=True)
 
 
 @api.post("/extract")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify, redirect, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
 
+from service.web.access import may_make
 from service.web.context import library
 from service.web.openapi import openapi_document
 from service.web.urls import public_servers
@@ -24,11 +26,25 @@ def voices() -> Response:
                 "name": v.name,
                 "languages": list(v.languages),
                 "gender": v.gender,
+                "preview_url": url_for("meta.voice_preview", voice_id=v.voice_id),
             }
             for v in found
         ]
     }
     return jsonify(body)
+
+
+@meta.get("/api/voices/<path:voice_id>/preview.mp3")
+def voice_preview(voice_id: str) -> BaseResponse:
+    """Send to the short sample the voice reads (``?rate=`` words a minute), made once.
+
+    The sample is a narration like any other: the redirect leads to its stream,
+    which plays while it is made and is the cached file once it exists.
+    """
+    view = library().voice_preview(voice_id, request.args.get("rate"), may_start=may_make())
+    response = redirect(url_for("api.stream", narration_id=view.plan.narration_id), code=303)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @meta.get("/livez")

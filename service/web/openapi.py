@@ -486,6 +486,43 @@ def openapi_document() -> dict[str, Any]:
                     },
                 },
             },
+            "/api/narrations/{narration_id}/voice": {
+                **by_id,
+                "post": {
+                    "operationId": "revoiceNarration",
+                    "summary": "Create (or find) the same article's narration in another voice "
+                    "(same text and rate, so character offsets agree).",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["voice"],
+                                    "properties": {
+                                        "voice": {
+                                            "type": "string",
+                                            "description": "Voice id, see /api/voices.",
+                                        }
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        "200": {
+                            "description": "Already made.",
+                            "content": {"application/json": {"schema": _ref("Narration")}},
+                        },
+                        "202": {
+                            "description": "Being made.",
+                            "content": {"application/json": {"schema": _ref("Narration")}},
+                        },
+                        "404": not_found,
+                        **STANDARD_ERRORS,
+                    },
+                },
+            },
             "/api/narrations/{narration_id}/audio.{fmt}": {
                 "parameters": [
                     ID_PARAMETER,
@@ -540,7 +577,8 @@ def openapi_document() -> dict[str, Any]:
                 **by_id,
                 "get": {
                     "operationId": "getCaptions",
-                    "summary": "WebVTT captions, one cue per sentence.",
+                    "summary": "WebVTT captions, one cue per sentence, a timestamp before "
+                    "each word.",
                     "responses": {
                         "200": {
                             "description": "Captions.",
@@ -557,7 +595,9 @@ def openapi_document() -> dict[str, Any]:
                 **by_id,
                 "get": {
                     "operationId": "getTimings",
-                    "summary": "Every block and sentence with character offsets and times.",
+                    "summary": "Every block, sentence and word with character offsets and "
+                    "times; each sentence says whether its word times come from the engine "
+                    "or are estimated.",
                     "responses": {
                         "200": {
                             "description": "Timings.",
@@ -582,6 +622,36 @@ def openapi_document() -> dict[str, Any]:
                             "description": "Voices.",
                             "content": {"application/json": {"schema": {"type": "object"}}},
                         }
+                    },
+                },
+            },
+            "/api/voices/{voice_id}/preview.mp3": {
+                "parameters": [
+                    {
+                        "name": "voice_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string"},
+                        "description": "Voice id (it may hold a slash), see /api/voices.",
+                    }
+                ],
+                "get": {
+                    "operationId": "previewVoice",
+                    "summary": "A short sample of the voice, made once and cached like a "
+                    "narration: a redirect to its stream.",
+                    "parameters": [
+                        {
+                            "name": "rate",
+                            "in": "query",
+                            "schema": {"type": "integer"},
+                            "description": "Words a minute: one of the rates the pages offer.",
+                        }
+                    ],
+                    "responses": {
+                        "303": {"description": "The sample's stream.mp3."},
+                        "400": _problem("Unknown voice, or a rate not offered."),
+                        "401": _problem("API keys are set: making a sample needs one."),
+                        "503": STANDARD_ERRORS["503"],
                     },
                 },
             },

@@ -15,7 +15,7 @@ from flask import (
 )
 
 from service.errors import ListenError
-from service.library import listening_minutes, page_blocks
+from service.library import RATES_WPM, listening_minutes, page_blocks
 from service.web.access import may_make
 from service.web.api import checked_id, urls_for
 from service.web.context import library, narrations, settings
@@ -48,8 +48,6 @@ CONTENT_SECURITY_POLICY = "; ".join(
 """
 SPEEDS = (0.75, 1.0, 1.25, 1.5, 2.0)
 """Playback speeds the player offers."""
-RATES_WPM = ((140, "Slower"), (175, "Normal"), (210, "Faster"), (250, "Fastest"))
-"""Speaking rates the index form offers (words per minute)."""
 
 
 @player.after_request
@@ -153,6 +151,9 @@ def listen(narration_id: str) -> str:
         "download_url": download_url,
         "artwork_url": url_for("static", filename="icon-512.png"),
         "events_url": url_for("listening.events"),
+        "voice": plan.voice.voice_id,
+        "revoice_url": url_for("api.revoice", narration_id=narration_id),
+        "preview_rates_wpm": sorted({wpm for wpm, _ in RATES_WPM} | {settings().speech.rate_wpm}),
         **urls,
     }
     return render_template(

@@ -64,6 +64,19 @@ def split_marks(text: str) -> list[str | PhonemeMark]:
     return [piece for piece in pieces if piece != ""]
 
 
+def blank_marks(text: str) -> str:
+    """Return ``text`` with each mark's own characters and phonemes made spaces, words kept.
+
+    Offsets stay where they were, so a word found in the result is found in ``text``.
+    """
+    if not has_marks(text):
+        return text
+    return _STRAY.sub(
+        " ",
+        _MARK.sub(lambda m: " " + m.group(1) + " " * (len(m.group(2)) + 2), text),
+    )
+
+
 def plain_text(text: str) -> str:
     """Return ``text`` with every mark replaced by the words it covers (for display)."""
     return "".join(

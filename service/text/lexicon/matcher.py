@@ -26,7 +26,8 @@ import ahocorasick_rs
 import regex
 
 from service.errors import LexiconError
-from service.text.lexicon.marks import mark
+from service.text.alignment import Edit, Edits
+from service.text.lexicon.marks import OPEN, has_marks, mark
 from service.text.lexicon.model import Lexicon, Rule
 from service.text.lexicon.safety import MATCH_TIMEOUT_S, any_of, compile_pattern
 
@@ -42,6 +43,9 @@ class Applied:
     """The text for the engine: ``say`` words in place, ``ipa`` rules as phoneme marks."""
     matched: tuple[int, ...]
     """Indexes (from 0) of the rules that matched, in order of first appearance."""
+    edits: Edits = ()
+    """Where ``text`` differs from the spoken text the rules were applied to: a ``say``
+    stands for its match; a phoneme mark keeps the matched words where they were."""
 
 
 @dataclass(frozen=True)
@@ -177,16 +181,28 @@ class LexiconMatcher:
             return Applied(text, ())
         pieces: list[str] = []
         matched: dict[int, None] = {}
-        position = 0
+        edits: list[Edit] = []
+        position = out = 0
         for start, minus_length, index in found:
             end = start - minus_length
             if start < position:
                 continue  # overlaps a match already taken
-            pieces += [text[position:start], self._say(index, text[start:end], unsayable)]
+            said = self._say(index, text[start:end], unsayable)
+            out += start - position
+            pieces += [text[position:start], said]
+            if has_marks(said):  # the words stay; the mark's own characters stand for nothing
+                words_end = out + len(OPEN) + end - start
+                edits += [
+                    (out, out + len(OPEN), start, start),
+                    (words_end, out + len(said), end, end),
+                ]
+            else:
+                edits.append((out, out + len(said), start, end))
             matched[index] = None
+            out += len(said)
             position = end
         pieces.append(text[position:])
-        return Applied("".join(pieces), tuple(matched))
+        return Applied("".join(pieces), tuple(matched), tuple(edits))
 
     def _literal_matches(self, text: str) -> list[Match]:
         """Return every literal match, in order of precedence."""

@@ -23,10 +23,11 @@
   const CJK = /[\p{sc=Han}\p{sc=Hiragana}\p{sc=Katakana}]/u;
   const CJK_APART = /[\p{sc=Han}\p{sc=Hiragana}\p{sc=Katakana}]|[^\p{sc=Han}\p{sc=Hiragana}\p{sc=Katakana}]+/gu;
   const DP_CELLS = 5e4;
+  const highlights = window.CSS && window.CSS.highlights && typeof Highlight === "function";
   const YELLOW = "rgba(255,214,10,.38)";
-  const MARK = { "background-color": YELLOW, "box-shadow": `0 0 0 .3em ${YELLOW}`, "border-radius": ".2em", transition: "background-color .2s" };
-  const CSS = `:host{all:initial!important;display:block!important;position:relative!important;visibility:visible!important;opacity:1!important;
-margin:0 0 1.25em!important;color:#1b1b1f!important;font:16px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif!important;contain:content}
+  const MARK = { "background-color": YELLOW, "box-shadow": `0 0 0 .3em ${YELLOW}`, "border-radius": ".2em" };
+  const STYLE = `:host{all:initial!important;display:block!important;position:relative!important;visibility:visible!important;opacity:1!important;
+margin:0 0 1.25em!important;color:#1b1b1f!important;font:16px/1.45 system-ui,sans-serif!important;contain:content}
 *,*::before{box-sizing:border-box}
 [hidden]{display:none!important}
 .box{display:grid;gap:.6em;max-width:40em;padding:.6em;border:1px solid #d9d6cf;border-radius:.8em;background:#fff;color:#1b1b1f}
@@ -49,6 +50,7 @@ select{min-height:2.5em;padding:.3em .6em;border:1px solid #d9d6cf;border-radius
 .status:empty{display:none}
 .status.error{color:#a4161a;font-weight:600}`;
 
+  const on = (target, name, then, options) => target.addEventListener(name, then, options);
   const clock = (seconds) => {
     const s = Math.max(0, Math.floor(seconds || 0));
     const two = (n) => String(n).padStart(2, "0");
@@ -311,11 +313,10 @@ select{min-height:2.5em;padding:.3em .6em;border:1px solid #d9d6cf;border-radius
   // more than the block (text without paragraphs), the block's own words are highlighted.
   function mark(item) {
     const undo = [];
-    const ranged = window.CSS && CSS.highlights && typeof Highlight === "function";
     for (const { el, share } of item.parts) {
       el.setAttribute("data-listen-reading", "");
       undo.push(() => el.removeAttribute("data-listen-reading"));
-      if (ranged && share < 0.5) {
+      if (highlights && share < 0.5) {
         const range = item.range();
         if (range) CSS.highlights.set("listen-reading", new Highlight(range));
         undo.push(() => CSS.highlights.delete("listen-reading"));
@@ -336,9 +337,9 @@ select{min-height:2.5em;padding:.3em .6em;border:1px solid #d9d6cf;border-radius
     place.parentNode.insertBefore(host, place);
     const root = host.attachShadow({ mode: "open" });
     if ("adoptedStyleSheets" in root && "replaceSync" in CSSStyleSheet.prototype) {
-      root.adoptedStyleSheets = [sheet(CSS)];
-      document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet(`::highlight(listen-reading){background-color:${YELLOW}}`)];
-    } else root.append(h("style", {}, CSS));
+      root.adoptedStyleSheets = [sheet(STYLE)];
+      document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet(`::highlight(listen-reading){background-color:${YELLOW}}::highlight(listen-word){background-color:#ffc800;color:#000;text-decoration:underline .12em}`)];
+    } else root.append(h("style", {}, STYLE));
     const button = (name, label, ...children) => h("button", { class: name, type: "button", "aria-label": label }, ...children);
     const hidden = (text) => h("span", { "aria-hidden": "true" }, text);
     root.append(h("div", { class: "box", role: "region", "aria-label": "Listen to this story" },
@@ -358,7 +359,6 @@ select{min-height:2.5em;padding:.3em .6em;border:1px solid #d9d6cf;border-radius
     const audio = new Audio();
     audio.preload = "none";
     root.append(audio);
-    const on = (...args) => audio.addEventListener(...args);
 
     let narration = null;
     let durationS = null;
@@ -367,6 +367,7 @@ select{min-height:2.5em;padding:.3em .6em;border:1px solid #d9d6cf;border-radius
     let timed = [];
     let current = null;
     let unmark = null;
+    let word = null;
     let dragging = false;
     const wordCount = known ? known.words : (scope.innerText || scope.textContent).split(/\s+/).length;
     const totalS = () =>
@@ -401,11 +402,45 @@ select{min-height:2.5em;padding:.3em .6em;border:1px solid #d9d6cf;border-radius
         if (item.startS > now + 0.01) break;
         found = item;
       }
-      if (found === current) return;
-      if (unmark) unmark();
-      current = found;
-      unmark = found && found.els.length ? mark(found) : null;
+      if (found !== current) {
+        if (unmark) unmark();
+        current = found;
+        unmark = found && found.els.length ? mark(found) : null;
+      }
+      markWord();
     }
+
+    // The block's words, each with its time and its range in the page (0 where the page
+    // lacks it), found once.
+    const wordsOf = (item) =>
+      (item.words ||= item.block.sentences.flatMap((s) => s.words || []).map((w) => ({
+        t: w.start_ms / 1000,
+        r: item.els.length && item.range(w.start_char - item.block.start_char, w.end_char - item.block.start_char),
+      })));
+
+    // The word being heard, with the CSS Custom Highlight API: no markup and no layout
+    // changes (without the API, the block's mark is all). Frame by frame while playing.
+    function markWord() {
+      const found = highlights && current && wordsOf(current).findLast((w) => w.t <= audio.currentTime + 0.01);
+      if (found === word) return;
+      word = found;
+      if (found && found.r) CSS.highlights.set("listen-word", new Highlight(found.r));
+      else if (highlights) CSS.highlights.delete("listen-word");
+    }
+    const tick = () => {
+      highlight();
+      if (!audio.paused) requestAnimationFrame(tick);
+    };
+
+    // While the story plays, a click on one of its words seeks there: a reader who is
+    // listening expects it, and a click on a paused page stays the publisher's own.
+    on(document, "click", (event) => {
+      if (audio.paused || !highlights || event.target.closest("a,button,input,select,textarea,label") || String(getSelection()).trim()) return;
+      const { offsetNode: node, offset } = document.caretPositionFromPoint(event.clientX, event.clientY) || {};
+      const item = timed.find((i) => i.els.some((el) => el.contains(node)));
+      const found = item && wordsOf(item).find((w) => w.r && w.r.isPointInRange(node, offset));
+      if (found) seekTo(found.t);
+    });
 
     // Paragraphs added later (lazy loading, "read more") are marked once they exist.
     function remap() {
@@ -442,7 +477,7 @@ select{min-height:2.5em;padding:.3em .6em;border:1px solid #d9d6cf;border-radius
         const started = audio.played.length > 0;
         audio.src = here(narration.audio_url);
         if (started) {
-          on("loadedmetadata", () => {
+          on(audio, "loadedmetadata", () => {
             audio.currentTime = position;
             if (wasPlaying) start();
           }, { once: true });
@@ -499,42 +534,43 @@ select{min-height:2.5em;padding:.3em .6em;border:1px solid #d9d6cf;border-radius
       return true;
     }
 
-    play.addEventListener("click", async () => {
+    on(play, "click", async () => {
       panel.hidden = false;
       if (!(await prepare()) || narration.status === "failed") return;
       if (audio.paused || audio.ended) start();
       else audio.pause();
     });
-    $("back").addEventListener("click", () => seekTo(audio.currentTime - SKIP_S));
-    $("fwd").addEventListener("click", () => seekTo(audio.currentTime + SKIP_S));
-    seek.addEventListener("input", () => {
+    on($("back"), "click", () => seekTo(audio.currentTime - SKIP_S));
+    on($("fwd"), "click", () => seekTo(audio.currentTime + SKIP_S));
+    on(seek, "input", () => {
       dragging = true;
       render();
     });
-    seek.addEventListener("change", () => {
+    on(seek, "change", () => {
       dragging = false;
       seekTo(Number(seek.value));
     });
-    seek.addEventListener("keydown", (event) => {
+    on(seek, "keydown", (event) => {
       const step = { ArrowLeft: -5, ArrowDown: -5, ArrowRight: 5, ArrowUp: 5, PageDown: -30, PageUp: 30 }[event.key];
       if (!step) return;
       event.preventDefault();
       seekTo(audio.currentTime + step);
     });
-    speed.addEventListener("change", () => {
+    on(speed, "change", () => {
       audio.playbackRate = audio.defaultPlaybackRate = Number(speed.value) || 1;
     });
-    for (const name of ["play", "playing", "pause", "waiting", "ended", "durationchange", "seeked"]) on(name, render);
-    on("timeupdate", () => {
+    for (const name of ["play", "playing", "pause", "waiting", "ended", "durationchange", "seeked"]) on(audio, name, render);
+    on(audio, "play", () => requestAnimationFrame(tick));
+    on(audio, "timeupdate", () => {
       render();
       highlight();
     });
-    on("error", () => {
+    on(audio, "error", () => {
       if (!narration || narration.status === "failed") return;
       if (usingFile) say("The audio could not be played.", true);
       else say("The live stream is busy: the story plays here as soon as it is ready.");
     });
-    on("play", () => {
+    on(audio, "play", () => {
       if (!("mediaSession" in navigator) || !narration) return;
       try {
         navigator.mediaSession.metadata = new MediaMetadata({ title: narration.title || document.title, artist: narration.byline || "", album: location.hostname });
@@ -566,8 +602,8 @@ select{min-height:2.5em;padding:.3em .6em;border:1px solid #d9d6cf;border-radius
         tick = audio.paused ? 0 : now;
       };
       const flush = () => count() || (heard > 999 && send("seconds"));
-      on("play", () => (tick = performance.now()) && once(0, "play"));
-      on("timeupdate", () => {
+      on(audio, "play", () => (tick = performance.now()) && once(0, "play"));
+      on(audio, "timeupdate", () => {
         if (audio.paused) return;
         count();
         const now = audio.currentTime;
@@ -577,9 +613,9 @@ select{min-height:2.5em;padding:.3em .6em;border:1px solid #d9d6cf;border-radius
         if (index >= 0) once(`p${index}`, "paragraph", { index });
         if (heard >= 15e3) send("seconds");
       });
-      on("pause", flush);
-      on("ended", () => once(100, "progress", { quartile: 100 }));
-      on("ratechange", () => sent.has(0) && send("speed", { value: audio.playbackRate }));
+      on(audio, "pause", flush);
+      on(audio, "ended", () => once(100, "progress", { quartile: 100 }));
+      on(audio, "ratechange", () => sent.has(0) && send("speed", { value: audio.playbackRate }));
       document.addEventListener("visibilitychange", () => document.hidden && flush());
     }
 
@@ -629,6 +665,6 @@ select{min-height:2.5em;padding:.3em .6em;border:1px solid #d9d6cf;border-radius
     if (given && given.parentNode && given !== document.body && given !== document.documentElement) mount(given, given);
     else if (document.body) locate();
   }
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  if (document.readyState === "loading") on(document, "DOMContentLoaded", init);
   else init();
 })();

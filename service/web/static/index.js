@@ -1,4 +1,5 @@
-// The index page: list the voices, and create a narration through the JSON API.
+// The index page: list the voices (each with a sample to hear), and create a narration
+// through the JSON API.
 // Without this script the form posts to the server, which redirects to the player.
 "use strict";
 
@@ -17,6 +18,11 @@
   const voice = document.getElementById("voice");
   const errorLine = document.getElementById("form-error");
   const submit = document.getElementById("narrate-button");
+  const hear = document.getElementById("hear");
+  const rate = document.getElementById("rate");
+  const sample = new Audio();
+  sample.preload = "none";
+  const previews = new Map();
 
   async function listVoices() {
     let body;
@@ -28,8 +34,13 @@
       return;
     }
     const chosen = voice.value;
-    const voices = body.voices.slice().sort((a, b) => a.name.localeCompare(b.name));
+    // A voice whose files are missing is listed by the API (with installed: false),
+    // but offered here only once it can be heard.
+    const voices = body.voices
+      .filter((item) => item.installed !== false)
+      .sort((a, b) => a.name.localeCompare(b.name));
     for (const item of voices) {
+      previews.set(item.id, item.preview_url);
       const option = document.createElement("option");
       option.value = item.id;
       const languages = item.languages.length ? ` (${item.languages[0]})` : "";
@@ -37,7 +48,25 @@
       voice.append(option);
     }
     voice.value = chosen;
+    hear.hidden = false;
+    hear.disabled = !previews.has(voice.value);
   }
+
+  function hearVoice() {
+    if (!sample.paused) {
+      sample.pause();
+      return;
+    }
+    sample.src = `${previews.get(voice.value)}?rate=${encodeURIComponent(rate.value)}`;
+    sample.play().catch((error) => showError(`The sample could not play: ${error.message}`));
+  }
+  voice.addEventListener("change", () => {
+    sample.pause();
+    hear.disabled = !previews.has(voice.value);
+  });
+  hear.addEventListener("click", hearVoice);
+  sample.addEventListener("play", () => (hear.textContent = "Stop"));
+  for (const name of ["pause", "ended"]) sample.addEventListener(name, () => (hear.textContent = "Hear it"));
 
   // Pick the API field for pasted content when the reader left "detected automatically".
   function detectKind(content) {

@@ -1,5 +1,6 @@
-// The player page: custom controls over the page's own <audio>, text highlighting,
-// click-to-seek, resume, keyboard and lock-screen controls. The page works without it.
+// The player page: custom controls over the page's own <audio>, text highlighting
+// (paragraph, sentence and word), click-to-seek, resume, keyboard and lock-screen
+// controls. The page works without it.
 "use strict";
 
 (() => {
@@ -28,6 +29,11 @@
   const statusLine = $("status");
   const resume = $("resume");
   const storyBody = $("story-body");
+  const voiceSelect = $("voice");
+  const hear = $("hear");
+  const sample = new Audio();
+  sample.preload = "none";
+  const previews = new Map();
   const story = storyBody.closest("article") || storyBody;
 
   const SKIP_S = 15;
@@ -43,11 +49,26 @@
   let timings = null;
   let readingBlock = null;
   let readingSentence = null;
+  let readingWords = null;
+  let readingWord = null;
+  let ticking = false;
   let dragging = false;
   let lastSavedS = -1;
   let lastUserScrollMs = 0;
   let resumeAfterSwitch = false;
   let spokenBlocks = null;
+  // Another voice's narration of the same text opens at "#at=<character>" (and "&play"
+  // when it was playing): the same place in the text, whatever the times.
+  const arrived = /^#at=(\d+)(&play)?$/.exec(window.location.hash);
+  let pendingAt = arrived ? { at: Number(arrived[1]), play: Boolean(arrived[2]) } : null;
+
+  // The word being read is marked with the CSS Custom Highlight API, which changes
+  // neither the DOM nor the layout (screen readers hear the text as it is). Without
+  // it, each word is wrapped once in a plain <span> that is coloured in place.
+  const wordHighlight =
+    window.CSS && CSS.highlights && typeof Highlight === "function" ? new Highlight() : null;
+  if (wordHighlight) CSS.highlights.set("listen-word", wordHighlight);
+  const wordOfSpan = new WeakMap();
 
   document.documentElement.classList.add("js");
   audio.controls = false;
@@ -233,10 +254,17 @@
           startS: block.start_ms / 1000,
           endS: block.end_ms / 1000,
           element,
-          sentences: block.sentences.map((sentence) => ({
-            startS: sentence.start_ms / 1000,
-            element: element && element.querySelector(`[data-sentence="${sentence.index}"]`),
-          })),
+          sentences: block.sentences.map((sentence) => {
+            const own = element && element.querySelector(`[data-sentence="${sentence.index}"]`);
+            return {
+              startS: sentence.start_ms / 1000,
+              startChar: sentence.start_char,
+              element: own,
+              words: element
+                ? wordsOf(own || element, own ? sentence.start_char : block.start_char, sentence, manifest.text)
+                : [],
+            };
+          }),
         };
       })
       .filter((block) => block.element)
@@ -245,6 +273,166 @@
     storyBody.classList.add("has-timings");
     renderTime();
     highlight();
+    if (pendingAt) goToChar(pendingAt);
+  }
+
+  // Seek to the word (or sentence) holding character `at` of the text.
+  function goToChar({ at, play: andPlay }) {
+    pendingAt = null;
+    history.replaceState(null, "", window.location.pathname + window.location.search);
+    let target = null;
+    for (const block of timings) {
+      for (const sentence of block.sentences) {
+        for (const item of [sentence, ...sentence.words]) {
+          if (item.startChar <= at && (!target || item.startChar >= target.startChar)) target = item;
+        }
+      }
+    }
+    if (!target) return;
+    seekTo(target.startS);
+    if (andPlay) audio.play().catch(() => say("Press play to go on in this voice."));
+  }
+
+  // Shift+arrows: to the next sentence, or back to the start of this one (the one before
+  // when this one has only just begun), as a player's previous and next track buttons do.
+  function stepSentence(direction) {
+    const sentences = timings.flatMap((block) => block.sentences).sort((a, b) => a.startS - b.startS);
+    const now = audio.currentTime || 0;
+    const current = sentences.indexOf(lastStartedBy(sentences, now));
+    let index = current + direction;
+    if (direction < 0 && current >= 0 && now - sentences[current].startS > 1.5) index = current;
+    seekTo(sentences[Math.max(0, Math.min(index, sentences.length - 1))].startS);
+  }
+
+  // The character of the text being read now: the word's, else the sentence's.
+  function readingChar() {
+    if (readingWord) return readingWord.startChar;
+    const block = timings && lastStartedBy(timings, audio.currentTime || 0);
+    const sentence = block && lastStartedBy(block.sentences, audio.currentTime || 0);
+    return sentence ? sentence.startChar : 0;
+  }
+
+  // --- voices -------------------------------------------------------------
+
+  async function listVoices() {
+    let body;
+    try {
+      const response = await fetch(voiceSelect.dataset.voicesUrl);
+      if (!response.ok) return;
+      body = await response.json();
+    } catch {
+      return;
+    }
+    const voices = body.voices
+      .filter((item) => item.installed !== false) // listed, but not there to be heard
+      .sort((a, b) => a.name.localeCompare(b.name));
+    // A voice's name is enough, unless two engines offer one of the same name.
+    const named = (item) =>
+      voices.filter((other) => other.name === item.name).length > 1 ? `${item.name} · ${item.engine}` : item.name;
+    for (const item of voices) {
+      previews.set(item.id, item.preview_url);
+      if (item.id === data.voice) continue;
+      const option = document.createElement("option");
+      option.value = item.id;
+      option.textContent = named(item);
+      voiceSelect.append(option);
+    }
+    const own = voices.find((item) => item.id === data.voice);
+    if (own) voiceSelect.options[0].textContent = named(own);
+    voiceSelect.value = data.voice;
+  }
+
+  function hearVoice() {
+    const url = previews.get(voiceSelect.value);
+    if (!url) return;
+    if (!sample.paused) {
+      sample.pause();
+      return;
+    }
+    audio.pause();
+    const rate = data.preview_rates_wpm.includes(data.rate_wpm) ? `?rate=${data.rate_wpm}` : "";
+    sample.src = url + rate;
+    sample.play().catch((error) => say(`The sample could not play: ${error.message}`, "error"));
+  }
+
+  async function switchVoice() {
+    const voice = voiceSelect.value;
+    if (voice === data.voice) return;
+    const at = readingChar();
+    const playing = !audio.paused && !audio.ended;
+    say("Preparing the story in that voice…");
+    try {
+      const response = await fetch(data.revoice_url, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        body: JSON.stringify({ voice }),
+      });
+      const body = await response.json().catch(() => ({}));
+      if (!response.ok) throw new Error(body.detail || body.title || `HTTP ${response.status}`);
+      window.location.assign(`${body.player_url}#at=${at}${playing ? "&play" : ""}`);
+    } catch (error) {
+      say(`That voice could not read the story: ${error.message}`, "error");
+      voiceSelect.value = data.voice;
+    }
+  }
+
+  // Ranges over `element`'s text for [start, end) character offsets into it.
+  function textRanges(element, spans) {
+    const nodes = [];
+    const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
+    let at = 0;
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      nodes.push({ node, start: at });
+      at += node.data.length;
+    }
+    const point = (offset, isEnd) => {
+      let index = nodes.length - 1;
+      while (index > 0 && (nodes[index].start > offset || (isEnd && nodes[index].start === offset))) {
+        index -= 1;
+      }
+      return [nodes[index].node, Math.min(offset - nodes[index].start, nodes[index].node.data.length)];
+    };
+    return spans.map(([start, end]) => {
+      const range = document.createRange();
+      range.setStart(...point(start, false));
+      range.setEnd(...point(end, true));
+      return range;
+    });
+  }
+
+  // A sentence's words, each with its time and the range of its text in `element`,
+  // whose text starts at character `base` of the narration's text.
+  function wordsOf(element, base, sentence, text) {
+    const shown = element.textContent;
+    const words = (sentence.words || []).filter(
+      (word) => word.start_char >= base && word.end_char <= base + shown.length,
+    );
+    if (!words.length || text.slice(base, base + shown.length) !== shown) return [];
+    const spans = words.map((word) => [word.start_char - base, word.end_char - base]);
+    const items = words.map((word) => ({
+      startS: word.start_ms / 1000,
+      startChar: word.start_char,
+      range: null,
+      element: null,
+    }));
+    if (wordHighlight) {
+      textRanges(element, spans).forEach((range, index) => (items[index].range = range));
+      return items;
+    }
+    // From the last word back, so the offsets of the words before stay valid.
+    for (let index = spans.length - 1; index >= 0; index -= 1) {
+      const [range] = textRanges(element, [spans[index]]);
+      const span = document.createElement("span");
+      span.className = "word";
+      try {
+        range.surroundContents(span);
+      } catch {
+        continue; // a word across elements: it keeps no mark of its own
+      }
+      items[index].element = span;
+      wordOfSpan.set(span, items[index]);
+    }
+    return items;
   }
 
   // The last item whose start is at or before `seconds` (items sorted by start).
@@ -288,6 +476,57 @@
       readingSentence = sentenceElement;
       if (sentenceElement) sentenceElement.classList.add("is-reading");
     }
+    readingWords = sentence ? sentence.words : null;
+    highlightWord();
+  }
+
+  function highlightWord() {
+    const now = audio.currentTime || 0;
+    const word = readingWords && readingWords.length ? lastStartedBy(readingWords, now) : null;
+    if (word === readingWord) return;
+    if (readingWord && readingWord.element) readingWord.element.classList.remove("is-reading");
+    readingWord = word;
+    if (wordHighlight) {
+      wordHighlight.clear();
+      if (word && word.range) wordHighlight.add(word.range);
+    } else if (word && word.element) {
+      word.element.classList.add("is-reading");
+    }
+  }
+
+  // timeupdate comes about four times a second: too seldom for words, so while
+  // playing, the word follows the audio frame by frame.
+  function tick() {
+    if (audio.paused || audio.ended) {
+      ticking = false;
+      return;
+    }
+    highlight();
+    requestAnimationFrame(tick);
+  }
+
+  // The word under a click: its own span, or the word range holding the caret there.
+  function wordAt(event) {
+    const span = event.target.closest && event.target.closest(".word");
+    if (span) return wordOfSpan.get(span) || null;
+    let node = null;
+    let offset = 0;
+    if (document.caretPositionFromPoint) {
+      const caret = document.caretPositionFromPoint(event.clientX, event.clientY);
+      if (caret) [node, offset] = [caret.offsetNode, caret.offset];
+    } else if (document.caretRangeFromPoint) {
+      const caret = document.caretRangeFromPoint(event.clientX, event.clientY);
+      if (caret) [node, offset] = [caret.startContainer, caret.startOffset];
+    }
+    if (!node || !timings) return null;
+    for (const block of timings) {
+      if (!block.element.contains(node)) continue;
+      for (const sentence of block.sentences) {
+        const word = sentence.words.find((item) => item.range && item.range.isPointInRange(node, offset));
+        if (word) return word;
+      }
+    }
+    return null;
   }
 
   function follow(element) {
@@ -373,6 +612,7 @@
   }
 
   function offerResume() {
+    if (pendingAt) return; // arriving from another voice: the place is already chosen
     if (!usingFile || !audio.paused || audio.currentTime > 0) return;
     let saved = null;
     try {
@@ -493,6 +733,11 @@
     // No storage: default speed.
   }
 
+  voiceSelect.addEventListener("change", switchVoice);
+  hear.addEventListener("click", hearVoice);
+  sample.addEventListener("play", () => (hear.textContent = "Stop"));
+  for (const name of ["pause", "ended"]) sample.addEventListener(name, () => (hear.textContent = "Hear it"));
+
   download.addEventListener("click", (event) => {
     if (download.getAttribute("aria-disabled") === "true") event.preventDefault();
   });
@@ -503,7 +748,8 @@
     const element = event.target.closest("[data-block]");
     const block = element && timings.find((item) => item.element === element);
     if (!block) return;
-    seekTo(block.startS);
+    const word = wordAt(event);
+    seekTo(word ? word.startS : block.startS);
     if (audio.paused) start();
   });
 
@@ -523,7 +769,8 @@
       toggle();
     } else if (event.key === "ArrowLeft" || event.key === "ArrowRight") {
       event.preventDefault();
-      seekBy(event.key === "ArrowLeft" ? -ARROW_S : ARROW_S);
+      if (event.shiftKey && timings) stepSentence(event.key === "ArrowLeft" ? -1 : 1);
+      else seekBy(event.key === "ArrowLeft" ? -ARROW_S : ARROW_S);
     }
   });
 
@@ -544,6 +791,11 @@
     });
   }
   audio.addEventListener("play", () => (resume.hidden = true));
+  audio.addEventListener("playing", () => {
+    if (ticking) return;
+    ticking = true;
+    requestAnimationFrame(tick);
+  });
   audio.addEventListener("pause", () => savePosition(true));
   audio.addEventListener("ratechange", updatePositionState);
   audio.addEventListener("ended", () => {
@@ -564,6 +816,7 @@
 
   setUpMediaSession();
   reportListening();
+  listVoices();
   renderProgress(data);
   renderTime();
   renderPlay();

@@ -513,7 +513,9 @@ def test_fuzz_authorization_header(keyed: FlaskClient, key: str) -> None:
         if path == "/api/events":
             continue  # a listener's page has no key, and needs none
         answer = keyed.open(
-            path.replace("{name}", "keyed").replace("{slug}", "daily").replace("{narration_id}", "0" * 32),
+            path.replace("{name}", "keyed")
+            .replace("{slug}", "daily")
+            .replace("{narration_id}", "0" * 32),
             method="PUT" if "{name}" in path or "{slug}" in path else "POST",
             json=json.loads(dump(body)),
             headers={"Authorization": header},

@@ -309,6 +309,11 @@ class Narrations:
             "formats": list(view.formats),
             **urls,
         }
+        if plan.voice_fallback is not None:
+            body["voice_fallback"] = {
+                "wanted": plan.voice_fallback.wanted,
+                "reason": plan.voice_fallback.reason,
+            }
         if state.status == "failed":
             body["error"] = state.error
         return body

@@ -103,6 +103,16 @@ class ChunkPlan:
 
 
 @dataclass(frozen=True)
+class VoiceFallback:
+    """The natural voice an article would have been read by, and why it was not."""
+
+    wanted: str
+    """The voice id passed over (``hibari:heart``)."""
+    reason: str
+    """Why it could not load."""
+
+
+@dataclass(frozen=True)
 class NarrationPlan:
     """Everything needed to make, stream and describe one narration."""
 
@@ -130,6 +140,8 @@ class NarrationPlan:
     """Shaping and encoding settings."""
     chunks: tuple[ChunkPlan, ...] = field(default=())
     """The chunks in playing order."""
+    voice_fallback: VoiceFallback | None = None
+    """Set when the article's natural voice could not load and eSpeak NG reads it instead."""
 
     def voice_of(self, chunk: ChunkPlan) -> VoiceSettings:
         """Return the voice that reads ``chunk``."""
@@ -172,6 +184,9 @@ class NarrationPlan:
                 "chunks": chunks,
                 "voice": VoiceSettings(**data["voice"]),
                 "output": OutputSettings(**data["output"]),
+                "voice_fallback": (
+                    VoiceFallback(**data["voice_fallback"]) if data.get("voice_fallback") else None
+                ),
             }
         )
 
@@ -282,6 +297,7 @@ def plan_narration(
     output: OutputSettings,
     block_voices: BlockVoices | None = None,
     engine_text: EngineText | None = None,
+    voice_fallback: VoiceFallback | None = None,
 ) -> NarrationPlan:
     """Key every sentence and chunk of ``article`` (split into ``blocks``), and the whole."""
     chunks = plan_chunks(blocks, voice, engine_version, output, block_voices, engine_text)
@@ -310,4 +326,5 @@ def plan_narration(
         engine_version=engine_version,
         output=output,
         chunks=chunks,
+        voice_fallback=voice_fallback,
     )

@@ -24,6 +24,8 @@ def voices() -> Response:
                 "name": v.name,
                 "languages": list(v.languages),
                 "gender": v.gender,
+                "installed": v.installed,
+                "detail": v.detail,
             }
             for v in found
         ]

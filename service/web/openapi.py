@@ -63,6 +63,12 @@ NARRATION = {
         "chunks_done": {"type": "integer", "description": "Chunks made so far."},
         "formats": {"type": "array", "items": {"type": "string"}},
         "error": {"type": ["string", "null"]},
+        "voice_fallback": {
+            "type": "object",
+            "description": "Present when the article's natural voice could not load and "
+            "eSpeak NG read it instead.",
+            "properties": {"wanted": {"type": "string"}, "reason": {"type": "string"}},
+        },
         "status_url": {"type": "string"},
         "audio_url": {"type": "string"},
         "stream_url": {"type": "string"},
@@ -336,7 +342,8 @@ def openapi_document() -> dict[str, Any]:
             "/api/voices": {
                 "get": {
                     "operationId": "listVoices",
-                    "summary": "Voices of every installed engine.",
+                    "summary": "Voices of every installed engine; `installed` is false for a "
+                    "voice whose files are missing (`detail` says what to install).",
                     "parameters": [
                         {"name": "language", "in": "query", "schema": {"type": "string"}}
                     ],

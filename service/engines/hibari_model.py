@@ -66,12 +66,15 @@ class HibariVoiceFile:
     path: Path | None
     """The model file found for it, or None when it is not there."""
 
+    found_wrong: Path | None = None
+    """A file of the voice's name whose size or sha256 is not the registry's."""
+
     @property
     def state(self) -> str:
-        """Return ``in the package``, ``installed`` or ``not installed``."""
-        if self.bundled:
-            return "in the package"
-        return "installed" if self.path is not None else "not installed"
+        """Return ``in the package``, ``installed``, ``wrong file`` or ``not installed``."""
+        if self.path is not None:
+            return "in the package" if self.bundled else "installed"
+        return "wrong file" if self.found_wrong is not None else "not installed"
 
 
 def hibari_assets() -> Path:
@@ -102,8 +105,8 @@ def registry() -> dict[str, dict[str, Any]]:
 def voice_files(voices_dir: str) -> list[HibariVoiceFile]:
     """Return every voice of the registry, with the file found for it in the wheel or the folder.
 
-    A file in the folder counts only when its size matches the registry (its
-    sha256 is checked when the voice is loaded, :func:`check_file`).
+    A file in the folder counts only when its size and sha256 match the
+    registry's (hashed once per file version, about 20 ms each).
     """
     assets = hibari_assets()
     folder = Path(voices_dir).expanduser() if voices_dir else None
@@ -113,9 +116,12 @@ def voice_files(voices_dir: str) -> list[HibariVoiceFile]:
         candidate = assets / entry["file"] if bundled else None
         if not bundled and folder is not None:
             candidate = folder / entry["file"]
-        path = None
+        path = wrong = None
         if candidate is not None and candidate.is_file():
-            path = candidate if bundled or candidate.stat().st_size == entry["bytes"] else None
+            if bundled or _matches(candidate, int(entry["bytes"]), str(entry["sha256"])):
+                path = candidate
+            else:
+                wrong = candidate
         found.append(
             HibariVoiceFile(
                 name=name,
@@ -128,6 +134,7 @@ def voice_files(voices_dir: str) -> list[HibariVoiceFile]:
                 british=bool(entry.get("british")),
                 bundled=bundled,
                 path=path,
+                found_wrong=wrong,
             )
         )
     return found
@@ -135,6 +142,12 @@ def voice_files(voices_dir: str) -> list[HibariVoiceFile]:
 
 def missing_message(voice: HibariVoiceFile, voices_dir: str) -> str:
     """Say that a voice is not installed, and which file to put where."""
+    if voice.found_wrong is not None:
+        return (
+            f"{voice.found_wrong} is not hibari's {voice.name} voice: its size or sha256 does "
+            f"not match hibari's registry ({voice.size_bytes} bytes, sha256 "
+            f"{voice.sha256[:12]}...)"
+        )
     where = f" ({voices_dir})" if voices_dir else " (it is unset)"
     return (
         f"the hibari voice {voice.name!r} is not installed: put {voice.file_name} "
@@ -147,6 +160,13 @@ def missing_message(voice: HibariVoiceFile, voices_dir: str) -> str:
 def _file_sha256(path: str, size: int, mtime_ns: int) -> str:
     with open(path, "rb") as opened:
         return hashlib.file_digest(opened, "sha256").hexdigest()
+
+
+def _matches(path: Path, size: int, sha256: str) -> bool:
+    stat = path.stat()
+    return (
+        stat.st_size == size and _file_sha256(str(path), stat.st_size, stat.st_mtime_ns) == sha256
+    )
 
 
 def check_file(voice: HibariVoiceFile) -> Path:

@@ -33,9 +33,10 @@ from typing import Any
 
 from service.config import EngineSettings
 from service.engines.base import Voice, VoiceSettings, check_voice_settings, preview
-from service.engines.phonemes import PhonemeError, inline_marks, ipa_to_piper
+from service.engines.phonemes import PhonemeError, ipa_to_piper
+from service.engines.timing import engine_input, word_spans
 from service.errors import EngineUnavailableError, SynthesisError, VoiceError
-from service.media import Pcm
+from service.media import Pcm, WordTime
 from service.text.tags import language_and_base
 
 logger = logging.getLogger(__name__)
@@ -55,6 +56,8 @@ LENGTH_SCALE_MIN = 0.4
 LENGTH_SCALE_MAX = 2.5
 """Slowest length scale used (70 words per minute)."""
 
+_PIPER_SILENT = frozenset("^$_ .,;:!?—…\"()“”'")
+"""Piper's phonemes that are padding, pauses or punctuation (no word's sound)."""
 _PHONEME_BLOCK_OPEN = "[["
 """Piper reads ``[[ ... ]]`` as raw phonemes; article text must never do that."""
 
@@ -245,16 +248,24 @@ class PiperEngine:
             length_scale=length_scale_for(settings.rate_wpm, model.config.length_scale),
             volume=settings.volume,
         )
-        safe_text = self._inline_phonemes(text, settings)
+        safe_text, _source = self._inline_phonemes(text, settings)
+        pieces: list[bytes] = []
+        spoken: list[tuple[str, int]] = []
         try:
-            chunks = [chunk.audio_int16_bytes for chunk in model.synthesize(safe_text, config)]
+            for chunk in model.synthesize(safe_text, config, include_alignments=True):
+                pieces.append(chunk.audio_int16_bytes)
+                spoken.extend(_phoneme_samples(chunk))
         except Exception as error:  # onnxruntime raises its own types, not one base class
             raise SynthesisError(f"Piper failed on {preview(text)}: {error}") from error
-        return Pcm(b"".join(chunks), files.sample_rate_hz)
+        data = b"".join(pieces)
+        words = None
+        if spoken and sum(samples for _, samples in spoken) * 2 == len(data):
+            words = phoneme_word_times(word_spans(text), spoken, files.sample_rate_hz)
+        return Pcm(data, files.sample_rate_hz, words=words)
 
-    def _inline_phonemes(self, text: str, settings: VoiceSettings) -> str:
+    def _inline_phonemes(self, text: str, settings: VoiceSettings) -> tuple[str, list[int]]:
         """Turn phoneme marks into Piper's ``[[ ... ]]`` and break up any ``[[`` of the text."""
-        return inline_marks(
+        return engine_input(
             text,
             lambda ipa: self.phonemes(ipa, settings),
             lambda piece: piece.replace(_PHONEME_BLOCK_OPEN, "[ ["),
@@ -315,7 +326,9 @@ class PiperEngine:
         try:
             config = PiperConfig.from_dict(json.loads(files.config_path.read_text("utf-8")))
             session = onnxruntime.InferenceSession(
-                str(files.model_path), sess_options=options, providers=["CPUExecutionProvider"]
+                _with_alignments(files.model_path),
+                sess_options=options,
+                providers=["CPUExecutionProvider"],
             )
         except Exception as error:  # onnxruntime raises its own types, not one base class
             raise SynthesisError(f"cannot load the Piper voice {files.name}: {error}") from error
@@ -326,6 +339,95 @@ class PiperEngine:
             os.getpid(),
         )
         return PiperVoice(session=session, config=config)
+
+
+def _with_alignments(model_path: Path) -> bytes | str:
+    """Return the model with each phoneme's sample count as an output (patched in memory).
+
+    That is what ``piper-tts[alignment]`` does; without ``onnx``, or for a model
+    patched already, the file is used as it is.
+    """
+    try:
+        import onnx
+        from piper.patch_voice_with_alignment import add_alignment_output
+    except ImportError:
+        logger.info("onnx is not installed: Piper reports no word timings")
+        return str(model_path)
+    model = onnx.load(str(model_path))
+    try:
+        add_alignment_output(model)
+    except ValueError as error:
+        logger.debug("Piper model %s not patched for alignments: %s", model_path.name, error)
+    serialized: bytes = model.SerializeToString()
+    return serialized
+
+
+def _phoneme_samples(chunk: Any) -> list[tuple[str, int]]:
+    """Return each phoneme of a Piper chunk with its samples, or [] when it has no alignments."""
+    alignments = getattr(chunk, "phoneme_alignments", None)
+    if not alignments:
+        return []
+    return [(str(a.phoneme), int(a.num_samples)) for a in alignments]
+
+
+def phoneme_word_times(
+    words: list[tuple[int, int]], spoken: list[tuple[str, int]], sample_rate_hz: int
+) -> tuple[WordTime, ...]:
+    """Put Piper's phoneme times on the sentence's words.
+
+    Piper's phonemes separate words with spaces. When it says as many words as
+    the text has, they pair in order; otherwise (a number read as several
+    words, two words run together) each text word takes the phoneme word that
+    starts at the nearest share of the sentence, counted in characters and in
+    phonemes, never going back.
+    """
+    heard: list[tuple[float, float, int]] = []  # start ms, end ms, phonemes before
+    position = 0
+    count = 0
+    current: list[float] | None = None
+    for phoneme, samples in spoken:
+        start_ms = 1000.0 * position / sample_rate_hz
+        position += samples
+        end_ms = 1000.0 * position / sample_rate_hz
+        sounding = phoneme not in _PIPER_SILENT
+        if sounding:
+            if current is None:
+                current = [start_ms, end_ms, float(count)]
+            else:
+                current[1] = end_ms
+            count += 1
+        elif phoneme == " " and current is not None:
+            heard.append((current[0], current[1], int(current[2])))
+            current = None
+    if current is not None:
+        heard.append((current[0], current[1], int(current[2])))
+    if not heard or not words:
+        return ()
+    if len(heard) == len(words):
+        pairs = list(range(len(words)))
+    else:
+        letters = [end - start for start, end in words]
+        total_letters = sum(letters) or 1
+        before = 0
+        pairs = []
+        last = 0
+        for length in letters:
+            share = before / total_letters
+            best = min(
+                range(last, len(heard)), key=lambda j: abs(heard[j][2] / max(count, 1) - share)
+            )
+            pairs.append(best)
+            last = best
+            before += length
+    times = []
+    for index, (start_char, end_char) in enumerate(words):
+        first = heard[pairs[index]]
+        following = pairs[index + 1] if index + 1 < len(words) else len(heard)
+        if following == pairs[index] and index + 1 < len(words):
+            continue  # shares its phonemes with the next word; that word takes them
+        end_ms = heard[max(pairs[index], following - 1)][1]
+        times.append(WordTime(start_char, end_char, first[0], end_ms))
+    return tuple(times)
 
 
 def _installed(module: str) -> bool:

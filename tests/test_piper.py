@@ -31,6 +31,7 @@ from service.text.load import load_article
 from service.web import close_app, create_app
 from tests.audio_tools import decode, reported_duration_ms, rms
 from tests.conftest import ROOT, SEED_ARTICLE
+from tests.word_checks import SENTENCES, check_onsets, check_words
 
 # One xdist worker runs the whole file, so the seed is narrated and the app started once.
 pytestmark = pytest.mark.xdist_group("piper")
@@ -197,6 +198,20 @@ def test_piper_synthesize_honours_rate_and_volume(engine_pool: EnginePool) -> No
     quiet = speak(engine_pool, SENTENCE, volume=0.25)
     assert peak(quiet) <= 0.25 * 32767 + 1 < peak(normal)
     assert speak(engine_pool, "  ").data == b""
+
+
+@pytest.mark.parametrize("rate_wpm", [130, 175, 240])
+def test_piper_word_times_match_the_audio(engine_pool: EnginePool, rate_wpm: int) -> None:
+    spoken = []
+    for sentence in SENTENCES:
+        pcm = speak(engine_pool, sentence, rate_wpm=rate_wpm)
+        spoken.append(pcm)
+        check_words(pcm, sentence)
+        said = [sentence[w.start_char : w.end_char] for w in pcm.words or ()]
+        words = [word.strip(".,;") for word in sentence.split()]
+        assert said[0] == words[0] and said[-1] == words[-1]
+        assert len(said) >= 0.85 * len(words) and all(word in words for word in said)
+    check_onsets(spoken, median_ms=60, worst_ms=150)
 
 
 def test_piper_reads_brackets_as_text_not_phonemes(engine_pool: EnginePool) -> None:

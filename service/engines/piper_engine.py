@@ -18,6 +18,7 @@ it use its own symbols first.
 from __future__ import annotations
 
 import contextlib
+import difflib
 import hashlib
 import json
 import logging
@@ -58,6 +59,8 @@ LENGTH_SCALE_MAX = 2.5
 
 _PIPER_SILENT = frozenset("^$_ .,;:!?—…\"()“”'")
 """Piper's phonemes that are padding, pauses or punctuation (no word's sound)."""
+_PIPER_MARKS = frozenset("ˈˌːˑ")
+"""Stress and length marks: they change how a phoneme sounds, not which word it is in."""
 _PHONEME_BLOCK_OPEN = "[["
 """Piper reads ``[[ ... ]]`` as raw phonemes; article text must never do that."""
 
@@ -248,7 +251,7 @@ class PiperEngine:
             length_scale=length_scale_for(settings.rate_wpm, model.config.length_scale),
             volume=settings.volume,
         )
-        safe_text, _source = self._inline_phonemes(text, settings)
+        safe_text, source = self._inline_phonemes(text, settings)
         pieces: list[bytes] = []
         spoken: list[tuple[str, int]] = []
         try:
@@ -260,7 +263,9 @@ class PiperEngine:
         data = b"".join(pieces)
         words = None
         if spoken and sum(samples for _, samples in spoken) * 2 == len(data):
-            words = phoneme_word_times(word_spans(text), spoken, files.sample_rate_hz)
+            spans = word_spans(text)
+            alone = [_said_alone(model, _engine_piece(safe_text, source, span)) for span in spans]
+            words = phoneme_word_times(spans, alone, spoken, files.sample_rate_hz)
         return Pcm(data, files.sample_rate_hz, words=words)
 
     def _inline_phonemes(self, text: str, settings: VoiceSettings) -> tuple[str, list[int]]:
@@ -370,64 +375,96 @@ def _phoneme_samples(chunk: Any) -> list[tuple[str, int]]:
     return [(str(a.phoneme), int(a.num_samples)) for a in alignments]
 
 
+def _engine_piece(safe_text: str, source: list[int], span: tuple[int, int]) -> str:
+    """Return the characters of what Piper is given that come from the word ``span``."""
+    return "".join(
+        char for char, origin in zip(safe_text, source, strict=True) if span[0] <= origin < span[1]
+    )
+
+
+def _said_alone(model: Any, piece: str) -> str:
+    """Return the sounding phonemes Piper's phonemizer gives ``piece`` (a word) alone."""
+    if piece.startswith(_PHONEME_BLOCK_OPEN):
+        phonemes = piece.strip("[] ")  # a lexicon rule's phonemes, given as they are
+    else:
+        phonemes = "".join("".join(sentence) for sentence in model.phonemize(piece))
+    return "".join(char for char in phonemes if _sounding(char))
+
+
+def _sounding(phoneme: str) -> bool:
+    """Return True for a phoneme of a word's sound (not padding, a pause, stress or length)."""
+    return phoneme not in _PIPER_SILENT and phoneme not in _PIPER_MARKS
+
+
 def phoneme_word_times(
-    words: list[tuple[int, int]], spoken: list[tuple[str, int]], sample_rate_hz: int
+    words: list[tuple[int, int]],
+    alone: list[str],
+    spoken: list[tuple[str, int]],
+    sample_rate_hz: int,
 ) -> tuple[WordTime, ...]:
     """Put Piper's phoneme times on the sentence's words.
 
-    Piper's phonemes separate words with spaces. When it says as many words as
-    the text has, they pair in order; otherwise (a number read as several
-    words, two words run together) each text word takes the phoneme word that
-    starts at the nearest share of the sentence, counted in characters and in
-    phonemes, never going back.
+    ``alone`` holds each word's phonemes said on its own. In a sentence eSpeak
+    (Piper's phonemizer) reads numbers as several words and runs some words
+    together (``that it`` -> ``ðˌɐɾɪt``), so the sentence's phonemes are matched
+    to the words' phonemes as sequences (difflib), in order; a phoneme left
+    unmatched belongs to the word it sits in. A word starts with its first
+    phoneme and ends with its last; a word with no phoneme of its own (run into
+    its neighbour entirely) gets no time.
     """
-    heard: list[tuple[float, float, int]] = []  # start ms, end ms, phonemes before
+    owned: list[int] = []
+    for index, phonemes in enumerate(alone):
+        owned.extend([index] * len(phonemes))
+    expected = "".join(alone)
+    heard: list[tuple[str, float, float, bool]] = []  # phoneme, start ms, end ms, after a gap
     position = 0
-    count = 0
-    current: list[float] | None = None
+    gap = True
     for phoneme, samples in spoken:
         start_ms = 1000.0 * position / sample_rate_hz
         position += samples
-        end_ms = 1000.0 * position / sample_rate_hz
-        sounding = phoneme not in _PIPER_SILENT
-        if sounding:
-            if current is None:
-                current = [start_ms, end_ms, float(count)]
-            else:
-                current[1] = end_ms
-            count += 1
-        elif phoneme == " " and current is not None:
-            heard.append((current[0], current[1], int(current[2])))
-            current = None
-    if current is not None:
-        heard.append((current[0], current[1], int(current[2])))
+        if _sounding(phoneme):
+            heard.append((phoneme, start_ms, 1000.0 * position / sample_rate_hz, gap))
+            gap = False
+        elif phoneme in _PIPER_SILENT:
+            gap = True
     if not heard or not words:
         return ()
-    if len(heard) == len(words):
-        pairs = list(range(len(words)))
-    else:
-        letters = [end - start for start, end in words]
-        total_letters = sum(letters) or 1
-        before = 0
-        pairs = []
-        last = 0
-        for length in letters:
-            share = before / total_letters
-            best = min(
-                range(last, len(heard)), key=lambda j: abs(heard[j][2] / max(count, 1) - share)
-            )
-            pairs.append(best)
-            last = best
-            before += length
+    owner: list[int | None] = [None] * len(heard)
+    matcher = difflib.SequenceMatcher(None, expected, [p for p, *_ in heard], autojunk=False)
+    for block in matcher.get_matching_blocks():
+        for k in range(block.size):
+            owner[block.b + k] = owned[block.a + k]
+    _fill_owners(owner, [after_gap for *_, after_gap in heard])
+    spans: dict[int, list[float]] = {}
+    for (_phoneme, start_ms, end_ms, _gap), word in zip(heard, owner, strict=True):
+        if word is None:
+            continue
+        found = spans.setdefault(word, [start_ms, end_ms])
+        found[1] = max(found[1], end_ms)
     times = []
-    for index, (start_char, end_char) in enumerate(words):
-        first = heard[pairs[index]]
-        following = pairs[index + 1] if index + 1 < len(words) else len(heard)
-        if following == pairs[index] and index + 1 < len(words):
-            continue  # shares its phonemes with the next word; that word takes them
-        end_ms = heard[max(pairs[index], following - 1)][1]
-        times.append(WordTime(start_char, end_char, first[0], end_ms))
+    previous_end = 0.0
+    for index in sorted(spans):
+        start_ms, end_ms = max(spans[index][0], previous_end), spans[index][1]
+        if end_ms <= start_ms:
+            continue  # matched out of order: its phonemes went to the word before
+        times.append(WordTime(words[index][0], words[index][1], start_ms, end_ms))
+        previous_end = end_ms
     return tuple(times)
+
+
+def _fill_owners(owner: list[int | None], after_gap: list[bool]) -> None:
+    """Give each unmatched phoneme the word it sits in: the one before, unless a gap came first."""
+    for position in range(len(owner)):
+        if owner[position] is not None:
+            continue
+        before = owner[position - 1] if position > 0 else None
+        following = next((o for o in owner[position + 1 :] if o is not None), None)
+        if before is not None and (not after_gap[position] or following is None):
+            owner[position] = before
+        elif following is not None:
+            owner[position] = following
+        else:
+            owner[position] = before
 
 
 def _installed(module: str) -> bool:

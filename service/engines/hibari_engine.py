@@ -52,30 +52,32 @@ MAX_PHONEMES = 400
 THREADS = 1
 """onnxruntime threads per worker: the cores are used by one worker process each."""
 RATE_TABLE: tuple[tuple[float, float], ...] = (
-    (0.5, 75.9),
-    (0.6, 91.1),
-    (0.7, 106.3),
-    (0.8, 121.5),
-    (0.9, 136.7),
-    (1.0, 151.8),
-    (1.1, 165.8),
-    (1.2, 179.5),
-    (1.3, 192.7),
-    (1.4, 205.9),
-    (1.5, 218.6),
-    (1.6, 231.7),
-    (1.7, 244.0),
-    (1.8, 255.8),
-    (1.9, 268.4),
-    (2.0, 279.7),
+    (0.5, 85.7),
+    (0.6, 102.7),
+    (0.7, 119.6),
+    (0.8, 136.6),
+    (0.9, 153.9),
+    (1.0, 171.2),
+    (1.1, 187.4),
+    (1.2, 203.1),
+    (1.3, 218.4),
+    (1.4, 233.7),
+    (1.5, 248.6),
+    (1.6, 263.2),
+    (1.7, 276.7),
+    (1.8, 290.4),
+    (1.9, 304.3),
+    (2.0, 317.8),
 )
 """(speed, words per minute) measured on real articles (``python -m bench.voices --calibrate``).
 
-Up to 1.2 the pace is about 152 x speed; above, each phoneme's floor of one
-unit (25 ms) makes it grow more slowly, and 2.0 is the fastest the model is
-meant for.
+Words as shown over each sentence's audio with its leading and trailing
+silence trimmed, as the pipeline trims clips (the pauses between sentences are
+the pipeline's, the same for every engine). Up to 1.2 the pace is about
+171 x speed; above, each phoneme's floor of one unit (25 ms) makes it grow
+more slowly, and 2.0 is the fastest the model is meant for.
 """
-RATE_WPM_RANGE = (80, 275)
+RATE_WPM_RANGE = (90, 310)
 """The rates hibari voices speak, in words per minute (inside the calibrated range)."""
 _CLAUSE_BREAK = re.compile(r"(?<=[,;:—])\s+")
 
@@ -179,6 +181,10 @@ class HibariEngine:
         """Turn one sentence into 24 kHz mono 16-bit PCM, with each word's time."""
         check_voice_settings(settings)
         check_rate(settings)
+        return self.synthesize_at(text, settings, speed_for_rate(settings.rate_wpm))
+
+    def synthesize_at(self, text: str, settings: VoiceSettings, speed: float) -> Pcm:
+        """Do what :meth:`synthesize` does at hibari's own ``speed`` (for its calibration)."""
         loaded = self._voice(settings)
         if not text.strip():
             return Pcm(b"", SAMPLE_RATE_HZ, words=())
@@ -187,7 +193,6 @@ class HibariEngine:
 
         with self._lock:
             said = phonemize(loaded.g2p, text)
-            speed = speed_for_rate(settings.rate_wpm)
             rng = np.random.default_rng(SENTENCE_SEED)
             parts: list[Any] = []
             starts: dict[int, int] = {}

@@ -216,6 +216,17 @@ def test_hibari_word_times_match_the_audio(hibari: HibariEngine, rate_wpm: int) 
     check_onsets(spoken, median_ms=60, worst_ms=150)
 
 
+def test_hibari_reads_a_sentence_longer_than_one_model_call_whole(hibari: HibariEngine) -> None:
+    # over 200 phonemes: the model is given pieces, cut at clause punctuation, then between words
+    sentence = " ".join(SENTENCES).replace(".", ",").rstrip(",") + "."
+    pcm = hibari.synthesize(sentence, HEART)
+    check_words(pcm, sentence)
+    said = [sentence[w.start_char : w.end_char] for w in pcm.words or ()]
+    assert said == [word.strip(".,;") for word in sentence.split()]
+    pieces_ms = sum(hibari.synthesize(s, HEART).duration_ms for s in SENTENCES)
+    assert 0.8 * pieces_ms < pcm.duration_ms < 1.2 * pieces_ms
+
+
 def test_hibari_reads_a_lexicon_phoneme_rule_and_times_its_word(hibari: HibariEngine) -> None:
     plain = "The NATO summit ended."
     marked = "The " + mark("NATO", "ˈnæt.oʊ") + " summit ended."

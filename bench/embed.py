@@ -23,9 +23,9 @@ import tempfile
 from pathlib import Path
 
 from bench.results import write_section
-from tests.browser import chromium, publisher_site
-from tests.test_embed_pages import DevPage, dev_pages, with_embed
-from tests.webserver import running_server
+from harness.browser import chromium, publisher_site
+from harness.devset import DevPage, dev_pages, with_embed
+from harness.webserver import running_server
 
 MEASURE = """async () => {
   const mapped = performance.getEntriesByName("listen-map")[0].duration;

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.results import write_section
+from harness.devset import dataset_dir
 
 REPO = Path(__file__).resolve().parent.parent
 _TOKEN = re.compile(r"\w+", re.U)
@@ -47,11 +48,6 @@ class Score:
     def f1(self) -> float:
         total = self.precision + self.recall
         return 2 * self.precision * self.recall / total if total else 0.0
-
-
-def dataset_dir() -> Path:
-    """Return the folder of the development set."""
-    return Path(os.environ.get("AEB_DEV_DIR") or REPO.parent / "shared" / "aeb-dev")
 
 
 def shingles(text: str) -> Counter[str]:

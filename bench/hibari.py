@@ -27,41 +27,13 @@ import urllib.request
 from pathlib import Path
 
 from bench.measure import Series, run
-from bench.realtext import english_bodies, real_article
 from bench.results import write_section
+from harness.corpus import real_article, real_text, real_texts
 
 TITLE = "## hibari narrations (`python -m bench.hibari --parts {}`)"
 BIN = Path(sys.executable).parent
 LISTEN = str(BIN / "listen")
 HIBARI = str(BIN / "hibari")
-
-
-def real_words(words: int, skip: int = 0) -> str:
-    """Return whole real articles one after another, about ``words`` words."""
-    parts: list[str] = []
-    count = 0
-    for _name, body in english_bodies()[skip:] + english_bodies()[:skip]:
-        parts.append(body)
-        count += len(body.split())
-        if count >= words:
-            break
-    return "\n\n".join(parts) + "\n"
-
-
-def distinct_texts(words: int, count: int, skip: int) -> list[str]:
-    """Return ``count`` texts of about ``words`` words each, no article in two of them."""
-    bodies = english_bodies()
-    texts = []
-    index = skip
-    for _ in range(count):
-        parts: list[str] = []
-        while sum(len(part.split()) for part in parts) < words:
-            parts.append(bodies[index % len(bodies)][1])
-            index += 1
-        texts.append("\n\n".join(parts) + "\n")
-    if index - skip > len(bodies):
-        raise ValueError(f"not enough real articles for {count} texts of {words} words")
-    return texts
 
 
 def narrate(article: Path, out: Path, cache: Path, *options: str) -> list[str]:
@@ -136,7 +108,7 @@ def memory(work: Path) -> str:
     rows = []
     for words in (3500, 10_000):
         article = work / f"long-{words}.txt"
-        article.write_text(real_words(words, skip=3), encoding="utf-8")
+        article.write_text(real_text(words), encoding="utf-8")
         count = len(article.read_text(encoding="utf-8").split())
         measured = run(narrate(article, work / "long.mp3", work / f"mem-{words}"))
         rows.append(
@@ -156,9 +128,9 @@ def memory(work: Path) -> str:
 
 def first_byte(runs: int, work: Path) -> str:
     """Measure the first audio byte after POSTing uncached real articles to ``listen serve``."""
-    from tests.webserver import running_server
+    from harness.webserver import running_server
 
-    texts = distinct_texts(3500, runs + 1, skip=5)
+    texts = real_texts(3500, runs + 1)
     times = []
     (work / "serve").mkdir()
     with running_server(work / "serve" / "cache") as base:

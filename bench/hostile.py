@@ -31,9 +31,9 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.corpus import article_text
-from bench.extract import dataset_dir
 from bench.results import write_section
+from harness.corpus import article_text
+from harness.devset import dataset_dir
 
 MIB = 1024 * 1024
 CAP = 10 * MIB

@@ -27,6 +27,7 @@ from pathlib import Path
 import regex
 
 from bench.results import write_section
+from harness import devset
 from service.config import Settings
 from service.pipeline.prepare import prepare_plan
 from service.text import segment
@@ -36,7 +37,6 @@ from service.text.lexicon.model import Lexicon, parse_lexicon
 from service.text.load import load_article
 
 ROOT = Path(__file__).resolve().parent.parent
-AEB = ROOT.parent / "shared" / "aeb-dev"
 SEED = ROOT / "seeds" / "nato-expansion-medium.txt"
 WORDS = 10_000
 RULES = 1_000
@@ -45,8 +45,8 @@ IPA_POOL = ("ˈtɛstɪŋ", "pɑɡəˈniːni", "ˈdʒɪf", "stˈoʊltənbɜːɡ",
 
 
 def _bodies() -> list[str]:
-    truth = json.loads((AEB / "ground-truth.json").read_text(encoding="utf-8"))
-    return [page["articleBody"] for _key, page in sorted(truth.items())]
+    truth = devset.truths()
+    return [truth[name]["articleBody"] for name in devset.page_names()]
 
 
 def real_article(folder: Path, words: int = WORDS) -> Path:

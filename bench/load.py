@@ -41,10 +41,10 @@ from typing import Any
 
 import psutil
 
-from bench.corpus import article_text
 from bench.results import RESULTS, write_section
+from harness.corpus import article_text
+from harness.webserver import engine_workers, running_server, server_process, web_worker
 from service.malloc import jemalloc_loaded
-from tests.webserver import engine_workers, running_server, server_process, web_worker
 
 RANGE_BYTES = 65536
 BURST_ARTICLES = 50

@@ -26,7 +26,7 @@ from typing import Any
 from bench.load import Soak, ready_narrations
 from bench.results import write_section
 from bench.web import wrk_rate
-from tests.webserver import running_server
+from harness.webserver import running_server
 
 ALLOCATORS = {"glibc": {"LISTEN_MALLOC": "system"}, "jemalloc": {"LISTEN_MALLOC": "jemalloc"}}
 ROUNDS = 3

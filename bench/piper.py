@@ -33,8 +33,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bench.corpus import article_text
 from bench.results import write_section
+from harness.corpus import article_text
 
 VOICE = "piper:en_US-joe-medium"
 WORDS = 3500
@@ -199,7 +199,7 @@ def bench_throughput(runs: int, work: Path) -> str:
 
 @contextmanager
 def server(cache_dir: Path) -> Iterator[str]:
-    from tests.webserver import running_server
+    from harness.webserver import running_server
 
     env = {"LISTEN_VOICE": VOICE}
     cache_dir.parent.mkdir(parents=True, exist_ok=True)

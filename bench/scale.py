@@ -30,10 +30,10 @@ from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from bench.corpus import article_text
 from bench.results import write_section
-from tests.redis_server import RedisServer, running_redis
-from tests.webserver import running_server
+from harness.corpus import article_text
+from harness.redis_server import RedisServer, running_redis
+from harness.webserver import running_server
 
 VOICE = "pyttsx3:gmw/en-us"
 

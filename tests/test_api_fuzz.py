@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from service.web import close_app, create_app
 from service.web.openapi import openapi_document
 
-pytestmark = pytest.mark.xdist_group("api-fuzz")
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("api-fuzz")]
 
 STORY = "A quiet night in the newsroom. Then the phones rang."
 FUZZ = settings(

@@ -26,7 +26,7 @@ from schemathesis.schemas import BaseSchema
 from service.web import close_app, create_app
 from service.web.openapi import openapi_document
 
-pytestmark = pytest.mark.xdist_group("schema")
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("schema")]
 
 CHECKS = [
     not_a_server_error,

@@ -11,10 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.postgres_server import PostgresServer
 from tests.conftest import ROOT, SEED_ARTICLE
-from tests.postgres_server import PostgresServer
-
-pytestmark = pytest.mark.xdist_group("postgres")
 
 LISTEN = [sys.executable, "-m", "service"]
 RULES = {
@@ -52,6 +50,7 @@ def env(database_url: str, tmp_path: Path) -> dict[str, str]:
     return environment
 
 
+@pytest.mark.slow
 def test_cli_lexicon_import_list_show_export_delete(env: dict[str, str], tmp_path: Path) -> None:
     rules = tmp_path / "news.json"
     rules.write_text(json.dumps(RULES), encoding="utf-8")
@@ -131,6 +130,7 @@ def test_cli_export_to_pls_refuses_regex_rules(env: dict[str, str]) -> None:
     assert done.returncode == 2 and "export the lexicon as JSON" in done.stderr
 
 
+@pytest.mark.slow
 def test_cli_narrate_with_lexicon_reads_the_rules(env: dict[str, str], tmp_path: Path) -> None:
     listen("lexicon", "import", "news", "-", env=env, stdin=json.dumps(RULES))
     plain = listen(
@@ -195,7 +195,7 @@ def test_cli_serve_starts_with_only_a_warning_when_the_database_is_unreachable(
 ) -> None:
     import socket
 
-    from tests.redis_server import free_port
+    from harness.ports import free_port
 
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

@@ -7,10 +7,12 @@ import re
 import subprocess
 from pathlib import Path
 
+import pytest
+
+from harness.webserver import running_server
 from service.config import setting_fields, setting_types
 from tests.audio_tools import decode
 from tests.conftest import ROOT
-from tests.webserver import running_server
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
@@ -74,6 +76,7 @@ def test_readme_quick_start_command_line_runs_as_written(tmp_path: Path) -> None
     assert len(decode(tmp_path / "story.mp3")) > 22050 * 30
 
 
+@pytest.mark.server
 def test_readme_api_examples_run_as_written(tmp_path: Path) -> None:
     section = README.split("## The web API", 1)[1].split("\n## ", 1)[0]
     block = re.search(r"```sh\n(.*?)```", section, re.S)

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser import PageProblems, chromium, get_json, narrate, publisher_site
+from harness.browser import PageProblems, chromium, get_json, narrate, publisher_site
+from harness.webserver import running_server
 from tests.conftest import SEED_ARTICLE
-from tests.webserver import running_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 expect.set_options(timeout=15_000)

@@ -11,141 +11,28 @@ hold article text: the words being read, found in the marked article text.
 
 from __future__ import annotations
 
-import gzip
 import json
-import os
-import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import lxml.html
 import pytest
-from lxml import etree
 from playwright.sync_api import Browser, Route
 
-from service.text.decode import decode_bytes
-from tests.browser import ARTIFACTS, chromium, get_json, publisher_site
-from tests.conftest import ROOT
-from tests.webserver import running_server
+from harness.browser import ARTIFACTS, chromium, get_json, publisher_site
+from harness.devset import DevPage, dev_pages, with_embed, words
+from harness.webserver import running_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("embed-pages")]
 
 WAYS = ("none", "body", "article")
 TARGET_SHARE = 0.9
-ARTICLE_MARK = "data-marked-article"
-_WORD = re.compile(r"\w+", re.U)
-# A page's own scripts never run here (nor reach the network); JSON-LD is data and stays.
-_SCRIPT_TYPES_KEPT = {"application/ld+json"}
-
-
-def dataset_dir() -> Path:
-    """Return the folder of the development set."""
-    return Path(os.environ.get("AEB_DEV_DIR") or ROOT.parent / "shared" / "aeb-dev")
-
-
-@dataclass(frozen=True)
-class DevPage:
-    """One page of the set, ready to serve."""
-
-    name: str
-    html: str
-    """The page, scripts removed, the article element carrying ``ARTICLE_MARK``."""
-    truth: str
-    """The article text a person marked."""
-
-
-def words(text: str) -> list[str]:
-    """Return the lowercased ``\\w+`` words of ``text``."""
-    return _WORD.findall(text.lower())
 
 
 def shingles(tokens: list[str], size: int = 4) -> Counter[str]:
     """Return the multiset of runs of ``size`` consecutive words."""
     return Counter(" ".join(tokens[i : i + size]) for i in range(len(tokens) - size + 1))
-
-
-def _texts(element: etree._Element) -> Iterator[tuple[etree._Element, str]]:
-    """Yield (element, text) for every text and tail, scripts and styles left out."""
-    for node in element.iter():
-        if not isinstance(node.tag, str) or node.tag in ("script", "style", "noscript"):
-            continue
-        if node.text:
-            yield node, node.text
-        for child in node:
-            if child.tail:
-                yield node, child.tail
-
-
-def article_element(body: etree._Element, truth: str) -> etree._Element:
-    """Return the element that best holds the marked article (highest word F1, deepest on ties)."""
-    wanted = Counter(words(truth))
-    total_truth = sum(wanted.values())
-    found: dict[etree._Element, Counter[str]] = {}
-    for node, text in _texts(body):
-        for ancestor in [node, *node.iterancestors()]:
-            found.setdefault(ancestor, Counter()).update(words(text))
-            if ancestor is body:
-                break
-    best, best_f1 = body, -1.0
-    for element in body.iter():
-        counts = found.get(element)
-        if not counts:
-            continue
-        hits = sum((counts & wanted).values())
-        precision = hits / max(1, sum(counts.values()))
-        recall = hits / max(1, total_truth)
-        f1 = 2 * precision * recall / max(1e-9, precision + recall)
-        if f1 >= best_f1:  # iter() goes down the tree: ties go to the deeper element
-            best, best_f1 = element, f1
-    return best
-
-
-def prepared(name: str, data: bytes, truth: str) -> DevPage:
-    """Remove the page's scripts and refreshes, and mark its article element."""
-    root = lxml.html.document_fromstring(decode_bytes(data))
-    for element in root.xpath("//script | //meta[@http-equiv]"):
-        kept = (element.get("type") or "").lower() in _SCRIPT_TYPES_KEPT
-        if element.tag == "script" and kept:
-            continue
-        element.drop_tree()
-    body = root.find("body")
-    assert body is not None, f"{name}: no body"
-    article_element(body, truth).set(ARTICLE_MARK, "")
-    html = "<!doctype html>\n" + lxml.html.tostring(root, encoding="unicode")
-    return DevPage(name, html, truth)
-
-
-def dev_pages() -> list[DevPage]:
-    """Return every page of the development set."""
-    folder = dataset_dir()
-    truth_file = folder / "ground-truth.json"
-    if not truth_file.exists():
-        pytest.fail(f"the development set is not at {folder} (set AEB_DEV_DIR)")
-    truths = json.loads(truth_file.read_text(encoding="utf-8"))
-    return [
-        prepared(
-            name,
-            gzip.decompress((folder / "html" / f"{name}.html.gz").read_bytes()),
-            value["articleBody"],
-        )
-        for name, value in sorted(truths.items())
-    ]
-
-
-def with_embed(page: DevPage, server: str, way: str) -> bytes:
-    """Return the page with the embed's tag before ``</body>``, ``way`` choosing data-article."""
-    attribute = {
-        "none": "",
-        "body": ' data-article="body"',
-        "article": f' data-article="[{ARTICLE_MARK}]"',
-    }
-    tag = f'<script src="{server}/embed.js"{attribute[way]} async></script>'
-    html = page.html
-    at = html.lower().rfind("</body>")
-    return (html[:at] + tag + html[at:] if at >= 0 else html + tag).encode()
 
 
 @dataclass

@@ -20,8 +20,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bench.corpus import article_text
-from tests.webserver import engine_workers, running_server, server_process, web_worker
+import pytest
+
+from harness.corpus import article_text
+from harness.webserver import engine_workers, running_server, server_process, web_worker
+
+pytestmark = pytest.mark.server
 
 ENV = {"LISTEN_WORKERS": "1", "LISTEN_VOICE": "pyttsx3:gmw/en-us"}
 

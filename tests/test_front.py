@@ -15,6 +15,13 @@ from pathlib import Path
 import psutil
 import pytest
 
+from harness.ports import free_port
+from harness.webserver import (
+    front_processes,
+    running_server,
+    server_process,
+    web_workers,
+)
 from service.config import Settings
 from service.web import front as front_module
 from service.web.front import (
@@ -25,15 +32,8 @@ from service.web.front import (
     plan_front,
     sweep_run_dirs,
 )
-from tests.webserver import (
-    free_port,
-    front_processes,
-    running_server,
-    server_process,
-    web_workers,
-)
 
-pytestmark = pytest.mark.xdist_group("front")
+pytestmark = [pytest.mark.server, pytest.mark.xdist_group("front")]
 
 ENV = {"LISTEN_WORKERS": "1"}
 

@@ -17,10 +17,10 @@ from typing import Any
 import lxml.html
 import pytest
 
-from tests.browser import narrate
-from tests.webserver import running_server, serving_page
+from harness.browser import narrate
+from harness.webserver import running_server, serving_page
 
-pytestmark = pytest.mark.xdist_group("hostile")
+pytestmark = [pytest.mark.server, pytest.mark.xdist_group("hostile")]
 
 MARKUP = '<script>alert(1)</script><img src=x onerror="alert(2)">'
 SECRET = b"SECRET-OUTSIDE-THE-CACHE"

@@ -11,9 +11,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from harness.webserver import serving_page
 from service.text.decode import decode_bytes, sniff_charset
 from service.web import close_app, create_app
-from tests.webserver import serving_page
 
 STORY = "A quiet night in the newsroom. Then the phones rang."
 

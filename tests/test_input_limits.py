@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from harness.webserver import serving_page
 from service.config import InputSettings, Settings
 from service.errors import TooComplexError, TooLargeError
 from service.pipeline.prepare import prepare_plan
@@ -25,7 +26,6 @@ from service.text.limits import CHARS_PER_WORD, check_length
 from service.text.load import load_article_from_text
 from service.web import close_app, create_app
 from tests.conftest import SEEDS
-from tests.webserver import serving_page
 
 HUGE_TITLE = "word " * 200_000
 BODY = "A short story.\n\nIt was a quiet night in the newsroom. Then the phones rang."

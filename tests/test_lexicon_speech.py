@@ -129,6 +129,7 @@ def test_piper_phonemes_are_checked_against_the_voice() -> None:
     assert ipa_to_piper("aɪ", {"a", "ɪ"}) == "aɪ"
 
 
+@pytest.mark.slow
 @pytest.mark.xdist_group("piper")
 def test_piper_ipa_rule_changes_the_audio(engine_pool: EnginePool) -> None:
     joe = VoiceSettings("piper:en_US-joe-medium")

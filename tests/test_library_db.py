@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from harness.postgres_server import PostgresServer
 from service.config import Settings
 from service.db import Database, database_url, open_database
 from service.db.lexicons import (
@@ -26,9 +27,6 @@ from service.errors import (
     ListenError,
 )
 from service.text.lexicon.model import Lexicon, parse_lexicon
-from tests.postgres_server import PostgresServer
-
-pytestmark = pytest.mark.xdist_group("postgres")
 
 
 def _lexicon(name: str, sites: list[str] | None = None, rules: int = 2) -> Lexicon:
@@ -185,7 +183,7 @@ def test_db_newer_schema_is_refused(database: Database) -> None:
 
 
 def test_db_unreachable_or_bad_url_is_one_clear_error(postgres: PostgresServer) -> None:
-    from tests.redis_server import free_port
+    from harness.ports import free_port
 
     port = free_port()
     settings = Settings.from_env({}, database_url=f"postgresql://u:secret@127.0.0.1:{port}/x")

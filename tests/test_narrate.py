@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.corpus import write_article
+from harness.corpus import write_article
 from service.config import EngineSettings, Settings
 from service.engines.pool import EnginePool
 from service.pipeline.narrate import Narrator, audio_object, read_manifest
@@ -97,6 +97,7 @@ def test_narrate_edit_one_paragraph_resynthesises_only_it(
     )
 
 
+@pytest.mark.slow
 def test_narrate_timings_match_decoded_audio_of_long_article(
     settings: Settings, engine_pool: EnginePool, tmp_path: Path
 ) -> None:
@@ -257,6 +258,7 @@ def test_narrate_same_key_in_two_processes_synthesises_once(
     assert cached == [False, True]
 
 
+@pytest.mark.slow
 def test_narrate_survives_a_worker_killed_mid_job(settings: Settings, tmp_path: Path) -> None:
     source = write_article(tmp_path, 4000)
     article = load_article(str(source), settings.input)
@@ -264,7 +266,18 @@ def test_narrate_survives_a_worker_killed_mid_job(settings: Settings, tmp_path: 
     with EnginePool(2, task_timeout_s=60) as pool:
         pool.start()
         victims = pool.worker_pids()
-        killer = threading.Timer(0.3, lambda: os.kill(victims[0], signal.SIGKILL))
+        chunks_dir = settings.store.cache_dir / "chunks"
+
+        def kill_once_chunks_are_made() -> None:
+            # mid-job: both workers are busy once the first chunk is in the cache
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and not (
+                chunks_dir.exists() and any(chunks_dir.rglob("*.json"))
+            ):
+                time.sleep(0.01)
+            os.kill(victims[0], signal.SIGKILL)
+
+        killer = threading.Thread(target=kill_once_chunks_are_made)
         killer.start()
         result = Narrator(settings, open_store(settings.store), pool).narrate(plan)
         killer.join()
@@ -276,6 +289,7 @@ def test_narrate_survives_a_worker_killed_mid_job(settings: Settings, tmp_path: 
         )
 
 
+@pytest.mark.slow
 def test_narrate_killed_mid_write_leaves_nothing_half_done(
     settings: Settings, tmp_path: Path
 ) -> None:

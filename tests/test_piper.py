@@ -34,7 +34,7 @@ from tests.conftest import ROOT, SEED_ARTICLE
 from tests.word_checks import SENTENCES, check_onsets, check_words
 
 # One xdist worker runs the whole file, so the seed is narrated and the app started once.
-pytestmark = pytest.mark.xdist_group("piper")
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("piper")]
 
 JOE = "piper:en_US-joe-medium"
 SENTENCE = "The committee met on Tuesday to discuss the new members of the alliance."

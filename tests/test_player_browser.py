@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser import (
+from harness.browser import (
     PageProblems,
     chromium,
     get_json,
@@ -23,8 +23,8 @@ from tests.browser import (
     screenshot,
     wait_for_time,
 )
+from harness.webserver import running_server, serving_page
 from tests.conftest import ROOT, SEED_ARTICLE
-from tests.webserver import running_server, serving_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 expect.set_options(timeout=15_000)  # CI machines are shared; a slow frame is not a failure
@@ -156,7 +156,7 @@ def test_index_paste_seed_then_play(page: Page, server: str) -> None:
 def test_player_streams_while_synthesis_runs_then_switches_to_the_file(
     page: Page, server: str
 ) -> None:
-    from bench.corpus import article_text
+    from harness.corpus import article_text
 
     # long enough (minutes of audio, seconds of synthesis) to be still running when the page opens
     text = article_text(8000, seed=int(time.time() * 1000) % 100_000)

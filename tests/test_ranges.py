@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from harness.webserver import running_server
 from service.web import close_app, create_app
 from service.web.ranges import RangeNotSatisfiableError, Span, wanted_span
 from tests.conftest import SEED_ARTICLE
-from tests.webserver import running_server
 
 ETAG = "0" * 64
 
@@ -125,6 +125,7 @@ def send(
         connection.close()
 
 
+@pytest.mark.server
 @pytest.mark.parametrize(
     ("headers", "expected"), CASES, ids=[" ".join(h.values()) or "none" for h, _s in CASES]
 )
@@ -152,6 +153,7 @@ def test_ranges_the_server_and_the_app_answer_alike(
         assert json.loads(body)["status"] == 416
 
 
+@pytest.mark.server
 def test_ranges_conditional_and_head_requests_through_the_front(
     served: tuple[str, Flask, str],
 ) -> None:

@@ -31,14 +31,14 @@ from urllib.parse import urlsplit
 import pytest
 from flask import Flask
 
-from bench.corpus import article_text
+from harness.corpus import article_text
+from harness.redis_server import RedisServer, running_redis
+from harness.seaweed import REGION, TEST_BUCKET, SeaweedS3
+from harness.webserver import running_server
 from service.config import Settings
 from service.jobs.rq import JOB_RETRIES
 from service.store import open_store
 from service.web import close_app, create_app
-from tests.redis_server import RedisServer, running_redis
-from tests.seaweed import REGION, TEST_BUCKET, SeaweedS3
-from tests.webserver import running_server
 
 pytestmark = [pytest.mark.scale, pytest.mark.xdist_group("seaweed")]
 

@@ -8,9 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from harness.webserver import engine_workers, running_server, server_process, web_worker
 from service.malloc import JEMALLOC_CONF
 from tests.conftest import SEED_ARTICLE
-from tests.webserver import engine_workers, running_server, server_process, web_worker
+
+pytestmark = pytest.mark.server
 
 ENV = {"LISTEN_WORKERS": "1"}
 

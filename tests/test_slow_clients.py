@@ -21,10 +21,10 @@ from typing import Any
 
 import pytest
 
-from bench.corpus import article_text
-from tests.webserver import running_server
+from harness.corpus import article_text
+from harness.webserver import running_server
 
-pytestmark = pytest.mark.xdist_group("slow-clients")
+pytestmark = [pytest.mark.server, pytest.mark.xdist_group("slow-clients")]
 
 ENV = {"LISTEN_WORKERS": "1", "LISTEN_VOICE": "pyttsx3:gmw/en-us"}
 

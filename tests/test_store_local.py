@@ -7,7 +7,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from multiprocessing.synchronize import Barrier, Event
 from pathlib import Path
 
@@ -16,45 +16,13 @@ import pytest
 from service.config import Settings
 from service.errors import StoreError
 from service.store import (
-    InvalidKeyError,
     LocalStore,
-    MissingObjectError,
-    Store,
     StoreLockTimeoutError,
     open_store,
-    validate_key,
     writable,
 )
 
 SPAWN = multiprocessing.get_context("spawn")
-
-HOSTILE_KEYS = [
-    "../etc/passwd",
-    "clips/../../etc/passwd",
-    "/etc/passwd",
-    "clips//x.wav",
-    "clips/x.wav/",
-    "./clips/x.wav",
-    ".locks/x",
-    ".tmp/x",
-    "clips/a..b",
-    "clips/\u00e9t\u00e9.wav",
-    "clips/x\x00.wav",
-    "clips/x.wav\n",
-    "Clips/X.WAV",
-    "clips\\x.wav",
-    "clips/x wav",
-    "",
-    "a" * 257,
-]
-GOOD_KEYS = [
-    "clips/ab/abcdef0123.wav",
-    "chunks/ab/ab12.mp3",
-    "narrations/2f9c-id_1/audio.mp3",
-    "narrations/2f9c/audio.mp3.sha256",
-    "x",
-    "a" * 256,
-]
 
 
 @pytest.fixture
@@ -79,108 +47,13 @@ def tiny_tmpfs(tmp_path: Path) -> Iterator[Path]:
         subprocess.run(["umount", "-l", str(mount_point)], check=True)
 
 
-# --- keys ---
-
-
-@pytest.mark.parametrize("key", GOOD_KEYS)
-def test_validate_key_accepts_store_keys(key: str) -> None:
-    assert validate_key(key) == key
-
-
-@pytest.mark.parametrize("key", HOSTILE_KEYS)
-def test_validate_key_rejects_hostile_keys(key: str) -> None:
-    with pytest.raises(InvalidKeyError):
-        validate_key(key)
-
-
-@pytest.mark.parametrize("key", HOSTILE_KEYS)
-def test_local_store_refuses_hostile_keys_before_touching_disk(
-    tmp_path: Path, store: LocalStore, key: str
-) -> None:
-    before = sorted(tmp_path.rglob("*"))
-    calls: list[Callable[[], object]] = [
-        lambda: store.put(key, b"x"),
-        lambda: store.get(key),
-        lambda: store.exists(key),
-        lambda: store.size(key),
-        lambda: store.local_path(key),
-        lambda: store.temp_path(key),
-        lambda: store.delete(key),
-        lambda: store.touch(key),
-        lambda: store.lock(key),
-    ]
-    for call in calls:
-        with pytest.raises(InvalidKeyError):
-            call()
-    assert sorted(tmp_path.rglob("*")) == before
-
-
 # --- reading and writing ---
 
 
-def test_local_store_put_then_get(store: LocalStore) -> None:
-    key = "clips/ab/abcdef.wav"
-    assert store.get(key) is None
-    assert not store.exists(key)
-    assert store.size(key) is None
-    store.put(key, b"RIFF audio")
-    assert store.get(key) == b"RIFF audio"
-    assert store.exists(key)
-    assert store.size(key) == 10
-    assert store.local_path(key) == store.root / key
-    assert store.presigned_url(key) is None
-    assert isinstance(store, Store)
-
-
-def test_local_store_put_is_write_once(store: LocalStore) -> None:
-    key = "narrations/abc/audio.mp3"
-    store.put(key, b"first")
-    store.put(key, b"second")
-    temp = store.temp_path(key)
-    temp.write_bytes(b"third")
-    store.put_file(key, temp)
-    assert store.get(key) == b"first"
-    assert not temp.exists()
-    assert list(store.temp_dir.iterdir()) == []
-
-
-def test_local_store_put_file_moves_the_file_in(store: LocalStore) -> None:
-    key = "narrations/abc/audio.mp3"
-    temp = store.temp_path(key)
-    assert temp.parent == store.temp_dir and temp.suffix == ".mp3"
-    assert store.temp_path(key) != temp
-    temp.write_bytes(b"ID3 frames")
-    store.put_file(key, temp)
-    assert not temp.exists()
-    assert store.get(key) == b"ID3 frames"
-
-
-def test_local_store_put_file_copies_from_another_folder(store: LocalStore, tmp_path: Path) -> None:
-    outside = tmp_path / "elsewhere.mp3"
-    outside.write_bytes(b"frames")
-    store.put_file("chunks/ab/ab.mp3", outside)
-    assert store.get("chunks/ab/ab.mp3") == b"frames"
-    assert not outside.exists()
-
-
-@pytest.mark.parametrize(
-    ("start", "end", "expected"),
-    [(0, 2, b"01"), (0, None, b"0123456789"), (8, None, b"89"), (5, 5, b""), (20, None, b"")],
-)
-def test_local_store_read_range(
-    store: LocalStore, start: int, end: int | None, expected: bytes
-) -> None:
-    store.put("chunks/ab/range.mp3", b"0123456789")
-    assert store.read_range("chunks/ab/range.mp3", start, end) == expected
-
-
-def test_local_store_read_missing_object_raises(store: LocalStore) -> None:
-    with pytest.raises(MissingObjectError):
-        store.read_range("chunks/ab/none.mp3", 0, 1)
-    with pytest.raises(MissingObjectError):
-        store.open_stream("chunks/ab/none.mp3")
-    with pytest.raises(ValueError):
-        store.read_range("chunks/ab/none.mp3", 5, 2)
+def test_local_store_serves_objects_as_files(store: LocalStore) -> None:
+    store.put("clips/ab/abcdef.wav", b"RIFF audio")
+    assert store.local_path("clips/ab/abcdef.wav") == store.root / "clips/ab/abcdef.wav"
+    assert store.presigned_url("clips/ab/abcdef.wav") is None
 
 
 def test_local_store_open_stream_outlives_deletion(store: LocalStore) -> None:
@@ -348,17 +221,11 @@ def test_local_store_stats_counts_by_kind(store: LocalStore) -> None:
     assert (store.root / ".gitkeep").exists()
 
 
-def test_local_store_delete_and_clear(store: LocalStore) -> None:
+def test_local_store_clear_leaves_only_its_own_folders(store: LocalStore) -> None:
     store.put("clips/ab/1.wav", b"1")
     store.put("narrations/x/audio.mp3", b"2")
-    store.delete("clips/ab/1.wav")
-    store.delete("clips/ab/1.wav")
-    assert not store.exists("clips/ab/1.wav")
     store.clear()
-    assert store.stats().objects == 0
     assert sorted(path.name for path in store.root.iterdir()) == [".locks", ".tmp"]
-    store.put("clips/ab/1.wav", b"again")
-    assert store.get("clips/ab/1.wav") == b"again"
 
 
 # --- opening and failing ---
@@ -431,7 +298,7 @@ def test_local_store_opened_clears_temp_files_abandoned_by_killed_or_old_writers
     dead = subprocess.Popen(["true"])
     dead.wait()
     unreaped = subprocess.Popen(["true"])  # ends, and stays a zombie until waited for
-    time.sleep(0.5)
+    os.waitid(os.P_PID, unreaped.pid, os.WEXITED | os.WNOWAIT)  # ended, not reaped
     files = {
         "killed writer": temp_dir / f"{_HOST}~{dead.pid}~0123456789abcdef.mp3",
         "killed writer, not reaped": temp_dir / f"{_HOST}~{unreaped.pid}~0123456789abcdef.mp3",

@@ -118,20 +118,12 @@ def test_html_without_article_text_is_nothing_to_read(html: str) -> None:
 def test_html_real_news_page_keeps_the_comma_before_a_closing_quote(tmp_path: Path) -> None:
     # A page of the extraction benchmark (read where it lies, beside the repository):
     # space.com on Europa's plumes, whose quotes end in a comma inside the quote marks.
-    import gzip
-    import os
-
+    from harness.devset import page_html
     from service.text.segment import segment_article
 
-    corpus = os.environ.get("AEB_DEV_DIR") or SEEDS.parent.parent / "shared" / "aeb-dev"
-    page = Path(corpus) / "html"
     source = tmp_path / "europa.html"
     source.write_bytes(
-        gzip.decompress(
-            (
-                page / "686bb170effe273eaff1c0f88e412172e8d972518a6d1454c896f52aafaa9643.html.gz"
-            ).read_bytes()
-        )
+        page_html("686bb170effe273eaff1c0f88e412172e8d972518a6d1454c896f52aafaa9643")
     )
     article = load_article(str(source), SETTINGS)
     quoted = [block.text for block in article.blocks if "in vapor form" in block.text]

@@ -148,6 +148,7 @@ def test_load_large_file_is_refused_before_reading(tmp_path: Path) -> None:
     assert time.perf_counter() - started < 1
 
 
+@pytest.mark.slow
 def test_load_ten_megabyte_html_at_the_cap_is_read() -> None:
     paragraph = "<p>" + "Many words of a long story about the sea. " * 20 + "</p>\n"
     html = "<article>" + paragraph * (9_000_000 // len(paragraph)) + "</article>"

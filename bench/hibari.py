@@ -3,8 +3,8 @@
 1. Cold narration of a real 3,555-word article (the development set's review):
    ``listen narrate article.txt -o out.mp3`` into an empty cache, against
    ``hibari -o out.wav < article.txt && lame --quiet -q 7 -b 48 out.wav out.mp3``
-   (one thread), runs alternating; both at hibari's own pace (speed 1.0 is 171
-   words per minute of trimmed speech, so ours runs at ``--rate 171``). The same for eSpeak NG
+   (one thread), runs alternating; both at hibari's own pace (speed 1.0 is 170
+   words per minute of trimmed speech, so ours runs at ``--rate 170``). The same for eSpeak NG
    (``--voice pyttsx3:gmw/en-us`` against ``espeak-ng -s 175 ... && lame``).
 2. Peak memory of every process of a cold narration (RSS summed, sampled every
    20 ms) for real text of 3,500 and 10,000 words.
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import sys
@@ -54,7 +55,7 @@ def cold_pair(runs: int, work: Path) -> tuple[str, dict[str, Series]]:
             run([HIBARI, "-o", str(wav), "<", str(article), *lame], shell=True)
         )
         cache = work / f"cache-{attempt}"
-        series["ours"].runs.append(run(narrate(article, work / "ours.mp3", cache, "--rate", "171")))
+        series["ours"].runs.append(run(narrate(article, work / "ours.mp3", cache, "--rate", "170")))
         shutil.rmtree(cache)
         series["espeak"].runs.append(
             run(["espeak-ng", "-s", "175", "-f", str(article), "-w", str(wav), *lame], shell=True)
@@ -72,7 +73,7 @@ def cold_pair(runs: int, work: Path) -> tuple[str, dict[str, Series]]:
         )
     rows = []
     for label, raw, ours in (
-        ("hibari `heart`, 171 wpm (hibari's pace)", series["hibari"], series["ours"]),
+        ("hibari `heart`, 170 wpm (hibari's pace)", series["hibari"], series["ours"]),
         ("eSpeak NG, 175 wpm", series["espeak"], series["ours-espeak"]),
     ):
         rows.append(
@@ -134,8 +135,9 @@ def first_byte(runs: int, work: Path) -> str:
     times = []
     (work / "serve").mkdir()
     with running_server(work / "serve" / "cache") as base:
-        post(base, "A warm-up\n\nFirst paragraph of it.")
-        time.sleep(2)
+        # both engine workers load hibari at start; wait until one narration went through
+        wait_done(base, post(base, "A warm-up\n\nFirst paragraph of it.")["id"])
+        time.sleep(5)
         for text in texts[1:]:
             started = time.perf_counter()
             created = post(base, text)
@@ -177,6 +179,11 @@ def wait_done(base: str, narration_id: str, timeout_s: float = 300) -> None:
     raise TimeoutError(narration_id)
 
 
+def load_note() -> str:
+    """Say how busy the machine was (the 1-minute load average; it has 2 cores)."""
+    return f"Load average (1 min) when this part ended: {os.getloadavg()[0]:.1f}."
+
+
 def main() -> None:
     """Run the benchmark and write its section of RESULTS.md."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -189,12 +196,15 @@ def main() -> None:
         # each part keeps its own section of RESULTS.md, so parts can run separately
         if "cold" in parts:
             table = cold_pair(args.runs, work)[0]
-            write_section("hibari-cold", f"{TITLE.format('cold')}\n\n{table}")
+            write_section("hibari-cold", f"{TITLE.format('cold')}\n\n{table}\n\n{load_note()}")
         if "memory" in parts:
-            write_section("hibari-memory", f"{TITLE.format('memory')}\n\n{memory(work)}")
+            write_section(
+                "hibari-memory", f"{TITLE.format('memory')}\n\n{memory(work)}\n\n{load_note()}"
+            )
         if "first-byte" in parts:
             write_section(
-                "hibari-first-byte", f"{TITLE.format('first-byte')}\n\n{first_byte(5, work)}"
+                "hibari-first-byte",
+                f"{TITLE.format('first-byte')}\n\n{first_byte(5, work)}\n\n{load_note()}",
             )
 
 

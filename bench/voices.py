@@ -38,6 +38,7 @@ from service.engines.base import VoiceSettings
 from service.engines.registry import resolve_engine
 from service.media import Pcm
 from service.text.article import Article, Block
+from service.text.language import detect_language
 from service.text.segment import segment_article
 from service.text.words import count_words
 
@@ -59,10 +60,15 @@ class VoiceFigures:
 
 
 def real_paragraphs(words: int, *, skip: int = 0) -> list[str]:
-    """Return paragraphs of several articles, about ``words`` words, after ``skip`` articles."""
+    """Return paragraphs of several articles, about ``words`` words, after ``skip`` articles.
+
+    Only articles the service's language detection finds English: the set's mostly
+    ASCII pages include a few in Indonesian, which an English voice reads slowly.
+    """
     found: list[str] = []
     count = 0
-    for _name, body in english_bodies()[skip:]:
+    bodies = [body for _name, body in english_bodies() if detect_language(body) == "en"]
+    for body in bodies[skip:]:
         for paragraph in body.split("\n"):
             if len(paragraph.split()) < 12:
                 continue

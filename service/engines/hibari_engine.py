@@ -58,29 +58,29 @@ punctuation first, then between words.
 THREADS = 1
 """onnxruntime threads per worker: the cores are used by one worker process each."""
 RATE_TABLE: tuple[tuple[float, float], ...] = (
-    (0.5, 85.7),
-    (0.6, 102.7),
-    (0.7, 119.6),
-    (0.8, 136.6),
-    (0.9, 153.9),
-    (1.0, 171.2),
-    (1.1, 187.4),
-    (1.2, 203.1),
-    (1.3, 218.4),
-    (1.4, 233.7),
-    (1.5, 248.6),
-    (1.6, 263.2),
-    (1.7, 276.7),
-    (1.8, 290.4),
-    (1.9, 304.3),
-    (2.0, 317.8),
+    (0.5, 84.9),
+    (0.6, 101.7),
+    (0.7, 118.4),
+    (0.8, 135.3),
+    (0.9, 152.4),
+    (1.0, 169.5),
+    (1.1, 185.5),
+    (1.2, 201.2),
+    (1.3, 216.5),
+    (1.4, 231.3),
+    (1.5, 245.9),
+    (1.6, 260.3),
+    (1.7, 273.8),
+    (1.8, 287.9),
+    (1.9, 300.9),
+    (2.0, 314.9),
 )
 """(speed, words per minute) measured on real articles (``python -m bench.voices --calibrate``).
 
 Words as shown over each sentence's audio with its leading and trailing
 silence trimmed, as the pipeline trims clips (the pauses between sentences are
 the pipeline's, the same for every engine). Up to 1.2 the pace is about
-171 x speed; above, each phoneme's floor of one unit (25 ms) makes it grow
+170 x speed; above, each phoneme's floor of one unit (25 ms) makes it grow
 more slowly, and 2.0 is the fastest the model is meant for.
 """
 RATE_WPM_RANGE = (90, 310)

@@ -16,6 +16,8 @@ BENCHMARKS = (
     "words",
     "web",
     "piper",
+    "hibari",
+    "voices",
     "scale",
     "load",
     "slow",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import resource
 import statistics
 import subprocess
 import threading
@@ -19,6 +20,8 @@ class Run:
 
     wall_s: float
     peak_rss_bytes: int = 0
+    cpu_s: float = 0.0
+    """CPU seconds (user + system) of the command and every descendant it waited for."""
 
 
 @dataclass
@@ -32,6 +35,11 @@ class Series:
     def median_s(self) -> float:
         """Return the median wall time."""
         return statistics.median(r.wall_s for r in self.runs)
+
+    @property
+    def median_cpu_s(self) -> float:
+        """Return the median CPU time (what the work costs, whatever else the machine runs)."""
+        return statistics.median(r.cpu_s for r in self.runs)
 
     @property
     def peak_rss_mb(self) -> float:
@@ -62,6 +70,7 @@ def run(
     shell: bool = False,
 ) -> Run:
     """Run ``command`` to completion; return its wall time and peak tree RSS."""
+    used_before = _children_cpu_s()
     started = time.perf_counter()
     args: str | list[str] = " ".join(map(str, command)) if shell else [str(c) for c in command]
     child = subprocess.Popen(
@@ -81,8 +90,15 @@ def run(
     sampler.start()
     _, err = child.communicate()
     wall = time.perf_counter() - started
+    cpu = _children_cpu_s() - used_before
     stop.set()
     sampler.join()
     if child.returncode != 0:
         raise RuntimeError(f"{command} failed: {err.decode(errors='replace')[-500:]}")
-    return Run(wall, peak)
+    return Run(wall, peak, cpu)
+
+
+def _children_cpu_s() -> float:
+    """Return the CPU seconds of every child process this one has waited for."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime

@@ -95,6 +95,8 @@ class EngineSettings:
     """Time one piece of work (a chunk) may take before its worker is killed and it is retried."""
     piper_voices_dir: str = ""
     """Folder with extra Piper voices (``.onnx`` + ``.onnx.json``)."""
+    hibari_voices_dir: str = ""
+    """Folder with hibari's other voices (their ``.onnx`` files, as named in hibari's registry)."""
 
     @property
     def worker_count(self) -> int:

@@ -369,6 +369,10 @@ def test_voices_and_health(client: FlaskClient) -> None:
     voices = client.get("/api/voices?language=en").get_json()["voices"]
     assert any(v["id"].startswith("pyttsx3:") for v in voices)
     assert all(any(lang.startswith("en") for lang in v["languages"]) for v in voices)
+    hibari = {v["id"]: v for v in voices if v["id"].startswith("hibari:")}
+    assert hibari["hibari:heart"]["installed"] is True
+    assert hibari["hibari:fenrir"]["installed"] is False
+    assert "am_fenrir_v2.int8.onnx" in hibari["hibari:fenrir"]["detail"]
     health = client.get("/healthz")
     assert health.status_code == 200
     assert health.get_json()["store"] is True

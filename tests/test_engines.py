@@ -23,7 +23,9 @@ from service.engines.pyttsx3_engine import (
 from service.engines.registry import engine_names, refresh_engines, resolve_engine
 from service.engines.voices import check_voice_settings, list_voices
 from service.errors import EngineUnavailableError, VoiceError
+from service.text.lexicon.marks import mark
 from tests import pool_tasks
+from tests.word_checks import SENTENCES, check_onsets, check_words
 
 SENTENCE = "The committee met on Tuesday to discuss the new members of the alliance."
 US_ENGLISH = "pyttsx3:gmw/en-us"
@@ -78,6 +80,41 @@ def test_synthesize_reads_non_ascii_text(engine_pool: EnginePool) -> None:
 
 def test_synthesize_blank_text_is_empty_audio(engine_pool: EnginePool) -> None:
     assert speak(engine_pool, "  \n ").frame_count == 0
+
+
+@pytest.mark.parametrize("rate_wpm", [120, 175, 230])
+def test_espeak_word_times_match_the_audio(engine_pool: EnginePool, rate_wpm: int) -> None:
+    spoken = []
+    for sentence in SENTENCES:
+        pcm = speak(engine_pool, sentence, rate_wpm=rate_wpm)
+        spoken.append(pcm)
+        check_words(pcm, sentence)
+        said = [sentence[w.start_char : w.end_char] for w in pcm.words or ()]
+        words = [word.strip(".,;") for word in sentence.split()]
+        # eSpeak runs some unstressed words into the one before ("that it"): no event of their own
+        assert said[0] == words[0] and said[-1] == words[-1]
+        assert len(said) >= 0.85 * len(words)
+        assert all(word in words for word in said)
+    check_onsets(spoken, median_ms=50, worst_ms=120)
+
+
+def test_espeak_word_times_follow_the_words_of_non_ascii_text(engine_pool: EnginePool) -> None:
+    # eSpeak's text positions count bytes or code points differently past non-ASCII letters
+    text = "Grüße aus Köln — «ça va» — und dann, nach einer Pause, München."
+    pcm = speak(engine_pool, text, voice_id="pyttsx3:gmw/de")
+    check_words(pcm, text)
+    said = [text[w.start_char : w.end_char] for w in pcm.words or ()]
+    assert said[:3] == ["Grüße", "aus", "Köln"]
+    assert said[-3:] == ["einer", "Pause", "München"]
+    check_onsets([pcm], median_ms=50, worst_ms=120)
+
+
+def test_espeak_times_a_word_said_by_a_lexicon_rule(engine_pool: EnginePool) -> None:
+    text = "The " + mark("NATO", "ˈneɪtoʊ") + " summit ended, and everyone went home."
+    pcm = speak(engine_pool, text)
+    check_words(pcm, text)
+    said = [text[w.start_char : w.end_char] for w in pcm.words or ()]
+    assert said[:3] == ["The", "NATO", "summit"]
 
 
 @pytest.mark.parametrize(
@@ -190,7 +227,8 @@ def installed_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterato
 
 
 def test_engines_are_found_through_their_entry_points() -> None:
-    assert engine_names()[:2] == ["pyttsx3", "piper"]  # registered by this project's metadata
+    # registered by this project's metadata
+    assert engine_names()[:3] == ["pyttsx3", "hibari", "piper"]
 
 
 def test_an_installed_plugin_engine_narrates_like_ours(installed_plugin: Path) -> None:

@@ -31,6 +31,7 @@ from service.text.load import load_article
 from service.web import close_app, create_app
 from tests.audio_tools import decode, reported_duration_ms, rms
 from tests.conftest import ROOT, SEED_ARTICLE
+from tests.word_checks import SENTENCES, check_onsets, check_words
 
 # One xdist worker runs the whole file, so the seed is narrated and the app started once.
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("piper")]
@@ -199,6 +200,20 @@ def test_piper_synthesize_honours_rate_and_volume(engine_pool: EnginePool) -> No
     assert speak(engine_pool, "  ").data == b""
 
 
+@pytest.mark.parametrize("rate_wpm", [130, 175, 240])
+def test_piper_word_times_match_the_audio(engine_pool: EnginePool, rate_wpm: int) -> None:
+    spoken = []
+    for sentence in SENTENCES:
+        pcm = speak(engine_pool, sentence, rate_wpm=rate_wpm)
+        spoken.append(pcm)
+        check_words(pcm, sentence)
+        said = [sentence[w.start_char : w.end_char] for w in pcm.words or ()]
+        words = [word.strip(".,;") for word in sentence.split()]
+        assert said[0] == words[0] and said[-1] == words[-1]
+        assert len(said) >= 0.85 * len(words) and all(word in words for word in said)
+    check_onsets(spoken, median_ms=60, worst_ms=150)
+
+
 def test_piper_reads_brackets_as_text_not_phonemes(engine_pool: EnginePool) -> None:
     pcm = speak(engine_pool, "See [[the archive]] for details.")
     assert pcm.duration_ms > 1_200
@@ -261,14 +276,14 @@ def test_piper_default_voice_per_language(piper_settings: Settings) -> None:
     assert resolve_voice(None, "en-gb", settings.speech, settings.engines) == JOE
     assert resolve_voice(None, "de", settings.speech, settings.engines).startswith("pyttsx3:")
     unset = piper_settings.replace(voice="")
-    assert resolve_voice(None, "en", unset.speech, unset.engines) == "pyttsx3:gmw/en-us"
+    assert resolve_voice(None, "en", unset.speech, unset.engines) == "hibari:heart"
 
 
 def test_piper_api_chooses_the_voice(
     piper_client: FlaskClient, seed_narration: tuple[NarrationPlan, NarrationResult]
 ) -> None:
     voices = piper_client.get("/api/voices?language=en").get_json()["voices"]
-    assert {voice["id"].split(":")[0] for voice in voices} == {"pyttsx3", "piper"}
+    assert {voice["id"].split(":")[0] for voice in voices} == {"pyttsx3", "hibari", "piper"}
     cached = piper_client.post("/api/narrations", json={"text": SEED_TEXT, "voice": JOE})
     assert cached.get_json()["id"] == seed_narration[0].narration_id
     assert cached.get_json()["status"] == "done"
@@ -315,7 +330,7 @@ def test_piper_missing_extra_is_omitted_from_listings_and_named_when_chosen(
         "print(sorted({v.engine for v in list_voices(EngineSettings())}))\n"
     )
     assert listed.returncode == 0, listed.stderr
-    assert listed.stdout.strip() == "['pyttsx3']"
+    assert listed.stdout.strip() == "['hibari', 'pyttsx3']"
     chosen = run_without_piper(
         "import runpy\n"
         "sys.argv = ['listen', *sys.argv[1:]]\n"

@@ -79,12 +79,12 @@ def test_list_voices_of_a_language_nobody_speaks_is_empty() -> None:
 @pytest.mark.parametrize(
     ("language", "expected"),
     [
-        ("en", "pyttsx3:gmw/en-us"),
-        ("", "pyttsx3:gmw/en-us"),
-        ("en-US", "pyttsx3:gmw/en-us"),
-        ("en-GB", "pyttsx3:gmw/en"),
-        ("en_AU", "pyttsx3:gmw/en"),
-        ("en-CA", "pyttsx3:gmw/en-us"),
+        ("en", "hibari:heart"),
+        ("", "hibari:heart"),
+        ("en-US", "hibari:heart"),
+        ("en-GB", "hibari:heart"),
+        ("en_AU", "hibari:heart"),
+        ("en-CA", "hibari:heart"),
         ("de", "pyttsx3:gmw/de"),
         ("de-AT", "pyttsx3:gmw/de"),
         ("fr", "pyttsx3:roa/fr"),
@@ -133,7 +133,7 @@ def test_resolve_voice_default_voices_mapping_wins() -> None:
 
 def test_resolve_voice_ignores_a_mapping_to_a_missing_voice() -> None:
     settings = Settings.of(default_voices="en=piper:en_US-nobody-low,de=pyttsx3:gmw/nope")
-    assert resolve_voice(None, "en", settings.speech, settings.engines) == "pyttsx3:gmw/en-us"
+    assert resolve_voice(None, "en", settings.speech, settings.engines) == "hibari:heart"
     assert resolve_voice(None, "de", settings.speech, settings.engines) == "pyttsx3:gmw/de"
 
 

@@ -230,12 +230,16 @@ def voices(settings: Settings, language: str | None, engine: str | None, as_json
                 "name": voice.name,
                 "languages": list(voice.languages),
                 "gender": voice.gender,
+                "installed": voice.installed,
+                "detail": voice.detail,
             }
             click.echo(json.dumps(record, ensure_ascii=False))
         else:
             gender = voice.gender or "-"
+            state = "" if voice.installed else "  (not installed)"
             click.echo(
-                f"{voice.voice_id:32} {voice.name:32} {','.join(voice.languages):16} {gender}"
+                f"{voice.voice_id:32} {voice.name:32} {','.join(voice.languages):16} "
+                f"{gender:6}{state}".rstrip()
             )
     if not found:
         raise ListenError(f"no voice for language {language!r}" if language else "no voices found")

@@ -37,6 +37,10 @@ class Voice:
     """Language tags the voice speaks, most specific first (``en-us``)."""
     gender: str | None = None
     """``male``, ``female`` or None when the engine does not say."""
+    installed: bool = True
+    """False for a voice the engine knows but whose files are not here (it cannot speak)."""
+    detail: str | None = None
+    """Where the voice comes from, or what installs it when it is not installed."""
 
     @property
     def engine(self) -> str:

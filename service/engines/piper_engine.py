@@ -18,6 +18,7 @@ it use its own symbols first.
 from __future__ import annotations
 
 import contextlib
+import difflib
 import hashlib
 import json
 import logging
@@ -33,9 +34,10 @@ from typing import Any
 
 from service.config import EngineSettings
 from service.engines.base import Voice, VoiceSettings, check_voice_settings, preview
-from service.engines.phonemes import PhonemeError, inline_marks, ipa_to_piper
+from service.engines.phonemes import PhonemeError, ipa_to_piper
+from service.engines.timing import engine_input, word_spans
 from service.errors import EngineUnavailableError, SynthesisError, VoiceError
-from service.media import Pcm
+from service.media import Pcm, WordTime
 from service.text.tags import language_and_base
 
 logger = logging.getLogger(__name__)
@@ -55,6 +57,10 @@ LENGTH_SCALE_MIN = 0.4
 LENGTH_SCALE_MAX = 2.5
 """Slowest length scale used (70 words per minute)."""
 
+_PIPER_SILENT = frozenset("^$_ .,;:!?—…\"()“”'")
+"""Piper's phonemes that are padding, pauses or punctuation (no word's sound)."""
+_PIPER_MARKS = frozenset("ˈˌːˑ")
+"""Stress and length marks: they change how a phoneme sounds, not which word it is in."""
 _PHONEME_BLOCK_OPEN = "[["
 """Piper reads ``[[ ... ]]`` as raw phonemes; article text must never do that."""
 
@@ -245,16 +251,26 @@ class PiperEngine:
             length_scale=length_scale_for(settings.rate_wpm, model.config.length_scale),
             volume=settings.volume,
         )
-        safe_text = self._inline_phonemes(text, settings)
+        safe_text, source = self._inline_phonemes(text, settings)
+        pieces: list[bytes] = []
+        spoken: list[tuple[str, int]] = []
         try:
-            chunks = [chunk.audio_int16_bytes for chunk in model.synthesize(safe_text, config)]
+            for chunk in model.synthesize(safe_text, config, include_alignments=True):
+                pieces.append(chunk.audio_int16_bytes)
+                spoken.extend(_phoneme_samples(chunk))
         except Exception as error:  # onnxruntime raises its own types, not one base class
             raise SynthesisError(f"Piper failed on {preview(text)}: {error}") from error
-        return Pcm(b"".join(chunks), files.sample_rate_hz)
+        data = b"".join(pieces)
+        words = None
+        if spoken and sum(samples for _, samples in spoken) * 2 == len(data):
+            spans = word_spans(text)
+            alone = [_said_alone(model, _engine_piece(safe_text, source, span)) for span in spans]
+            words = phoneme_word_times(spans, alone, spoken, files.sample_rate_hz)
+        return Pcm(data, files.sample_rate_hz, words=words)
 
-    def _inline_phonemes(self, text: str, settings: VoiceSettings) -> str:
+    def _inline_phonemes(self, text: str, settings: VoiceSettings) -> tuple[str, list[int]]:
         """Turn phoneme marks into Piper's ``[[ ... ]]`` and break up any ``[[`` of the text."""
-        return inline_marks(
+        return engine_input(
             text,
             lambda ipa: self.phonemes(ipa, settings),
             lambda piece: piece.replace(_PHONEME_BLOCK_OPEN, "[ ["),
@@ -315,7 +331,9 @@ class PiperEngine:
         try:
             config = PiperConfig.from_dict(json.loads(files.config_path.read_text("utf-8")))
             session = onnxruntime.InferenceSession(
-                str(files.model_path), sess_options=options, providers=["CPUExecutionProvider"]
+                _with_alignments(files.model_path),
+                sess_options=options,
+                providers=["CPUExecutionProvider"],
             )
         except Exception as error:  # onnxruntime raises its own types, not one base class
             raise SynthesisError(f"cannot load the Piper voice {files.name}: {error}") from error
@@ -326,6 +344,127 @@ class PiperEngine:
             os.getpid(),
         )
         return PiperVoice(session=session, config=config)
+
+
+def _with_alignments(model_path: Path) -> bytes | str:
+    """Return the model with each phoneme's sample count as an output (patched in memory).
+
+    That is what ``piper-tts[alignment]`` does; without ``onnx``, or for a model
+    patched already, the file is used as it is.
+    """
+    try:
+        import onnx
+        from piper.patch_voice_with_alignment import add_alignment_output
+    except ImportError:
+        logger.info("onnx is not installed: Piper reports no word timings")
+        return str(model_path)
+    model = onnx.load(str(model_path))
+    try:
+        add_alignment_output(model)
+    except ValueError as error:
+        logger.debug("Piper model %s not patched for alignments: %s", model_path.name, error)
+    serialized: bytes = model.SerializeToString()
+    return serialized
+
+
+def _phoneme_samples(chunk: Any) -> list[tuple[str, int]]:
+    """Return each phoneme of a Piper chunk with its samples, or [] when it has no alignments."""
+    alignments = getattr(chunk, "phoneme_alignments", None)
+    if not alignments:
+        return []
+    return [(str(a.phoneme), int(a.num_samples)) for a in alignments]
+
+
+def _engine_piece(safe_text: str, source: list[int], span: tuple[int, int]) -> str:
+    """Return the characters of what Piper is given that come from the word ``span``."""
+    return "".join(
+        char for char, origin in zip(safe_text, source, strict=True) if span[0] <= origin < span[1]
+    )
+
+
+def _said_alone(model: Any, piece: str) -> str:
+    """Return the sounding phonemes Piper's phonemizer gives ``piece`` (a word) alone."""
+    if piece.startswith(_PHONEME_BLOCK_OPEN):
+        phonemes = piece.strip("[] ")  # a lexicon rule's phonemes, given as they are
+    else:
+        phonemes = "".join("".join(sentence) for sentence in model.phonemize(piece))
+    return "".join(char for char in phonemes if _sounding(char))
+
+
+def _sounding(phoneme: str) -> bool:
+    """Return True for a phoneme of a word's sound (not padding, a pause, stress or length)."""
+    return phoneme not in _PIPER_SILENT and phoneme not in _PIPER_MARKS
+
+
+def phoneme_word_times(
+    words: list[tuple[int, int]],
+    alone: list[str],
+    spoken: list[tuple[str, int]],
+    sample_rate_hz: int,
+) -> tuple[WordTime, ...]:
+    """Put Piper's phoneme times on the sentence's words.
+
+    ``alone`` holds each word's phonemes said on its own. In a sentence eSpeak
+    (Piper's phonemizer) reads numbers as several words and runs some words
+    together (``that it`` -> ``ðˌɐɾɪt``), so the sentence's phonemes are matched
+    to the words' phonemes as sequences (difflib), in order; a phoneme left
+    unmatched belongs to the word it sits in. A word starts with its first
+    phoneme and ends with its last; a word with no phoneme of its own (run into
+    its neighbour entirely) gets no time.
+    """
+    owned: list[int] = []
+    for index, phonemes in enumerate(alone):
+        owned.extend([index] * len(phonemes))
+    expected = "".join(alone)
+    heard: list[tuple[str, float, float, bool]] = []  # phoneme, start ms, end ms, after a gap
+    position = 0
+    gap = True
+    for phoneme, samples in spoken:
+        start_ms = 1000.0 * position / sample_rate_hz
+        position += samples
+        if _sounding(phoneme):
+            heard.append((phoneme, start_ms, 1000.0 * position / sample_rate_hz, gap))
+            gap = False
+        elif phoneme in _PIPER_SILENT:
+            gap = True
+    if not heard or not words:
+        return ()
+    owner: list[int | None] = [None] * len(heard)
+    matcher = difflib.SequenceMatcher(None, expected, [p for p, *_ in heard], autojunk=False)
+    for block in matcher.get_matching_blocks():
+        for k in range(block.size):
+            owner[block.b + k] = owned[block.a + k]
+    _fill_owners(owner, [after_gap for *_, after_gap in heard])
+    spans: dict[int, list[float]] = {}
+    for (_phoneme, start_ms, end_ms, _gap), word in zip(heard, owner, strict=True):
+        if word is None:
+            continue
+        found = spans.setdefault(word, [start_ms, end_ms])
+        found[1] = max(found[1], end_ms)
+    times = []
+    previous_end = 0.0
+    for index in sorted(spans):
+        start_ms, end_ms = max(spans[index][0], previous_end), spans[index][1]
+        if end_ms <= start_ms:
+            continue  # matched out of order: its phonemes went to the word before
+        times.append(WordTime(words[index][0], words[index][1], start_ms, end_ms))
+        previous_end = end_ms
+    return tuple(times)
+
+
+def _fill_owners(owner: list[int | None], after_gap: list[bool]) -> None:
+    """Give each unmatched phoneme the word it sits in: the one before, unless a gap came first."""
+    for position in range(len(owner)):
+        if owner[position] is not None:
+            continue
+        before = owner[position - 1] if position > 0 else None
+        following = next((o for o in owner[position + 1 :] if o is not None), None)
+        if before is not None and (not after_gap[position] or following is None):
+            owner[position] = before
+        elif following is not None:
+            owner[position] = following
+        else:
+            owner[position] = before
 
 
 def _installed(module: str) -> bool:

@@ -25,9 +25,10 @@ from typing import Any
 
 from service.config import EngineSettings
 from service.engines.base import Voice, VoiceSettings, check_voice_settings, preview
-from service.engines.phonemes import PhonemeError, inline_marks, ipa_to_espeak
+from service.engines.phonemes import PhonemeError, ipa_to_espeak
+from service.engines.timing import engine_input, times_from_starts, word_spans
 from service.errors import EngineUnavailableError, SynthesisError, VoiceError
-from service.media import Pcm
+from service.media import Pcm, WordTime
 from service.text.lexicon.marks import has_marks
 
 logger = logging.getLogger(__name__)
@@ -237,6 +238,8 @@ class Pyttsx3Engine:
         self._version: str | None = None
         self._voices: list[Voice] | None = None
         self._errors: list[BaseException] = []
+        self._word_starts: list[tuple[int, int]] = []
+        """eSpeak's word events of the sentence being spoken: (text position, ms)."""
 
     @property
     def library(self) -> EspeakLibrary:
@@ -296,13 +299,15 @@ class Pyttsx3Engine:
         if f"{self.name}:{voice}" not in {v.voice_id for v in self.voices()}:
             raise VoiceError(f"unknown {self.name} voice {settings.engine_voice!r}")
         if not text.strip():
-            return Pcm(b"", SAMPLE_RATE_HZ)
-        spoken, phonemes = self.espeak_text(text, settings)
+            return Pcm(b"", SAMPLE_RATE_HZ, words=())
+        spoken, source, phonemes = self._espeak_input(text, settings)
         with self._lock:
             samples = self._speak(self._load(), spoken, settings, voice, phonemes=phonemes)
+            starts = self._word_starts
+            self._word_starts = []
         if not samples:
             raise SynthesisError(f"eSpeak NG made no audio for {preview(text)}")
-        return Pcm(samples, SAMPLE_RATE_HZ)
+        return Pcm(samples, SAMPLE_RATE_HZ, words=_word_times(text, source, starts, samples))
 
     def espeak_text(self, text: str, settings: VoiceSettings) -> tuple[str, bool]:
         """Turn a sentence's phoneme marks into ``[[...]]``; say whether eSpeak must read them.
@@ -310,14 +315,19 @@ class Pyttsx3Engine:
         eSpeak reads ``[[...]]`` as phonemes only when asked to; then any
         ``[[`` of the article's own text is broken up, so text stays text.
         """
+        spoken, _source, phonemes = self._espeak_input(text, settings)
+        return spoken, phonemes
+
+    def _espeak_input(self, text: str, settings: VoiceSettings) -> tuple[str, list[int], bool]:
+        """Return :meth:`espeak_text` and each character's offset in ``text``."""
         if not has_marks(text):
-            return text, False
-        spoken = inline_marks(
+            return text, list(range(len(text))), False
+        spoken, source = engine_input(
             text,
             lambda ipa: self.phonemes(ipa, settings),
             lambda piece: piece.replace("[[", "[ [").replace("]]", "] ]"),
         )
-        return spoken, True
+        return spoken, source, True
 
     def _speak(
         self, driver: Any, text: str, settings: VoiceSettings, voice: str, *, phonemes: bool
@@ -368,6 +378,7 @@ class Pyttsx3Engine:
         _initialize_synchronous()
         driver = pyttsx3.init("espeak")
         driver.connect("error", self._on_error)
+        self._listen_to_words(driver.proxy._driver)
         if library.bundled:
             mapped = mapped_espeak_libraries()
             strays = {path for path in mapped if not _same_file(path, library.path)}
@@ -386,6 +397,26 @@ class Pyttsx3Engine:
         self._loaded_pid = os.getpid()
         logger.debug("loaded eSpeak NG %s from %s", self._loaded_version, library.path)
         return driver
+
+    def _listen_to_words(self, espeak: Any) -> None:
+        """Put a callback before the driver's that keeps eSpeak's word events with their times.
+
+        pyttsx3 passes each word's text position on (``started-word``) but not
+        its ``audio_position``, the time eSpeak says the word starts at.
+        """
+        from pyttsx3.drivers import _espeak
+
+        def on_synth(wav: Any, sample_count: int, events: Any) -> int:
+            index = 0
+            while events[index].type != _espeak.EVENT_LIST_TERMINATED:
+                event = events[index]
+                if event.type == _espeak.EVENT_WORD:
+                    self._word_starts.append((event.text_position, event.audio_position))
+                index += 1
+            result: int = espeak._onSynth(wav, sample_count, events)
+            return result
+
+        _espeak.SetSynthCallback(on_synth)
 
     def _on_error(self, name: str | None = None, exception: BaseException | None = None) -> None:
         self._errors.append(exception or RuntimeError("unknown eSpeak NG error"))
@@ -430,3 +461,15 @@ def _same_file(first: str, second: str) -> bool:
         return os.path.samefile(first, second)
     except OSError:
         return False
+
+
+def _word_times(
+    text: str, source: list[int], starts: list[tuple[int, int]], samples: bytes
+) -> tuple[WordTime, ...]:
+    """Turn eSpeak's word events (1-based character position, ms) into word times."""
+    located = [
+        (source[min(position - 1, len(source) - 1)], float(start_ms))
+        for position, start_ms in starts
+        if position >= 1 and source
+    ]
+    return times_from_starts(word_spans(text), located, samples, SAMPLE_RATE_HZ)

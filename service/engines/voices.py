@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from service.config import EngineSettings, SpeechSettings
 from service.engines.base import Voice, VoiceSettings, check_voice_settings
-from service.engines.registry import DEFAULT_ENGINE, engine_names, resolve_engine
+from service.engines.registry import DEFAULT_ENGINE, engine_class, engine_names, resolve_engine
 from service.errors import EngineUnavailableError, VoiceError
 from service.text.tags import normalize_language
 
@@ -22,10 +22,17 @@ logger = logging.getLogger(__name__)
 DEFAULT_LANGUAGE = "en"
 """Language assumed when an article's language is unknown."""
 
-BUILTIN_DEFAULT_VOICES: dict[str, str] = {
-    "en": "pyttsx3:gmw/en-us",
+BUILTIN_DEFAULT_VOICES: dict[str, tuple[str, ...]] = {
+    "en-gb": ("hibari:emma", "hibari:fable"),
+    "en": ("hibari:heart", "pyttsx3:gmw/en-us"),
 }
-"""Voices preferred over the engine's own ranking, by language tag."""
+"""Voices preferred over the engines' own ranking, by language tag, the first installed one.
+
+English is read by a natural voice (hibari's ``heart``, in its wheel); British
+English by hibari's British voices when they are installed, else by ``heart``.
+"""
+NATURAL_FALLBACK: dict[str, str] = {"en": "pyttsx3:gmw/en-us"}
+"""The eSpeak NG voice that reads a language when its natural voice cannot load."""
 
 REGION_FALLBACKS: dict[str, str] = {
     "en-au": "en-gb",
@@ -49,7 +56,9 @@ REGION_FALLBACKS: dict[str, str] = {
 __all__ = [
     "check_voice_settings",
     "find_voice",
+    "installed",
     "list_voices",
+    "natural_fallback",
     "normalize_language",
     "parse_default_voices",
     "preferred_voices",
@@ -60,23 +69,40 @@ __all__ = [
 
 
 def voice_settings(voice_id: str, settings: SpeechSettings) -> VoiceSettings:
-    """Return checked :class:`VoiceSettings` for ``voice_id`` with the configured rate and pitch."""
+    """Return checked :class:`VoiceSettings` for ``voice_id`` with the configured rate and pitch.
+
+    Besides the ranges every engine takes, an engine class may narrow the rate
+    (``rate_range_wpm``, a pair): hibari's voices speak 80 to 275 words a minute.
+    """
     chosen = VoiceSettings(
         voice_id=voice_id, rate_wpm=settings.rate_wpm, pitch=settings.pitch, volume=settings.volume
     )
     check_voice_settings(chosen)
+    try:
+        limits = getattr(engine_class(chosen.engine), "rate_range_wpm", None)
+    except EngineUnavailableError:
+        limits = None
+    if limits is not None and not limits[0] <= chosen.rate_wpm <= limits[1]:
+        raise VoiceError(
+            f"rate {chosen.rate_wpm} words per minute is out of range for {chosen.engine} "
+            f"voices ({limits[0]} to {limits[1]})"
+        )
     return chosen
 
 
 def list_voices(
-    settings: EngineSettings, engine: str | None = None, language: str | None = None
+    settings: EngineSettings,
+    engine: str | None = None,
+    language: str | None = None,
+    failures: dict[str, str] | None = None,
 ) -> list[Voice]:
     """Return the voices of one engine, or of every installed one, optionally for one language.
 
     ``language`` matches a voice language and its regions: ``en`` lists
     ``en-us`` and ``en-gb-scotland`` too; ``en-us`` lists ``en-us-nyc``.
     Asking for a named engine that is not installed raises
-    :class:`EngineUnavailableError`; without a name, missing engines are skipped.
+    :class:`EngineUnavailableError`; without a name, missing engines are skipped
+    (and named in ``failures`` with the reason, when given).
     """
     names = [engine] if engine is not None else engine_names()
     voices: list[Voice] = []
@@ -87,6 +113,8 @@ def list_voices(
             if engine is not None:
                 raise
             logger.debug("skipping engine %s: %s", name, error)
+            if failures is not None:
+                failures[name] = str(error)
     if language is not None:
         tag = normalize_language(language)
         voices = [voice for voice in voices if speaks(voice, tag)]
@@ -124,32 +152,44 @@ def find_voice(
 
 
 def resolve_voice(
-    requested: str | None, language: str, speech: SpeechSettings, engines: EngineSettings
+    requested: str | None,
+    language: str,
+    speech: SpeechSettings,
+    engines: EngineSettings,
+    fallbacks: list[tuple[str, str]] | None = None,
 ) -> str:
     """Return the full id of the voice to use: the one requested, or one for ``language``.
 
     ``requested`` falls back to ``speech.voice``; when both are empty, the
     voice follows the article's language: ``speech.default_voices`` first,
-    then the built-in choices (American English for ``en``), then the voice
-    that names the language first, trying the region, a nearby region
-    (``en-au`` -> ``en-gb``) and the bare language in turn.
+    then the built-in choices (hibari's natural voices for English), then the
+    voice that names the language first, trying the region, a nearby region
+    (``en-au`` -> ``en-gb``) and the bare language in turn. A built-in choice
+    whose engine cannot load is passed over for the next, and added to
+    ``fallbacks`` as (voice, reason) when given.
     """
     wanted = (requested or "").strip() or speech.voice.strip()
     if wanted:
-        return find_voice(wanted, engines).voice_id
-    voices = list_voices(engines)
+        return installed(find_voice(wanted, engines)).voice_id
+    failures: dict[str, str] = {}
+    voices = [voice for voice in list_voices(engines, failures=failures) if voice.installed]
     tags = _fallback_tags(normalize_language(language) or DEFAULT_LANGUAGE)
     configured = parse_default_voices(speech.default_voices)
     for tag in tags:
         if tag in configured:
             try:
-                return find_voice(configured[tag], engines, voices).voice_id
+                return installed(find_voice(configured[tag], engines, voices)).voice_id
             except (VoiceError, EngineUnavailableError) as error:
                 logger.warning("ignoring default voice for %s: %s", tag, error)
+    ids = {voice.voice_id for voice in voices}
     for tag in tags:
-        builtin = BUILTIN_DEFAULT_VOICES.get(tag)
-        if builtin is not None and any(voice.voice_id == builtin for voice in voices):
-            return builtin
+        for builtin in BUILTIN_DEFAULT_VOICES.get(tag, ()):
+            if builtin in ids:
+                return builtin
+            reason = failures.get(builtin.split(":", 1)[0])
+            if reason is not None and fallbacks is not None:
+                fallbacks.append((builtin, reason))
+    for tag in tags:
         speakers = [voice for voice in voices if tag in voice.languages]
         if speakers:
             order = {name: index for index, name in enumerate(engine_names())}
@@ -165,6 +205,21 @@ def resolve_voice(
     raise VoiceError(f"no voice speaks {language!r}; choose one with a voice id")
 
 
+def installed(voice: Voice) -> Voice:
+    """Return ``voice`` if it can speak here; else raise :class:`VoiceError` naming the fix."""
+    if not voice.installed:
+        raise VoiceError(voice.detail or f"the voice {voice.voice_id} is not installed")
+    return voice
+
+
+def natural_fallback(language: str) -> str | None:
+    """Return the eSpeak NG voice that reads ``language`` when its natural voice cannot load."""
+    for tag in _fallback_tags(normalize_language(language) or DEFAULT_LANGUAGE):
+        if tag in NATURAL_FALLBACK:
+            return NATURAL_FALLBACK[tag]
+    return None
+
+
 def preferred_voices(speech: SpeechSettings) -> tuple[str, ...]:
     """Return what engine workers load at start: the default engine, then the voices named.
 
@@ -173,10 +228,13 @@ def preferred_voices(speech: SpeechSettings) -> tuple[str, ...]:
     Malformed or unknown entries are left to :func:`resolve_voice` to report.
     """
     try:
-        configured = list(parse_default_voices(speech.default_voices).values())
+        parsed = parse_default_voices(speech.default_voices)
     except VoiceError:
-        configured = []
+        parsed = {}
+    configured = list(parsed.values())
     named = [voice.strip() for voice in (speech.voice, *configured) if ":" in voice]
+    if not speech.voice.strip() and "en" not in parsed:
+        named.insert(0, BUILTIN_DEFAULT_VOICES["en"][0])  # what English articles are read by
     known = engine_names()
     wanted = [voice for voice in named if voice.split(":", 1)[0].lower() in known]
     return tuple(dict.fromkeys([DEFAULT_ENGINE, *wanted]))

@@ -232,10 +232,17 @@ class Library:
     # --- the OpenAI endpoint ------------------------------------------------------------
 
     def speech_request(self, payload: dict[str, Any]) -> SpeechRequest:
-        """Read an OpenAI speech request's JSON object."""
+        """Read an OpenAI speech request's JSON object.
+
+        OpenAI's voice names map to the closest natural voice installed, unless
+        ``LISTEN_VOICE`` names the voice everything is read by.
+        """
         from service.library import speech
 
-        return speech.speech_request(payload, self.settings.web)
+        installed: set[str] = set()
+        if not self.settings.speech.voice.strip():
+            installed = {voice.voice_id for voice in self.voices() if voice.installed}
+        return speech.speech_request(payload, self.settings.web, installed)
 
     def start_speech(self, wanted: SpeechRequest) -> NarrationView:
         """Create (or find) the narration of a speech request (by the lexicon it names)."""

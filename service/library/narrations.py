@@ -333,6 +333,11 @@ class Narrations:
             "lexicon_rules_applied": plan.lexicon_rules_applied,
             **urls,
         }
+        if plan.voice_fallback is not None:
+            body["voice_fallback"] = {
+                "wanted": plan.voice_fallback.wanted,
+                "reason": plan.voice_fallback.reason,
+            }
         if state.status == "failed":
             body["error"] = state.error
         return body

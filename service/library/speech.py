@@ -9,7 +9,7 @@ words per minute. Raw PCM is answered at OpenAI's 24 kHz.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +35,20 @@ RESPONSE_FORMATS = {
 """OpenAI's response formats: the format we make for each, and the media type answered."""
 PCM_RATE_HZ = 24000
 """OpenAI's raw PCM is 24 kHz, 16-bit, mono."""
+NATURAL_VOICES: dict[str, tuple[str, ...]] = {
+    "alloy": ("hibari:heart", "hibari:kore"),
+    "ash": ("hibari:fenrir",),
+    "ballad": ("hibari:fable",),
+    "coral": ("hibari:kore", "hibari:heart"),
+    "echo": ("hibari:fenrir",),
+    "fable": ("hibari:fable", "hibari:emma"),
+    "nova": ("hibari:heart", "hibari:kore"),
+    "onyx": ("hibari:fenrir",),
+    "sage": ("hibari:emma", "hibari:heart"),
+    "shimmer": ("hibari:kore", "hibari:heart"),
+    "verse": ("hibari:fable", "hibari:fenrir"),
+}
+"""Our natural voices closest to each OpenAI voice (by gender and accent), the first installed."""
 BASE_RATE_WPM = 175
 """The rate of speed 1.0."""
 WAIT_LIMIT_S = 600.0
@@ -72,8 +86,10 @@ class SpeechRequest:
         return self.response_format == "mp3"
 
 
-def speech_request(payload: Mapping[str, Any], settings: WebSettings) -> SpeechRequest:
-    """Read an OpenAI speech request's JSON object."""
+def speech_request(
+    payload: Mapping[str, Any], settings: WebSettings, installed: Collection[str] = ()
+) -> SpeechRequest:
+    """Read an OpenAI speech request's JSON object (``installed``: our voice ids that can speak)."""
     text = payload.get("input")
     if not isinstance(text, str) or not text.strip():
         raise InputError("'input' must be a non-empty string")
@@ -88,21 +104,26 @@ def speech_request(payload: Mapping[str, Any], settings: WebSettings) -> SpeechR
     if isinstance(speed, bool) or not isinstance(speed, int | float) or not 0.25 <= speed <= 4.0:
         raise InputError("'speed' must be a number from 0.25 to 4.0")
     rate_wpm = max(80, min(450, round(BASE_RATE_WPM * float(speed))))
-    voice = our_voice(option_str(payload.get("voice"), "voice"), settings.openai_voices)
+    voice = our_voice(option_str(payload.get("voice"), "voice"), settings.openai_voices, installed)
     return SpeechRequest(
         text, response_format, voice, rate_wpm, lexicon_name(payload.get("lexicon"))
     )
 
 
-def our_voice(requested: str | None, mapping: str) -> str | None:
-    """Map an OpenAI voice name to one of ours (configured), else let the language decide."""
+def our_voice(requested: str | None, mapping: str, installed: Collection[str] = ()) -> str | None:
+    """Map an OpenAI voice name to one of ours: configured, else the closest natural voice
+    installed (:data:`NATURAL_VOICES`), else None to let the language decide.
+
+    A name that is not OpenAI's is taken as one of our voice ids.
+    """
     if requested is None:
         return None
     pairs = dict(pair.split("=", 1) for pair in mapping.split(",") if "=" in pair)
     if requested in pairs:
         return pairs[requested].strip()
     if requested.lower() in OPENAI_VOICES:
-        return None
+        closest = NATURAL_VOICES.get(requested.lower(), ())
+        return next((voice for voice in closest if voice in installed), None)
     return requested
 
 

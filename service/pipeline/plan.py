@@ -117,6 +117,16 @@ class ChunkPlan:
 
 
 @dataclass(frozen=True)
+class VoiceFallback:
+    """The natural voice an article would have been read by, and why it was not."""
+
+    wanted: str
+    """The voice id passed over (``hibari:heart``)."""
+    reason: str
+    """Why it could not load."""
+
+
+@dataclass(frozen=True)
 class NarrationPlan:
     """Everything needed to make, stream and describe one narration."""
 
@@ -148,6 +158,8 @@ class NarrationPlan:
     """Name of the pronunciation lexicon the narration was read by, if any."""
     lexicon_rules_applied: int = 0
     """How many of that lexicon's rules matched somewhere in the narration."""
+    voice_fallback: VoiceFallback | None = None
+    """Set when the article's natural voice could not load and eSpeak NG reads it instead."""
 
     def voice_of(self, chunk: ChunkPlan) -> VoiceSettings:
         """Return the voice that reads ``chunk``."""
@@ -201,6 +213,9 @@ class NarrationPlan:
                 "chunks": chunks,
                 "voice": VoiceSettings(**data["voice"]),
                 "output": OutputSettings(**data["output"]),
+                "voice_fallback": (
+                    VoiceFallback(**data["voice_fallback"]) if data.get("voice_fallback") else None
+                ),
             }
         )
 
@@ -332,6 +347,7 @@ def plan_narration(
     output: OutputSettings,
     block_voices: BlockVoices | None = None,
     engine_text: EngineText | None = None,
+    voice_fallback: VoiceFallback | None = None,
 ) -> NarrationPlan:
     """Key every sentence and chunk of ``article`` (split into ``blocks``), and the whole."""
     chunks = plan_chunks(blocks, voice, engine_version, output, block_voices, engine_text)
@@ -369,4 +385,5 @@ def plan_narration(
         chunks=chunks,
         lexicon=engine_text.name if engine_text is not None else None,
         lexicon_rules_applied=len(applied),
+        voice_fallback=voice_fallback,
     )

@@ -10,7 +10,13 @@ from service.engines.base import VoiceSettings
 from service.engines.registry import resolve_engine
 from service.engines.voices import find_voice, resolve_voice, speaks, voice_settings
 from service.errors import EngineUnavailableError, VoiceError
-from service.pipeline.plan import BlockVoices, NarrationPlan, OutputSettings, plan_narration
+from service.pipeline.plan import (
+    BlockVoices,
+    NarrationPlan,
+    OutputSettings,
+    VoiceFallback,
+    plan_narration,
+)
 from service.text.article import Article
 from service.text.blocks import SpokenBlock
 from service.text.lexicon.model import Lexicon
@@ -20,11 +26,29 @@ from service.text.segment import segment_article
 log = logging.getLogger(__name__)
 
 
-def choose_voice(settings: Settings, language: str, voice: str | None = None) -> VoiceSettings:
-    """Pick the voice for ``language`` (or the one asked for) and check rate, pitch, volume."""
+_fallbacks_logged: set[tuple[str, str]] = set()
+
+
+def choose_voice(
+    settings: Settings, language: str, voice: str | None = None
+) -> tuple[VoiceSettings, VoiceFallback | None]:
+    """Pick the voice for ``language`` (or the one asked for) and check rate, pitch, volume.
+
+    Also return the natural voice passed over because it could not load, if
+    any (logged once per process and reason).
+    """
     speech = settings.speech
-    chosen = resolve_voice(voice or speech.voice or None, language, speech, settings.engines)
-    return voice_settings(chosen, speech)
+    passed_over: list[tuple[str, str]] = []
+    chosen = resolve_voice(
+        voice or speech.voice or None, language, speech, settings.engines, passed_over
+    )
+    fallback = VoiceFallback(*passed_over[0]) if passed_over else None
+    if fallback is not None and (fallback.wanted, fallback.reason) not in _fallbacks_logged:
+        _fallbacks_logged.add((fallback.wanted, fallback.reason))
+        log.warning(
+            "%s cannot load, %s reads instead: %s", fallback.wanted, chosen, fallback.reason
+        )
+    return voice_settings(chosen, speech), fallback
 
 
 def choose_block_voices(
@@ -73,7 +97,7 @@ def prepare_plan(
     request, a title given with it): the one place the length limit is checked.
     """
     check_length(article, settings.input)
-    chosen = choose_voice(settings, article.language, voice)
+    chosen, fallback = choose_voice(settings, article.language, voice)
     blocks = segment_article(article, max_sentence_chars=settings.input.max_sentence_chars)
     engine_text = None
     if lexicon is not None:
@@ -88,4 +112,5 @@ def prepare_plan(
         OutputSettings.from_settings(settings.audio),
         choose_block_voices(blocks, chosen, settings),
         engine_text,
+        fallback,
     )

@@ -27,6 +27,8 @@ def voices() -> Response:
                 "languages": list(v.languages),
                 "gender": v.gender,
                 "preview_url": url_for("meta.voice_preview", voice_id=v.voice_id),
+                "installed": v.installed,
+                "detail": v.detail,
             }
             for v in found
         ]

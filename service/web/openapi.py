@@ -73,6 +73,12 @@ NARRATION = {
             "description": "How many of that lexicon's rules matched somewhere in the text.",
         },
         "error": {"type": ["string", "null"]},
+        "voice_fallback": {
+            "type": "object",
+            "description": "Present when the article's natural voice could not load and "
+            "eSpeak NG read it instead.",
+            "properties": {"wanted": {"type": "string"}, "reason": {"type": "string"}},
+        },
         "status_url": {"type": "string"},
         "audio_url": {"type": "string"},
         "stream_url": {"type": "string"},
@@ -613,7 +619,8 @@ def openapi_document() -> dict[str, Any]:
             "/api/voices": {
                 "get": {
                     "operationId": "listVoices",
-                    "summary": "Voices of every installed engine.",
+                    "summary": "Voices of every installed engine; `installed` is false for a "
+                    "voice whose files are missing (`detail` says what to install).",
                     "parameters": [
                         {"name": "language", "in": "query", "schema": {"type": "string"}}
                     ],

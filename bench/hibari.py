@@ -1,0 +1,212 @@
+"""hibari narrations: cold narration against hibari's own command line, memory, first byte.
+
+1. Cold narration of a real 3,555-word article (the development set's review):
+   ``listen narrate article.txt -o out.mp3`` into an empty cache, against
+   ``hibari -o out.wav < article.txt && lame --quiet -q 7 -b 48 out.wav out.mp3``
+   (one thread), runs alternating; both at hibari's own pace (speed 1.0 is 170
+   words per minute of trimmed speech, so ours runs at ``--rate 170``). The same for eSpeak NG
+   (``--voice pyttsx3:gmw/en-us`` against ``espeak-ng -s 175 ... && lame``).
+2. Peak memory of every process of a cold narration (RSS summed, sampled every
+   20 ms) for real text of 3,500 and 10,000 words.
+3. First audio byte after ``POST /api/narrations`` of an uncached real 3,500-word
+   text, ``listen serve`` with its engine workers warmed, median of 5.
+
+    python -m bench.hibari [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from bench.measure import Series, run
+from bench.results import write_section
+from harness.corpus import real_article, real_text, real_texts
+
+TITLE = "## hibari narrations (`python -m bench.hibari --parts {}`)"
+BIN = Path(sys.executable).parent
+LISTEN = str(BIN / "listen")
+HIBARI = str(BIN / "hibari")
+
+
+def narrate(article: Path, out: Path, cache: Path, *options: str) -> list[str]:
+    """Return ``listen narrate`` of ``article`` into ``cache``."""
+    return [LISTEN, "narrate", str(article), "-o", str(out), "--cache-dir", str(cache), *options]
+
+
+def cold_pair(runs: int, work: Path) -> tuple[str, dict[str, Series]]:
+    """Measure cold narrations with hibari and eSpeak NG against their raw pipelines."""
+    article = work / "article.txt"
+    article.write_text(real_article(3500), encoding="utf-8")
+    words = len(article.read_text(encoding="utf-8").split())
+    wav, mp3 = work / "out.wav", work / "base.mp3"
+    lame = ["&&", "lame", "--quiet", "-q", "7", "-b", "48", str(wav), str(mp3)]
+    series = {name: Series(name) for name in ("hibari", "ours", "espeak", "ours-espeak")}
+    for attempt in range(runs):
+        series["hibari"].runs.append(
+            run([HIBARI, "-o", str(wav), "<", str(article), *lame], shell=True)
+        )
+        cache = work / f"cache-{attempt}"
+        series["ours"].runs.append(run(narrate(article, work / "ours.mp3", cache, "--rate", "170")))
+        shutil.rmtree(cache)
+        series["espeak"].runs.append(
+            run(["espeak-ng", "-s", "175", "-f", str(article), "-w", str(wav), *lame], shell=True)
+        )
+        series["ours-espeak"].runs.append(
+            run(narrate(article, work / "e.mp3", cache, "--voice", "pyttsx3:gmw/en-us"))
+        )
+        shutil.rmtree(cache)
+        print(
+            {
+                k: (round(v.runs[-1].wall_s, 2), round(v.runs[-1].cpu_s, 2))
+                for k, v in series.items()
+            },
+            flush=True,
+        )
+    rows = []
+    for label, raw, ours in (
+        ("hibari `heart`, 170 wpm (hibari's pace)", series["hibari"], series["ours"]),
+        ("eSpeak NG, 175 wpm", series["espeak"], series["ours-espeak"]),
+    ):
+        rows.append(
+            f"| {label} | {raw.median_s:.2f} | {ours.median_s:.2f} | "
+            f"**{ours.median_s / raw.median_s:.2f}x** | {raw.median_cpu_s:.2f} | "
+            f"{ours.median_cpu_s:.2f} | {ours.median_cpu_s / raw.median_cpu_s:.2f}x | "
+            f"{ours.peak_rss_mb:.0f} |"
+        )
+    table = "\n".join(
+        [
+            f"### Cold narration of a real {words:,}-word article (median of {runs}, runs "
+            "alternate)",
+            "",
+            "| engine | raw pipeline s | `listen narrate` s | ours / raw | raw CPU s | ours CPU s "
+            "| CPU ours / raw | peak RSS MiB, ours |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
+            *rows,
+            "",
+            "Wall seconds (s) and CPU seconds (user + system of every process, which the "
+            "machine's other work does not inflate); ours uses both cores, the raw pipelines "
+            "one.",
+            "Raw pipelines: `hibari -o out.wav < article.txt && lame --quiet -q 7 -b 48 out.wav "
+            "out.mp3` (one thread) and `espeak-ng -s 175 -f article.txt -w out.wav && lame ...`. "
+            "Ours: `listen narrate article.txt -o out.mp3` into an empty cache, process start, "
+            "engine workers (one per core) and timings included.",
+        ]
+    )
+    return table, series
+
+
+def memory(work: Path) -> str:
+    """Measure the peak memory of cold hibari narrations of 3,500 and 10,000 words."""
+    rows = []
+    for words in (3500, 10_000):
+        article = work / f"long-{words}.txt"
+        article.write_text(real_text(words), encoding="utf-8")
+        count = len(article.read_text(encoding="utf-8").split())
+        measured = run(narrate(article, work / "long.mp3", work / f"mem-{words}"))
+        rows.append(
+            f"| {count:,} | {measured.wall_s:.1f} | **{measured.peak_rss_bytes / 2**20:.0f}** |"
+        )
+        print(rows[-1], flush=True)
+    return "\n".join(
+        [
+            "### Peak memory of a cold narration with hibari (all processes, RSS summed)",
+            "",
+            "| words | wall s | peak MiB |",
+            "|---:|---:|---:|",
+            *rows,
+        ]
+    )
+
+
+def first_byte(runs: int, work: Path) -> str:
+    """Measure the first audio byte after POSTing uncached real articles to ``listen serve``."""
+    from harness.webserver import running_server
+
+    texts = real_texts(3500, runs + 1)
+    times = []
+    (work / "serve").mkdir()
+    with running_server(work / "serve" / "cache") as base:
+        # both engine workers load hibari at start; wait until one narration went through
+        wait_done(base, post(base, "A warm-up\n\nFirst paragraph of it.")["id"])
+        time.sleep(5)
+        for text in texts[1:]:
+            started = time.perf_counter()
+            created = post(base, text)
+            with urllib.request.urlopen(base + created["stream_url"], timeout=120) as stream:
+                stream.read(1)
+                times.append(time.perf_counter() - started)
+            print(f"first byte {times[-1] * 1000:.0f} ms", flush=True)
+            wait_done(base, created["id"])
+    shown = ", ".join(f"{t * 1000:.0f}" for t in times)
+    sizes = [len(text.split()) for text in texts[1:]]
+    return "\n".join(
+        [
+            f"### First audio byte, `listen serve`, uncached real texts of "
+            f"{min(sizes):,}-{max(sizes):,} words (hibari `heart`, median of {runs})",
+            "",
+            f"**{statistics.median(times) * 1000:.0f} ms** (runs: {shown} ms); target <= 300 ms.",
+        ]
+    )
+
+
+def post(base: str, text: str) -> dict[str, str]:
+    request = urllib.request.Request(
+        base + "/api/narrations",
+        data=json.dumps({"text": text}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=60) as answer:
+        return dict(json.load(answer))
+
+
+def wait_done(base: str, narration_id: str, timeout_s: float = 300) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(f"{base}/api/narrations/{narration_id}") as answer:
+            if json.load(answer)["status"] in ("done", "failed"):
+                return
+        time.sleep(0.2)
+    raise TimeoutError(narration_id)
+
+
+def load_note() -> str:
+    """Say how busy the machine was (the 1-minute load average; it has 2 cores)."""
+    return f"Load average (1 min) when this part ended: {os.getloadavg()[0]:.1f}."
+
+
+def main() -> None:
+    """Run the benchmark and write its section of RESULTS.md."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--parts", default="cold,memory,first-byte")
+    args = parser.parse_args()
+    parts = args.parts.split(",")
+    with tempfile.TemporaryDirectory(prefix="bench-hibari-") as scratch:
+        work = Path(scratch)
+        # each part keeps its own section of RESULTS.md, so parts can run separately
+        if "cold" in parts:
+            table = cold_pair(args.runs, work)[0]
+            write_section("hibari-cold", f"{TITLE.format('cold')}\n\n{table}\n\n{load_note()}")
+        if "memory" in parts:
+            write_section(
+                "hibari-memory", f"{TITLE.format('memory')}\n\n{memory(work)}\n\n{load_note()}"
+            )
+        if "first-byte" in parts:
+            write_section(
+                "hibari-first-byte",
+                f"{TITLE.format('first-byte')}\n\n{first_byte(5, work)}\n\n{load_note()}",
+            )
+
+
+if __name__ == "__main__":
+    main()

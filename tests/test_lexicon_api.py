@@ -257,6 +257,9 @@ def test_api_keys_guard_lexicons_and_no_keys_guard_against_other_sites(
         assert cross.get_json()["type"].endswith("/cross-site-request")
         origin = {"Origin": "https://evil.test"}
         assert client.put("/api/lexicons/news", json=NEWS, headers=origin).status_code == 403
+        for broken in ("http://[::1", "https://news.example:99999", "\x7f"):
+            refused = client.put("/api/lexicons/news", json=NEWS, headers={"Origin": broken})
+            assert refused.status_code == 403, broken
         ours = {"Sec-Fetch-Site": "same-origin"}
         assert client.put("/api/lexicons/news", json=NEWS, headers=ours).status_code == 201
         assert client.delete("/api/lexicons/news", headers=origin).status_code == 403

@@ -376,11 +376,16 @@ def _url(data: Mapping[str, Any], name: str) -> str | None:
     value = _string(data, name, URL_MAX_CHARS).strip()
     if not value:
         return None
-    parts = urlsplit(value)
+    refused = CollectionError(
+        f"'{name}' must be an http:// or https:// address, not {value[:80]!r}"
+    )
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018  (reading it checks it: "http://x:99999" raises ValueError)
+    except ValueError:  # brackets that hold no IPv6 address ("http://[::1/"), a bad port
+        raise refused from None
     if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in value):
-        raise CollectionError(
-            f"'{name}' must be an http:// or https:// address, not {value[:80]!r}"
-        )
+        raise refused
     return value
 
 

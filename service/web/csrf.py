@@ -63,4 +63,7 @@ def from_this_site() -> bool:
     ours = {request.host.lower()}
     if settings().web.public_base:
         ours.add(urlsplit(settings().web.public_base).netloc.lower())
-    return urlsplit(origin).netloc.lower() in ours
+    try:
+        return urlsplit(origin).netloc.lower() in ours
+    except ValueError:  # brackets that hold no IPv6 address: no page of ours sent it
+        return False

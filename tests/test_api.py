@@ -61,6 +61,7 @@ def wait_done(client: FlaskClient, narration_id: str, timeout_s: float = 60) -> 
     raise AssertionError("narration did not finish")
 
 
+@pytest.mark.slow
 def test_create_from_text_then_poll_to_done(client: FlaskClient) -> None:
     answer = client.post("/api/narrations", json={"text": SEED_TEXT})
     assert answer.status_code == 202
@@ -103,6 +104,7 @@ def test_create_from_text_then_poll_to_done(client: FlaskClient) -> None:
     ],
     ids=["html-json", "markdown-raw", "text-raw", "form"],
 )
+@pytest.mark.slow
 def test_create_from_each_input_kind(
     client: FlaskClient, kwargs: dict[str, Any], title: str | None
 ) -> None:
@@ -116,6 +118,7 @@ def test_create_from_each_input_kind(
     assert timings["blocks"][-1]["end_ms"] <= timings["duration_ms"]
 
 
+@pytest.mark.slow
 def test_create_from_url_of_a_local_page(tmp_path: Path) -> None:
     page = (SEEDS / "newsroom-page.html").read_bytes()
 
@@ -130,6 +133,7 @@ def test_create_from_url_of_a_local_page(tmp_path: Path) -> None:
             assert refused.mimetype == "application/problem+json"
 
 
+@pytest.mark.slow
 def test_audio_range_etag_and_download(client: FlaskClient) -> None:
     created = client.post("/api/narrations", json={"text": SEED_TEXT}).get_json()
     wait_done(client, created["id"])
@@ -233,6 +237,7 @@ def test_openai_speech_with_the_official_client(tmp_path: Path) -> None:
         assert wav.content[:4] == b"RIFF"
 
 
+@pytest.mark.slow
 def test_speech_that_cannot_be_made_is_503_with_retry_after(tmp_path: Path) -> None:
     # Pieces run past their (absurd) time limit, twice: the service is at fault, not the
     # request, so the answer says to come back later, never a bare 500. The pool looks at
@@ -288,6 +293,7 @@ def test_create_errors_are_problem_details(
     assert body["status"] == status
 
 
+@pytest.mark.slow
 def test_unknown_and_hostile_ids_are_404(client: FlaskClient) -> None:
     created = client.post("/api/narrations", json={"text": "Hello there."}).get_json()["id"]
     hostile = ("0" * 32, "..%2F..%2Fetc%2Fpasswd", "x" * 500, "%C3%A9t%C3%A9", created + "%0A")
@@ -310,6 +316,7 @@ def test_body_over_the_limit_is_413(tmp_path: Path) -> None:
         assert answer.mimetype == "application/problem+json"
 
 
+@pytest.mark.slow
 def test_api_keys_guard_creation_only(tmp_path: Path) -> None:
     for app in make_app(tmp_path, api_keys="k1,k2"):
         client = app.test_client()
@@ -326,6 +333,7 @@ def test_api_keys_guard_creation_only(tmp_path: Path) -> None:
         assert fetch(client, body["audio_url"]).status_code == 200
 
 
+@pytest.mark.slow
 def test_rate_limit_answers_429_with_retry_after(tmp_path: Path) -> None:
     for app in make_app(tmp_path, rate_limit_per_minute=2):
         client = app.test_client()
@@ -339,6 +347,7 @@ def test_rate_limit_answers_429_with_retry_after(tmp_path: Path) -> None:
         assert limited.mimetype == "application/problem+json"
 
 
+@pytest.mark.slow
 def test_full_queue_answers_503_with_retry_after(tmp_path: Path) -> None:
     for app in make_app(tmp_path, queue_max=1):
         client = app.test_client()
@@ -352,6 +361,7 @@ def test_full_queue_answers_503_with_retry_after(tmp_path: Path) -> None:
         wait_done(client, first.get_json()["id"], timeout_s=120)
 
 
+@pytest.mark.slow
 def test_twenty_identical_posts_make_one_synthesis(app: Flask) -> None:
     client = app.test_client()
     text = article_text(800)
@@ -378,6 +388,7 @@ def test_voices_and_health(client: FlaskClient) -> None:
     assert health.get_json()["store"] is True
 
 
+@pytest.mark.slow
 def test_cors_headers_go_to_requests_that_carry_an_origin(tmp_path: Path) -> None:
     for app in make_app(tmp_path, cors_origins="https://news.example"):
         client = app.test_client()
@@ -409,6 +420,7 @@ def test_status_of_a_finished_narration_shows_a_format_made_later(client: FlaskC
     assert fetch(client, again["audio_url"]).status_code == 200
 
 
+@pytest.mark.slow
 def test_audio_removed_from_the_cache_is_not_served_from_an_open_file(app: Flask) -> None:
     client = app.test_client()
     created = client.post("/api/narrations", json={"text": "Kept open for a moment."}).get_json()
@@ -441,6 +453,7 @@ def test_kept_status_answers_expire_and_are_dropped(
     assert len(kept._finished) == 1  # the expired ones do not pile up
 
 
+@pytest.mark.slow
 def test_finished_audio_answers_the_same_before_flask_and_through_it(app: Flask) -> None:
     client = app.test_client()
     created = client.post("/api/narrations", json={"text": SEED_TEXT}).get_json()
@@ -523,6 +536,7 @@ WORDY = (
 )
 
 
+@pytest.mark.slow
 def test_word_count_is_the_same_in_the_cli_the_api_and_the_limit(
     client: FlaskClient, tmp_path: Path
 ) -> None:
@@ -550,6 +564,7 @@ def test_word_count_is_the_same_in_the_cli_the_api_and_the_limit(
         check_length(article, InputSettings(max_words=expected - 1))
 
 
+@pytest.mark.slow
 def test_player_marks_a_block_in_another_language(client: FlaskClient) -> None:
     from tests.test_text_load import MIXED
 
@@ -573,6 +588,7 @@ def test_player_marks_a_block_in_another_language(client: FlaskClient) -> None:
         ("0.0.0.0", 8000, ""),  # every address: no one URL to give
     ],
 )
+@pytest.mark.slow
 def test_seed_links_are_full_urls_when_the_address_is_known(
     tmp_path: Path, host: str, port: int, prefix: str
 ) -> None:
@@ -584,6 +600,7 @@ def test_seed_links_are_full_urls_when_the_address_is_known(
     assert line.startswith(f"seed short-note.txt: {prefix}/listen/"), line
 
 
+@pytest.mark.slow
 def test_extract_shows_what_the_narration_of_the_same_page_reads(client: FlaskClient) -> None:
     page = (SEEDS / "newsroom-page.html").read_text(encoding="utf-8")
     answer = client.post("/api/extract", json={"html": page})

@@ -115,6 +115,7 @@ def test_architecture_web_and_cli_use_only_the_front_door(module: str) -> None:
     assert stages == [], f"{module} reaches past service.library"
 
 
+@pytest.mark.slow
 def test_architecture_has_no_circles_inside_a_package() -> None:
     graph = {
         module: {t for name in _imports(path) if (t := _real(name)) and t != module}

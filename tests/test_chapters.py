@@ -110,6 +110,7 @@ def _narrate(settings: Settings, pool: EnginePool, source: Path) -> tuple[Path, 
 
 
 @pytest.mark.parametrize("name", ["markdown-post.md", "no-headings"])
+@pytest.mark.slow
 def test_chapters_mp3_carries_the_json_chapters(
     settings: Settings, engine_pool: EnginePool, tmp_path: Path, name: str
 ) -> None:

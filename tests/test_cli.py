@@ -41,6 +41,7 @@ def _one_line_error(done: subprocess.CompletedProcess[str], exit_code: int = 2) 
 # --- a broken install --------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_cli_missing_package_is_one_line_not_a_traceback(tmp_path: Path) -> None:
     # None in sys.modules is how Python itself marks a module that must not be imported:
     # lxml then raises the very ImportError a plain install without lxml_html_clean gives.
@@ -124,6 +125,7 @@ def test_cli_private_address_says_how_to_allow_it(tmp_path: Path) -> None:
         ),
     ],
 )
+@pytest.mark.slow
 def test_cli_narrate_refuses_a_suffix_it_cannot_write(
     tmp_path: Path, args: list[str], expected: str
 ) -> None:
@@ -132,6 +134,7 @@ def test_cli_narrate_refuses_a_suffix_it_cannot_write(
     assert sorted(path.name for path in tmp_path.iterdir()) == []  # nothing read, nothing made
 
 
+@pytest.mark.slow
 def test_cli_narrate_writes_ogg_opus_under_opus(tmp_path: Path) -> None:
     done = _listen("narrate", str(NOTE), "--cache-dir", "cache", "-o", "note.opus", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
@@ -139,6 +142,7 @@ def test_cli_narrate_writes_ogg_opus_under_opus(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+@pytest.mark.slow
 def test_cli_narrate_files_follow_the_umask(tmp_path: Path, umask: int, mode: int) -> None:
     done = _listen(
         "narrate", str(NOTE), "--cache-dir", "cache", "-o", "note.mp3",
@@ -151,6 +155,7 @@ def test_cli_narrate_files_follow_the_umask(tmp_path: Path, umask: int, mode: in
     assert not [path for path in tmp_path.iterdir() if path.name.startswith(".")]
 
 
+@pytest.mark.slow
 def test_cli_narrate_over_a_file_keeps_its_permissions(tmp_path: Path) -> None:
     out = tmp_path / "note.mp3"
     out.write_bytes(b"old")
@@ -175,6 +180,7 @@ def test_cli_serve_on_a_busy_port_is_one_line_and_exit_2(tmp_path: Path) -> None
     )
 
 
+@pytest.mark.slow
 def test_cli_serve_on_an_address_not_of_this_machine_is_one_line(tmp_path: Path) -> None:
     done = _listen("serve", "--host", "192.0.2.1", "--port", "8000", cwd=tmp_path)
     assert _one_line_error(done) == (

@@ -68,6 +68,7 @@ def test_cli_lexicon_import_list_show_export_delete(env: dict[str, str], tmp_pat
     assert listen("lexicon", "list", env=env).stdout == ""
 
 
+@pytest.mark.slow
 def test_cli_lexicon_pls_in_and_out(env: dict[str, str], tmp_path: Path) -> None:
     pls = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -124,6 +125,7 @@ def test_cli_lexicon_bad_input_is_one_line(
     assert done.stderr.startswith("listen: error: ")
 
 
+@pytest.mark.slow
 def test_cli_export_to_pls_refuses_regex_rules(env: dict[str, str]) -> None:
     listen("lexicon", "import", "news", "-", env=env, stdin=json.dumps(RULES))
     done = listen("lexicon", "export", "news", "--format", "pls", env=env)
@@ -190,6 +192,7 @@ def test_cli_serve_refuses_a_shared_database_that_needs_migrating(
         postgres.drop_database(url)
 
 
+@pytest.mark.slow
 def test_cli_serve_starts_with_only_a_warning_when_the_database_is_unreachable(
     tmp_path: Path,
 ) -> None:

@@ -295,6 +295,7 @@ def test_db_every_change_moves_the_feed_stamp(database: Database) -> None:
     assert stamp() not in stamps[:-1]
 
 
+@pytest.mark.slow
 def test_db_feed_source_is_two_queries_for_a_thousand_items(database: Database) -> None:
     with database.session() as session:
         put_collection(session, parse_channel("daily", {"title": "Daily"}))
@@ -334,6 +335,7 @@ def _ffprobe_duration_s(path: Path) -> float:
     return float(found.stdout)
 
 
+@pytest.mark.slow
 def test_feed_of_real_narrations_as_a_podcast_client_reads_it(
     database: Database, settings: Settings, engine_pool: EnginePool
 ) -> None:

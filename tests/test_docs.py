@@ -56,6 +56,7 @@ def test_readme_quick_start_has_exactly_two_commands() -> None:
     assert "make test" in ci
 
 
+@pytest.mark.slow
 def test_readme_quick_start_command_line_runs_as_written(tmp_path: Path) -> None:
     quick = README.split("## Quick start", 1)[1].split("\n## ", 1)[0]
     section = quick.split("**On the command line.**", 1)[1]

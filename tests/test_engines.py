@@ -231,6 +231,7 @@ def test_engines_are_found_through_their_entry_points() -> None:
     assert engine_names()[:3] == ["pyttsx3", "hibari", "piper"]
 
 
+@pytest.mark.slow
 def test_an_installed_plugin_engine_narrates_like_ours(installed_plugin: Path) -> None:
     from service.config import Settings
     from service.pipeline.narrate import Narrator

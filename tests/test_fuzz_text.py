@@ -131,6 +131,7 @@ def test_fuzz_load_and_segment_any_input_kind(kind_and_data: tuple[str, str | by
 
 @FUZZ
 @given(st.one_of(_ANY_TEXT, _MARKDOWN, _DOCUMENTS))
+@pytest.mark.slow
 def test_fuzz_load_detects_the_kind_of_anything(data: str) -> None:
     load_and_segment(data, None)
 

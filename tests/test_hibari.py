@@ -135,6 +135,7 @@ def _digest_in_new_process(text: str) -> str:
     return done.stdout.strip()
 
 
+@pytest.mark.slow
 def test_hibari_same_sentence_same_samples_whatever_came_before(hibari: HibariEngine) -> None:
     sentence = SENTENCES[1]
     alone = hibari.synthesize(sentence, HEART).data
@@ -160,6 +161,7 @@ def _paragraphs() -> list[str]:
 
 
 @pytest.mark.parametrize("rate_wpm", [100, 175, 280])
+@pytest.mark.slow
 def test_hibari_speaks_at_the_rate_asked(hibari: HibariEngine, rate_wpm: int) -> None:
     article = Article("", tuple(Block("paragraph", p) for p in _paragraphs()), language="en")
     sentences = [s.spoken for block in segment_article(article) for s in block.sentences]

@@ -174,6 +174,7 @@ def test_api_lexicon_other_refusals(client: FlaskClient) -> None:
     assert deep.status_code == 422
 
 
+@pytest.mark.slow
 def test_api_narration_names_its_lexicon_and_refuses_an_unknown_one(client: FlaskClient) -> None:
     client.put("/api/lexicons/news", json=NEWS)
     story = "NATO met in Brussels. The weather was fine."
@@ -198,6 +199,7 @@ def test_api_narration_names_its_lexicon_and_refuses_an_unknown_one(client: Flas
     assert len(said_ruled.get_data()) > len(said_plain.get_data()) + 22_050  # > 0.5 s longer
 
 
+@pytest.mark.slow
 def test_api_site_lexicon_reads_urls_and_embeds_of_its_hosts(client: FlaskClient) -> None:
     client.put("/api/lexicons/local", json={"sites": ["localhost"], "rules": [NATO]})
     client.put("/api/lexicons/news", json={"sites": ["news.example"], "rules": [NATO]})
@@ -293,6 +295,7 @@ def test_api_preview_says_a_rule_with_and_without(client: FlaskClient) -> None:
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.slow
 def test_api_a_new_rule_makes_only_the_sentences_with_its_term_again(
     client: FlaskClient,
 ) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from service.config import Settings
 from service.library.export import narrate_to_files
 from service.pipeline.memo import fingerprint, memo_key, memo_object, recall
@@ -16,6 +18,7 @@ FIRST = "The first story.\n\nIt has a short body paragraph about the harbour."
 SECOND = "Another story.\n\nThis one is about the mountains and the snow."
 
 
+@pytest.mark.slow
 def test_a_repeat_is_found_by_its_bytes_and_copies_the_same_file(
     settings: Settings, tmp_path: Path
 ) -> None:
@@ -33,6 +36,7 @@ def test_a_repeat_is_found_by_its_bytes_and_copies_the_same_file(
     assert (tmp_path / "b.mp3").read_bytes() == (tmp_path / "a.mp3").read_bytes()
 
 
+@pytest.mark.slow
 def test_the_record_decides_and_other_settings_or_bytes_miss_it(
     settings: Settings, tmp_path: Path
 ) -> None:
@@ -59,6 +63,7 @@ def test_the_record_decides_and_other_settings_or_bytes_miss_it(
     assert not other.cached and other.narration_id not in (one.narration_id, two.narration_id)
 
 
+@pytest.mark.slow
 def test_a_record_whose_audio_left_the_cache_is_made_again(
     settings: Settings, tmp_path: Path
 ) -> None:
@@ -107,6 +112,7 @@ def test_the_code_fingerprint_follows_sources_packages_and_voices(tmp_path: Path
     assert now() not in (before, edited, upgraded)
 
 
+@pytest.mark.slow
 def test_settings_that_do_not_change_the_audio_keep_the_memo(
     settings: Settings, tmp_path: Path
 ) -> None:

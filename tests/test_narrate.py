@@ -40,6 +40,7 @@ def _narrate(settings: Settings, pool: EnginePool, source: str | Path, **kwargs:
     return plan, result, made
 
 
+@pytest.mark.slow
 def test_narrate_seed_article_mp3_matches_its_manifest(
     settings: Settings, engine_pool: EnginePool
 ) -> None:
@@ -66,6 +67,7 @@ def test_narrate_seed_article_mp3_matches_its_manifest(
         assert rms(samples, after["start_ms"], after["start_ms"] + 400) > 300
 
 
+@pytest.mark.slow
 def test_narrate_cache_hit_synthesises_nothing(settings: Settings, engine_pool: EnginePool) -> None:
     _, first, made_first = _narrate(settings, engine_pool, SEED_ARTICLE)
     assert not first.cached
@@ -77,6 +79,7 @@ def test_narrate_cache_hit_synthesises_nothing(settings: Settings, engine_pool: 
     assert read_manifest(open_store(settings.store), plan.narration_id) is not None
 
 
+@pytest.mark.slow
 def test_narrate_edit_one_paragraph_resynthesises_only_it(
     settings: Settings, engine_pool: EnginePool, tmp_path: Path
 ) -> None:
@@ -116,6 +119,7 @@ def test_narrate_timings_match_decoded_audio_of_long_article(
 
 
 @pytest.mark.parametrize("fmt", ["mp3", "ogg", "wav"])
+@pytest.mark.slow
 def test_cli_narrate_writes_each_format(settings: Settings, tmp_path: Path, fmt: str) -> None:
     out = tmp_path / f"story.{fmt}"
     timings = tmp_path / "timings.json"
@@ -152,6 +156,7 @@ def test_cli_narrate_writes_each_format(settings: Settings, tmp_path: Path, fmt:
     )
 
 
+@pytest.mark.slow
 def test_cli_narrate_default_name_from_title_and_tags(tmp_path: Path) -> None:
     done = subprocess.run(
         [*LISTEN, "narrate", str(SEED_ARTICLE), "--cache-dir", str(tmp_path / "c")],
@@ -238,6 +243,7 @@ def _narrate_in_child(cache_dir: str, source: str, results: multiprocessing.Queu
     results.put(result.cached)
 
 
+@pytest.mark.slow
 def test_narrate_same_key_in_two_processes_synthesises_once(
     settings: Settings, tmp_path: Path
 ) -> None:

@@ -13,6 +13,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
@@ -51,6 +52,7 @@ def _imported_at_run_time(path: Path) -> set[str]:
     return found
 
 
+@pytest.mark.slow
 def test_packaging_declares_every_package_the_code_imports() -> None:
     providers = importlib.metadata.packages_distributions()
     declared = _declared()

@@ -68,6 +68,7 @@ def test_pool_frees_finished_tasks_without_the_cycle_collector(pool: EnginePool)
     assert caught == []
 
 
+@pytest.mark.slow
 def test_pool_hanging_task_is_retried_once_then_fails_naming_it(
     pool: EnginePool, tmp_path: Path
 ) -> None:

@@ -86,6 +86,7 @@ def _no_cookie(response: Any) -> None:
     assert "Set-Cookie" not in response.headers
 
 
+@pytest.mark.slow
 def test_collections_are_made_listed_filed_and_emptied(client: FlaskClient) -> None:
     made = client.put("/api/collections/daily", json=CHANNEL)
     assert made.status_code == 201, made.get_json()
@@ -175,6 +176,7 @@ def test_collection_body_that_is_not_json_is_refused(client: FlaskClient) -> Non
     assert answer.status_code == 415 and answer.mimetype == "application/problem+json"
 
 
+@pytest.mark.slow
 def test_feed_conditional_get_and_chapters(client: FlaskClient) -> None:
     client.put("/api/collections/daily", json=CHANNEL)
     narration_id = client.post(
@@ -209,6 +211,7 @@ def test_feed_conditional_get_and_chapters(client: FlaskClient) -> None:
     _no_cookie(first)
 
 
+@pytest.mark.slow
 def test_feed_addresses_under_the_public_url_or_the_host_asked(
     tmp_path: Path, client: FlaskClient
 ) -> None:
@@ -349,6 +352,7 @@ def _events(client: FlaskClient, body: Any, **headers: str) -> Any:
     )
 
 
+@pytest.mark.slow
 def test_events_counted_into_stats_once_per_page_view(client: FlaskClient) -> None:
     client.put("/api/collections/daily", json=CHANNEL)
     narration_id = client.post(
@@ -427,6 +431,7 @@ def test_events_bad_ones_are_4xx(client: FlaskClient, body: bytes, status: int) 
     _no_cookie(answer)
 
 
+@pytest.mark.slow
 def test_events_are_rate_limited_per_client(tmp_path: Path) -> None:
     for app in _app(tmp_path, events_per_minute=5):
         client = app.test_client()
@@ -468,6 +473,7 @@ def test_keys_guard_collections_and_stats_not_events_or_feeds(keyed: FlaskClient
     )
 
 
+@pytest.mark.slow
 def test_dashboard_plots_a_narration_and_a_collection(client: FlaskClient) -> None:
     client.put("/api/collections/daily", json=CHANNEL)
     narration_id = client.post(

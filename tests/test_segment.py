@@ -206,11 +206,13 @@ def test_segment_article_handles_ten_thousand_words_quickly() -> None:
     ],
     ids=["words", "no-spaces", "no-full-stops"],
 )
+@pytest.mark.slow
 def test_segment_article_cuts_a_megabyte_paragraph_in_linear_time(paragraph: str) -> None:
     # Each cut used to re-read the whole rest of the paragraph: 40,000 words took 27 s.
-    started = time.perf_counter()
+    # CPU time, which other work on a shared machine barely moves, tells the two apart.
+    started = time.process_time()
     blocks = segment_article(_article(paragraph), max_sentence_chars=400)
-    assert time.perf_counter() - started < 5.0
+    assert time.process_time() - started < 5.0
     sentences = blocks[1].sentences
     assert len(sentences) >= len(paragraph) // 400
     assert all(len(sentence.text) <= 400 for sentence in sentences)
@@ -321,6 +323,7 @@ def check_segmentation(article: Article, blocks: tuple[SpokenBlock, ...], cap: i
 
 @settings(max_examples=250, deadline=500)
 @given(_articles(), st.integers(min_value=20, max_value=400))
+@pytest.mark.slow
 def test_segment_article_keeps_offsets_caps_and_words(article: Article, cap: int) -> None:
     check_segmentation(article, segment_article(article, max_sentence_chars=cap), cap)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import socket
 import threading
 import time
@@ -228,12 +229,15 @@ def test_fetch_names_a_name_that_does_not_resolve() -> None:
         fetch_url("http://no-such-host.invalid/story", InputSettings())
 
 
+@pytest.mark.slow
 def test_fetch_names_a_tls_error_on_a_server_without_tls(server_url: str) -> None:
     url = server_url.replace("http://", "https://") + "/article"
+    patient = dataclasses.replace(LOCAL, fetch_timeout_s=10.0)  # a busy machine's handshake
     with pytest.raises(FetchError, match=r"could not be fetched: TLS error: wrong version number$"):
-        fetch_url(url, LOCAL)
+        fetch_url(url, patient)
 
 
+@pytest.mark.slow
 def test_fetch_names_a_certificate_that_is_not_trusted() -> None:
     import ssl
 

@@ -80,6 +80,7 @@ def test_load_binary_data_is_refused(data: bytes) -> None:
         ("Café crème, déjà vu, naïve façade, résumé é à ç.".encode("latin-1"), "Café crème"),
     ],
 )
+@pytest.mark.slow
 def test_load_decodes_boms_declared_and_guessed_charsets(data: bytes, expected: str) -> None:
     assert expected in load_article_from_text(data, SETTINGS).text
 
@@ -233,6 +234,7 @@ def test_load_article_over_the_word_limit_is_too_large() -> None:
     check_length(article, InputSettings(max_words=0))
 
 
+@pytest.mark.slow
 def test_load_and_plan_ten_thousand_paragraphs_in_seconds(tmp_path: Path) -> None:
     from service.pipeline.prepare import prepare_plan
 

@@ -50,6 +50,7 @@ def _preview(client: FlaskClient, url: str, tmp_path: Path) -> tuple[str, Path]:
     return narration_id, path
 
 
+@pytest.mark.slow
 def test_every_voice_has_a_preview_that_reads_its_sample(
     client: FlaskClient, tmp_path: Path
 ) -> None:
@@ -77,6 +78,7 @@ def test_every_voice_has_a_preview_that_reads_its_sample(
     assert refused.mimetype == "application/problem+json"
 
 
+@pytest.mark.slow
 def test_a_voice_reads_the_sample_of_its_language(client: FlaskClient, tmp_path: Path) -> None:
     german = client.get("/api/voices?language=de").get_json()["voices"][0]
     narration_id, _ = _preview(client, german["preview_url"], tmp_path)
@@ -92,6 +94,7 @@ def test_preview_of_an_unknown_voice_is_a_clear_error(client: FlaskClient) -> No
         assert "voice" in answer.get_json()["detail"]
 
 
+@pytest.mark.slow
 def test_preview_takes_the_right_to_make_audio_when_keys_are_set(tmp_path: Path) -> None:
     for app in make_app(tmp_path, api_keys="k1"):
         client = app.test_client()
@@ -109,6 +112,7 @@ def _wait_done(client: FlaskClient, narration_id: str) -> dict[str, Any]:
     raise AssertionError(f"narration {narration_id} did not finish")
 
 
+@pytest.mark.slow
 def test_the_same_article_in_another_voice_has_the_same_text(client: FlaskClient) -> None:
     text = (
         "A harbour story\n\nBy Ann Lee\n\n"
@@ -136,6 +140,7 @@ def test_the_same_article_in_another_voice_has_the_same_text(client: FlaskClient
     assert again.get_json()["id"] == second["id"]
 
 
+@pytest.mark.slow
 def test_another_voice_refuses_bad_requests_clearly(client: FlaskClient) -> None:
     made = client.post("/api/narrations", json={"text": "Short note.\n\nIt is short."}).get_json()
     url = f"/api/narrations/{made['id']}/voice"

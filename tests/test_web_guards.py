@@ -43,6 +43,7 @@ def embed_snippet(page: bytes) -> str:
 # --- absolute URLs ------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_guards_pages_never_write_the_host_header_into_urls(tmp_path: Path) -> None:
     for app in make_app(tmp_path):
         client = app.test_client()
@@ -55,6 +56,7 @@ def test_guards_pages_never_write_the_host_header_into_urls(tmp_path: Path) -> N
         assert "servers" not in document and b"evil.example" not in client.get("/openapi.json").data
 
 
+@pytest.mark.slow
 def test_guards_public_url_names_every_absolute_url(tmp_path: Path) -> None:
     for app in make_app(tmp_path, public_url="https://listen.example.com/"):
         client = app.test_client()
@@ -128,6 +130,7 @@ def test_guards_form_posted_from_another_site_is_refused(
     ],
     ids=["browser", "typed", "older-browser", "no-browser"],
 )
+@pytest.mark.slow
 def test_guards_form_from_our_page_or_no_page_is_taken(
     tmp_path: Path, headers: dict[str, str]
 ) -> None:
@@ -136,6 +139,7 @@ def test_guards_form_from_our_page_or_no_page_is_taken(
         assert answer.status_code == 303, answer.data[:300]
 
 
+@pytest.mark.slow
 def test_guards_form_from_the_public_address_is_taken(tmp_path: Path) -> None:
     for app in make_app(tmp_path, public_url="https://listen.example.com"):
         answer = app.test_client().post(
@@ -160,6 +164,7 @@ def test_guards_metrics_need_a_key_when_keys_are_set(tmp_path: Path) -> None:
         assert client.get("/metrics", headers=KEY).status_code == 200
 
 
+@pytest.mark.slow
 def test_guards_evicted_narration_is_made_again_only_with_a_key(tmp_path: Path) -> None:
     for app in make_app(tmp_path, api_keys="k1"):
         client = app.test_client()

@@ -458,6 +458,7 @@ select{min-height:2.5em;padding:.3em .6em;border:1px solid #d9d6cf;border-radius
       render();
       highlight();
     }
+    const skip = (seconds) => () => seekTo(audio.currentTime + seconds);
 
     async function start() {
       try {
@@ -540,8 +541,8 @@ select{min-height:2.5em;padding:.3em .6em;border:1px solid #d9d6cf;border-radius
       if (audio.paused || audio.ended) start();
       else audio.pause();
     });
-    on($("back"), "click", () => seekTo(audio.currentTime - SKIP_S));
-    on($("fwd"), "click", () => seekTo(audio.currentTime + SKIP_S));
+    on($("back"), "click", skip(-SKIP_S));
+    on($("fwd"), "click", skip(SKIP_S));
     on(seek, "input", () => {
       dragging = true;
       render();
@@ -554,7 +555,7 @@ select{min-height:2.5em;padding:.3em .6em;border:1px solid #d9d6cf;border-radius
       const step = { ArrowLeft: -5, ArrowDown: -5, ArrowRight: 5, ArrowUp: 5, PageDown: -30, PageUp: 30 }[event.key];
       if (!step) return;
       event.preventDefault();
-      seekTo(audio.currentTime + step);
+      skip(step)();
     });
     on(speed, "change", () => {
       audio.playbackRate = audio.defaultPlaybackRate = Number(speed.value) || 1;
@@ -571,12 +572,12 @@ select{min-height:2.5em;padding:.3em .6em;border:1px solid #d9d6cf;border-radius
       else say("The live stream is busy: the story plays here as soon as it is ready.");
     });
     on(audio, "play", () => {
-      if (!("mediaSession" in navigator) || !narration) return;
+      const media = navigator.mediaSession;
+      if (!media || !narration) return;
       try {
-        navigator.mediaSession.metadata = new MediaMetadata({ title: narration.title || document.title, artist: narration.byline || "", album: location.hostname });
-        navigator.mediaSession.setActionHandler("seekbackward", () => seekTo(audio.currentTime - SKIP_S));
-        navigator.mediaSession.setActionHandler("seekforward", () => seekTo(audio.currentTime + SKIP_S));
-        navigator.mediaSession.setActionHandler("seekto", (details) => seekTo(details.seekTime));
+        media.metadata = new MediaMetadata({ title: narration.title || document.title, artist: narration.byline || "", album: location.hostname });
+        const actions = { seekbackward: skip(-SKIP_S), seekforward: skip(SKIP_S), seekto: (details) => seekTo(details.seekTime) };
+        for (const action in actions) media.setActionHandler(action, actions[action]);
       } catch {
         // lock-screen controls are a bonus
       }

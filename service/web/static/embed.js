@@ -97,6 +97,10 @@ select{min-height:2.5em;padding:.3em .6em;border:1px solid #d9d6cf;border-radius
     return answer;
   }
 
+  // The narration data-narration names, made in advance: null without one, or when the
+  // service does not have it.
+  const premade = async () => (ID.test(options.narration || "") ? json(`api/narrations/${options.narration}`).catch(() => null) : null);
+
   // The page as the reader has it, less code, media and the player. The service's
   // extractor finds the article in it, so every data-article gives the same narration.
   function pageHtml() {
@@ -504,14 +508,16 @@ select{min-height:2.5em;padding:.3em .6em;border:1px solid #d9d6cf;border-radius
       render();
     }
 
+    // Until the narration is done (or has failed), the live stream plays and the
+    // service is asked every second how far it has come.
+    const settled = () => ["done", "failed"].includes(narration.status);
     async function begin() {
-      if (narration.status === "failed") return;
-      if (narration.status !== "done") {
+      if (!settled()) {
         audio.src = here(narration.stream_url);
-        while (narration.status !== "done" && narration.status !== "failed") {
+        do {
           await new Promise((resolve) => setTimeout(resolve, 1000));
           await json(narration.status_url).then(progress, () => null);
-        }
+        } while (!settled());
       }
       if (narration.status === "done") finished();
     }
@@ -621,12 +627,11 @@ select{min-height:2.5em;padding:.3em .6em;border:1px solid #d9d6cf;border-radius
     }
 
     render();
-    if (ID.test(options.narration || "")) {
-      json(`api/narrations/${options.narration}`).then((body) => {
-        progress(body);
-        begin();
-      }, () => null);
-    }
+    premade().then((body) => {
+      if (!body) return;
+      progress(body);
+      begin();
+    });
   }
 
   // Without a usable data-article, find the story as a reader would: where the page holds
@@ -635,7 +640,7 @@ select{min-height:2.5em;padding:.3em .6em;border:1px solid #d9d6cf;border-radius
   async function locate(tries = 3) {
     let known;
     try {
-      const made = ID.test(options.narration || "") && (await json(`api/narrations/${options.narration}`).catch(() => null));
+      const made = await premade();
       if (made && made.status === "done") known = { blocks: (await json(made.timings_url)).blocks, words: made.word_count };
       else {
         const found = await json("api/extract", { html: pageHtml() });

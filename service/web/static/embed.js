@@ -386,26 +386,23 @@ select{min-height:2.5em;padding:.3em .6em;border:1px solid #d9d6cf;border-radius
     function render() {
       const playing = !audio.paused && !audio.ended;
       play.dataset.state = playing ? (audio.readyState < 3 ? "loading" : "playing") : "paused";
-      const minutes = Math.max(1, Math.round(totalS() / 60));
-      label.textContent = playing ? "Pause" : audio.currentTime > 1 && !audio.ended ? "Resume" : `Listen to this story · ${minutes} min`;
-      const now = audio.currentTime || 0;
+      const now = audio.currentTime;
+      const total = totalS();
+      label.textContent = playing ? "Pause" : now > 1 && !audio.ended ? "Resume" : `Listen to this story · ${Math.max(1, Math.round(total / 60))} min`;
       const about = durationS ? "" : "about ";
-      seek.max = String(Math.max(totalS(), now));
+      seek.max = String(Math.max(total, now));
       if (!dragging) seek.value = String(now);
-      const shownS = dragging ? Number(seek.value) : now;
-      time.textContent = `${clock(shownS)} / ${about && "~"}${clock(totalS())}`;
-      seek.setAttribute("aria-valuetext", `${clock(shownS)} of ${about}${clock(totalS())}`);
+      const [shown, length] = [clock(dragging ? Number(seek.value) : now), clock(total)];
+      time.textContent = `${shown} / ${about && "~"}${length}`;
+      seek.setAttribute("aria-valuetext", `${shown} of ${about}${length}`);
     }
 
     // The block being heard is marked where the page holds it; a block the page does not
     // hold marks nothing (not the paragraph before it).
+    // (timed is in time order; so are a block's words)
+    const reached = (seconds) => seconds <= audio.currentTime + 0.01;
     function highlight() {
-      const now = audio.currentTime || 0;
-      let found = null;
-      for (const item of timed) {
-        if (item.startS > now + 0.01) break;
-        found = item;
-      }
+      const found = timed.findLast((item) => reached(item.startS)) || null;
       if (found !== current) {
         if (unmark) unmark();
         current = found;
@@ -425,12 +422,16 @@ select{min-height:2.5em;padding:.3em .6em;border:1px solid #d9d6cf;border-radius
     // The word being heard, with the CSS Custom Highlight API: no markup and no layout
     // changes (without the API, the block's mark is all). Frame by frame while playing.
     function markWord() {
-      const found = highlights && current && wordsOf(current).findLast((w) => w.t <= audio.currentTime + 0.01);
+      const found = highlights && current && wordsOf(current).findLast((w) => reached(w.t));
       if (found === word) return;
       word = found;
       if (found && found.r) CSS.highlights.set("listen-word", new Highlight(found.r));
       else if (highlights) CSS.highlights.delete("listen-word");
     }
+    const update = () => {
+      render();
+      highlight();
+    };
     const tick = () => {
       highlight();
       if (!audio.paused) requestAnimationFrame(tick);
@@ -459,8 +460,7 @@ select{min-height:2.5em;padding:.3em .6em;border:1px solid #d9d6cf;border-radius
     function seekTo(seconds) {
       const end = audio.seekable.length ? audio.seekable.end(audio.seekable.length - 1) : 0;
       audio.currentTime = Math.max(0, Math.min(seconds, usingFile ? totalS() : end));
-      render();
-      highlight();
+      update();
     }
     const skip = (seconds) => () => seekTo(audio.currentTime + seconds);
 
@@ -477,7 +477,7 @@ select{min-height:2.5em;padding:.3em .6em;border:1px solid #d9d6cf;border-radius
       download.removeAttribute("aria-disabled");
       if (!usingFile) {
         usingFile = true;
-        const position = audio.currentTime || 0;
+        const position = audio.currentTime;
         const wasPlaying = !audio.paused || audio.ended;
         const started = audio.played.length > 0;
         audio.src = here(narration.audio_url);
@@ -568,10 +568,7 @@ select{min-height:2.5em;padding:.3em .6em;border:1px solid #d9d6cf;border-radius
     });
     for (const name of ["play", "playing", "pause", "waiting", "ended", "durationchange", "seeked"]) on(audio, name, render);
     on(audio, "play", () => requestAnimationFrame(tick));
-    on(audio, "timeupdate", () => {
-      render();
-      highlight();
-    });
+    on(audio, "timeupdate", update);
     on(audio, "error", () => {
       if (!narration || narration.status === "failed") return;
       if (usingFile) say("The audio could not be played.", true);
@@ -623,7 +620,7 @@ select{min-height:2.5em;padding:.3em .6em;border:1px solid #d9d6cf;border-radius
       on(audio, "pause", flush);
       on(audio, "ended", () => once(100, "progress", { quartile: 100 }));
       on(audio, "ratechange", () => sent.has(0) && send("speed", { value: audio.playbackRate }));
-      document.addEventListener("visibilitychange", () => document.hidden && flush());
+      on(document, "visibilitychange", () => document.hidden && flush());
     }
 
     render();

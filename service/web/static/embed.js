@@ -13,15 +13,18 @@
   const ID = /^[0-9a-f]{32}$/;
   const names = (list) => new Set(list.split(" "));
   const BLOCK = names("address article aside blockquote body caption center dd details dialog div dl dt fieldset figcaption figure footer form h1 h2 h3 h4 h5 h6 header hgroup hr html legend li main menu nav ol p pre section summary table tbody tfoot thead tr ul");
+  // Code, media and the player: never the story's text, and not sent to the service.
+  const CODE = "style noscript template iframe svg object embed canvas video audio listen-story";
   // Never the story's text, so never marked: code, media, controls, menus, captions, asides.
-  const SKIP = names("script style noscript template svg math iframe object embed canvas video audio select textarea button input nav aside figure figcaption footer dialog menu listen-story");
+  const SKIP = names(`script ${CODE} math select textarea button input nav aside figure figcaption footer dialog menu`);
   const SKIP_ROLE = /^(navigation|complementary|contentinfo|search|menu|menubar|dialog)$/;
   // Cells belong to their row, as the service reads a table: one block per row.
   const SPACED = names("br td th");
   const WRAP = names("ul ol dl menu table thead tbody tfoot tr");
   const WORD = /[\p{L}\p{M}\p{N}]+/gu;
-  const CJK = /[\p{sc=Han}\p{sc=Hiragana}\p{sc=Katakana}]/u;
-  const CJK_APART = /[\p{sc=Han}\p{sc=Hiragana}\p{sc=Katakana}]|[^\p{sc=Han}\p{sc=Hiragana}\p{sc=Katakana}]+/gu;
+  const HAN_KANA = String.raw`\p{sc=Han}\p{sc=Hiragana}\p{sc=Katakana}`;
+  const CJK = new RegExp(`[${HAN_KANA}]`, "u");
+  const CJK_APART = new RegExp(`[${HAN_KANA}]|[^${HAN_KANA}]+`, "gu");
   const DP_CELLS = 5e4;
   const highlights = window.CSS && window.CSS.highlights && typeof Highlight === "function";
   const YELLOW = "rgba(255,214,10,.38)";
@@ -32,7 +35,8 @@ margin:0 0 1.25em!important;color:#1b1b1f!important;font:16px/1.45 system-ui,san
 [hidden]{display:none!important}
 .box{display:grid;gap:.6em;max-width:40em;padding:.6em;border:1px solid #d9d6cf;border-radius:.8em;background:#fff;color:#1b1b1f}
 button,select,a{font:inherit;color:inherit}
-button,.dl{display:inline-flex;align-items:center;justify-content:center;gap:.35em;min-height:2.5em;padding:.35em .8em;border:1px solid #d9d6cf;border-radius:999px;background:#fff;cursor:pointer;text-decoration:none;white-space:nowrap}
+button,.dl,select{min-height:2.5em;padding:.35em .8em;border:1px solid #d9d6cf;border-radius:999px;background:#fff}
+button,.dl{display:inline-flex;align-items:center;justify-content:center;gap:.35em;cursor:pointer;text-decoration:none;white-space:nowrap}
 button:hover,.dl:hover{border-color:#1f4fd1}
 :focus-visible{outline:3px solid #f59e0b;outline-offset:2px}
 .play{justify-self:start;min-height:3em;padding:.35em 1.1em .35em .4em;gap:.6em;background:#1f4fd1;border-color:#1f4fd1;color:#fff;font-weight:700;font-size:1.05em}
@@ -44,7 +48,7 @@ button:hover,.dl:hover{border-color:#1f4fd1}
 .seek{width:100%;height:1.8em;margin:0;accent-color:#1f4fd1;cursor:pointer}
 .row{display:flex;flex-wrap:wrap;align-items:center;gap:.45em}
 .time{font-variant-numeric:tabular-nums;color:#5b5b66;font-size:.9em;margin-right:auto}
-select{min-height:2.5em;padding:.3em .6em;border:1px solid #d9d6cf;border-radius:999px;background:#fff}
+select{padding:.3em .6em}
 .dl[aria-disabled=true]{opacity:.5;pointer-events:none}
 .status{margin:0;color:#5b5b66;font-size:.9em}
 .status:empty{display:none}
@@ -105,7 +109,7 @@ select{min-height:2.5em;padding:.3em .6em;border:1px solid #d9d6cf;border-radius
   // extractor finds the article in it, so every data-article gives the same narration.
   function pageHtml() {
     const copy = document.documentElement.cloneNode(true);
-    for (const el of copy.querySelectorAll('script:not([type="application/ld+json"]),style,noscript,template,iframe,svg,object,embed,canvas,video,audio,listen-story')) el.remove();
+    for (const el of copy.querySelectorAll(`script:not([type="application/ld+json"]),${CODE.replaceAll(" ", ",")}`)) el.remove();
     return `<!doctype html>${copy.outerHTML}`;
   }
 

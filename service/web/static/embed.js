@@ -58,7 +58,8 @@ select{padding:.3em .6em}
   const clock = (seconds) => {
     const s = Math.max(0, Math.floor(seconds || 0));
     const two = (n) => String(n).padStart(2, "0");
-    return s >= 3600 ? `${Math.floor(s / 3600)}:${two(Math.floor(s / 60) % 60)}:${two(s % 60)}` : `${Math.floor(s / 60)}:${two(s % 60)}`;
+    const minutes = Math.floor(s / 60);
+    return `${s >= 3600 ? `${Math.floor(s / 3600)}:${two(minutes % 60)}` : minutes}:${two(s % 60)}`;
   };
   // Elements are built, never parsed from HTML: a Trusted Types policy has nothing to refuse.
   const h = (tag, attributes, ...children) => {
@@ -642,11 +643,9 @@ select{padding:.3em .6em}
     let known;
     try {
       const made = await premade();
-      if (made && made.status === "done") known = { blocks: (await json(made.timings_url)).blocks, words: made.word_count };
-      else {
-        const found = await json("api/extract", { html: pageHtml() });
-        known = { blocks: found.blocks, words: found.word_count };
-      }
+      const done = made && made.status === "done";
+      const found = await (done ? json(made.timings_url) : json("api/extract", { html: pageHtml() }));
+      known = { blocks: found.blocks, words: (done ? made : found).word_count };
     } catch {
       // nothing to read yet, or the service is away: no player, unless words arrive
       if (tries) observe(document.body, (observer) => observer.disconnect() || locate(tries - 1));
@@ -669,7 +668,8 @@ select{padding:.3em .6em}
     } catch {
       // not a selector: find the article instead
     }
-    if (given && given.parentNode && given !== document.body && given !== document.documentElement) mount(given, given);
+    // (not the body, nor the root element, which has no parent element)
+    if (given && given.parentElement && given !== document.body) mount(given, given);
     else if (document.body) locate();
   }
   if (document.readyState === "loading") on(document, "DOMContentLoaded", init);

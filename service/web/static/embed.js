@@ -323,8 +323,8 @@ select{padding:.3em .6em}
   function mark(item) {
     const undo = [];
     for (const { el, share } of item.parts) {
-      el.setAttribute("data-listen-reading", "");
-      undo.push(() => el.removeAttribute("data-listen-reading"));
+      el.dataset.listenReading = "";
+      undo.push(() => delete el.dataset.listenReading);
       if (highlights && share < 0.5) {
         const range = item.range();
         if (range) CSS.highlights.set("listen-reading", new Highlight(range));
@@ -332,17 +332,18 @@ select{padding:.3em .6em}
         continue;
       }
       marked.add(el);
+      const { style } = el;
       for (const name in MARK) {
-        const [value, priority] = [el.style.getPropertyValue(name), el.style.getPropertyPriority(name)];
-        el.style.setProperty(name, MARK[name], "important");
-        undo.push(() => (value ? el.style.setProperty(name, value, priority) : el.style.removeProperty(name)));
+        const [value, priority] = [style.getPropertyValue(name), style.getPropertyPriority(name)];
+        style.setProperty(name, MARK[name], "important");
+        undo.push(() => (value ? style.setProperty(name, value, priority) : style.removeProperty(name)));
       }
     }
     return () => undo.forEach((step) => step());
   }
 
   function mount(place, scope, known) {
-    const host = document.createElement("listen-story");
+    const host = h("listen-story");
     place.parentNode.insertBefore(host, place);
     const root = host.attachShadow({ mode: "open" });
     if ("adoptedStyleSheets" in root && "replaceSync" in CSSStyleSheet.prototype) {
@@ -369,15 +370,15 @@ select{padding:.3em .6em}
     audio.preload = "none";
     root.append(audio);
 
-    let narration = null;
-    let durationS = null;
-    let usingFile = false;
-    let blocks = null;
-    let timed = [];
-    let current = null;
-    let unmark = null;
-    let word = null;
-    let dragging = false;
+    let narration = null,
+      durationS = null,
+      usingFile = false,
+      blocks = null,
+      timed = [],
+      current = null,
+      unmark = null,
+      word = null,
+      dragging = false;
     const wordCount = known ? known.words : (scope.innerText || scope.textContent).split(/\s+/).length;
     const totalS = () =>
       durationS || (usingFile && Number.isFinite(audio.duration) ? audio.duration : (wordCount / (Number(options.rate) || 175)) * 60);

@@ -9,6 +9,7 @@
   if (!script || !script.src) return;
   const here = (path) => new URL(path, new URL(".", script.src)).href;
   const options = script.dataset;
+  const TITLE = "Listen to this story";
   const SKIP_S = 15;
   const ID = /^[0-9a-f]{32}$/;
   const names = (list) => new Set(list.split(" "));
@@ -26,7 +27,7 @@
   const CJK = new RegExp(`[${HAN_KANA}]`, "u");
   const CJK_APART = new RegExp(`[${HAN_KANA}]|[^${HAN_KANA}]+`, "gu");
   const DP_CELLS = 5e4;
-  const highlights = window.CSS && window.CSS.highlights && typeof Highlight === "function";
+  const highlights = window.CSS?.highlights && typeof Highlight === "function";
   const YELLOW = "rgba(255,214,10,.38)";
   const MARK = { "background-color": YELLOW, "box-shadow": `0 0 0 .3em ${YELLOW}`, "border-radius": ".2em" };
   const STYLE = `:host{all:initial!important;display:block!important;position:relative!important;visibility:visible!important;opacity:1!important;
@@ -41,7 +42,7 @@ button:hover,.dl:hover{border-color:#1f4fd1}
 :focus-visible{outline:3px solid #f59e0b;outline-offset:2px}
 .play{justify-self:start;min-height:3em;padding:.35em 1.1em .35em .4em;gap:.6em;background:#1f4fd1;border-color:#1f4fd1;color:#fff;font-weight:700;font-size:1.05em}
 .icon{width:2.2em;height:2.2em;border-radius:50%;background:#fff;display:inline-grid;place-items:center;flex:none}
-.icon::before{content:"";margin-left:.18em;border-style:solid;border-width:.5em 0 .5em .8em;border-color:transparent transparent transparent #1f4fd1}
+.icon::before{content:"";margin-left:.18em;border:solid transparent;border-width:.5em 0 .5em .8em;border-left-color:#1f4fd1}
 .play[data-state=playing] .icon::before{margin:0;width:.75em;height:.95em;border-width:0 .25em;border-color:#1f4fd1}
 .play[data-state=loading] .icon::before{margin:0;width:1.05em;height:1.05em;border-radius:50%;border:.18em solid #1f4fd1;border-right-color:transparent;animation:spin .9s linear infinite}
 @keyframes spin{to{transform:rotate(1turn)}}
@@ -351,15 +352,15 @@ select{padding:.3em .6em}
       document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet(`::highlight(listen-reading){background-color:${YELLOW}}::highlight(listen-word){background-color:#ffc800;color:#000;text-decoration:underline .12em}`)];
     } else root.append(h("style", {}, STYLE));
     const button = (name, label, ...children) => h("button", { class: name, type: "button", "aria-label": label }, ...children);
-    const hidden = (text) => h("span", { "aria-hidden": "true" }, text);
-    root.append(h("div", { class: "box", role: "region", "aria-label": "Listen to this story" },
-      h("button", { class: "play", type: "button" }, h("span", { class: "icon", "aria-hidden": "true" }), h("span", { class: "label" }, "Listen to this story")),
+    const hidden = (attributes, ...children) => h("span", { ...attributes, "aria-hidden": "true" }, ...children);
+    root.append(h("div", { class: "box", role: "region", "aria-label": TITLE },
+      h("button", { class: "play", type: "button" }, hidden({ class: "icon" }), h("span", { class: "label" }, TITLE)),
       h("div", { class: "panel", hidden: "" },
         h("input", { class: "seek", type: "range", min: 0, max: 0, step: "any", value: 0, "aria-label": "Position in the story" }),
         h("div", { class: "row" },
-          h("span", { class: "time", "aria-hidden": "true" }, "0:00"),
-          button("back", "Back 15 seconds", hidden("↺"), " 15"),
-          button("fwd", "Forward 15 seconds", "15 ", hidden("↻")),
+          hidden({ class: "time" }, "0:00"),
+          button("back", "Back 15 seconds", hidden({}, "↺"), " 15"),
+          button("fwd", "Forward 15 seconds", "15 ", hidden({}, "↻")),
           h("select", { class: "speed", "aria-label": "Playback speed" },
             ...[0.75, 1, 1.25, 1.5, 2].map((s) => h("option", s === 1 ? { value: s, selected: "" } : { value: s }, `${s}×`))),
           h("a", { class: "dl", download: "", "aria-disabled": "true" }, "Download MP3"))),
@@ -394,7 +395,7 @@ select{padding:.3em .6em}
       play.dataset.state = playing ? (audio.readyState < 3 ? "loading" : "playing") : "paused";
       const now = audio.currentTime;
       const total = totalS();
-      label.textContent = playing ? "Pause" : now > 1 && !audio.ended ? "Resume" : `Listen to this story · ${Math.max(1, Math.round(total / 60))} min`;
+      label.textContent = playing ? "Pause" : now > 1 && !audio.ended ? "Resume" : `${TITLE} · ${Math.max(1, Math.round(total / 60))} min`;
       const about = durationS ? "" : "about ";
       seek.max = String(Math.max(total, now));
       if (!dragging) seek.value = String(now);
@@ -410,9 +411,9 @@ select{padding:.3em .6em}
     function highlight() {
       const found = timed.findLast((item) => reached(item.startS)) || null;
       if (found !== current) {
-        if (unmark) unmark();
+        unmark?.();
         current = found;
-        unmark = found && found.els.length ? mark(found) : null;
+        unmark = found?.els.length ? mark(found) : null;
       }
       markWord();
     }
@@ -431,7 +432,7 @@ select{padding:.3em .6em}
       const found = highlights && current && wordsOf(current).findLast((w) => reached(w.t));
       if (found === word) return;
       word = found;
-      if (found && found.r) CSS.highlights.set("listen-word", new Highlight(found.r));
+      if (found?.r) CSS.highlights.set("listen-word", new Highlight(found.r));
       else if (highlights) CSS.highlights.delete("listen-word");
     }
     const update = () => {
@@ -464,7 +465,8 @@ select{padding:.3em .6em}
     observe(scope, remap);
 
     function seekTo(seconds) {
-      const end = audio.seekable.length ? audio.seekable.end(audio.seekable.length - 1) : 0;
+      const { seekable } = audio;
+      const end = seekable.length ? seekable.end(seekable.length - 1) : 0;
       audio.currentTime = Math.max(0, Math.min(seconds, usingFile ? totalS() : end));
       update();
     }
@@ -644,7 +646,7 @@ select{padding:.3em .6em}
     let known;
     try {
       const made = await premade();
-      const done = made && made.status === "done";
+      const done = made?.status === "done";
       const found = await (done ? json(made.timings_url) : json("api/extract", { html: pageHtml() }));
       known = { blocks: found.blocks, words: (done ? made : found).word_count };
     } catch {
@@ -670,7 +672,7 @@ select{padding:.3em .6em}
       // not a selector: find the article instead
     }
     // (not the body, nor the root element, which has no parent element)
-    if (given && given.parentElement && given !== document.body) mount(given, given);
+    if (given?.parentElement && given !== document.body) mount(given, given);
     else if (document.body) locate();
   }
   if (document.readyState === "loading") on(document, "DOMContentLoaded", init);

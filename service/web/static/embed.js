@@ -34,24 +34,26 @@
 margin:0 0 1.25em!important;color:#1b1b1f!important;font:16px/1.45 system-ui,sans-serif!important;contain:content}
 *,*::before{box-sizing:border-box}
 [hidden]{display:none!important}
-.box{display:grid;gap:.6em;max-width:40em;padding:.6em;border:1px solid #d9d6cf;border-radius:.8em;background:#fff;color:#1b1b1f}
+.box,button,.dl,select{border:1px solid #d9d6cf;background:#fff}
+.box{display:grid;gap:.6em;max-width:40em;padding:.6em;border-radius:.8em}
 button,select,a{font:inherit;color:inherit}
-button,.dl,select{min-height:2.5em;padding:.35em .8em;border:1px solid #d9d6cf;border-radius:999px;background:#fff}
+button,.dl,select{min-height:2.5em;padding:.35em .8em;border-radius:999px}
 button,.dl{display:inline-flex;align-items:center;justify-content:center;gap:.35em;cursor:pointer;text-decoration:none;white-space:nowrap}
 button:hover,.dl:hover{border-color:#1f4fd1}
 :focus-visible{outline:3px solid #f59e0b;outline-offset:2px}
 .play{justify-self:start;min-height:3em;padding:.35em 1.1em .35em .4em;gap:.6em;background:#1f4fd1;border-color:#1f4fd1;color:#fff;font-weight:700;font-size:1.05em}
 .icon{width:2.2em;height:2.2em;border-radius:50%;background:#fff;display:inline-grid;place-items:center;flex:none}
 .icon::before{content:"";margin-left:.18em;border:solid transparent;border-width:.5em 0 .5em .8em;border-left-color:#1f4fd1}
-.play[data-state=playing] .icon::before{margin:0;width:.75em;height:.95em;border-width:0 .25em;border-color:#1f4fd1}
-.play[data-state=loading] .icon::before{margin:0;width:1.05em;height:1.05em;border-radius:50%;border:.18em solid #1f4fd1;border-right-color:transparent;animation:spin .9s linear infinite}
+[data-state=playing] .icon::before{margin:0;width:.75em;height:.95em;border-width:0 .25em;border-color:#1f4fd1}
+[data-state=loading] .icon::before{margin:0;width:1.05em;height:1.05em;border-radius:50%;border:.18em solid #1f4fd1;border-right-color:transparent;animation:spin .9s linear infinite}
 @keyframes spin{to{transform:rotate(1turn)}}
 .seek{width:100%;height:1.8em;margin:0;accent-color:#1f4fd1;cursor:pointer}
 .row{display:flex;flex-wrap:wrap;align-items:center;gap:.45em}
-.time{font-variant-numeric:tabular-nums;color:#5b5b66;font-size:.9em;margin-right:auto}
+.time,.status{color:#5b5b66;font-size:.9em}
+.time{font-variant-numeric:tabular-nums;margin-right:auto}
 select{padding:.3em .6em}
 .dl[aria-disabled=true]{opacity:.5;pointer-events:none}
-.status{margin:0;color:#5b5b66;font-size:.9em}
+.status{margin:0}
 .status:empty{display:none}
 .status.error{color:#a4161a;font-weight:600}`;
 

@@ -6,8 +6,9 @@
 (() => {
   "use strict";
   const script = document.currentScript;
-  if (!script || !script.src) return;
-  const here = (path) => new URL(path, new URL(".", script.src)).href;
+  if (!script?.src) return;
+  // here(path): the service's address for one of its paths
+  const here = (path) => new URL(path, script.src).href;
   const options = script.dataset;
   const TITLE = "Listen to this story";
   const SKIP_S = 15;
@@ -57,7 +58,9 @@ select{padding:.3em .6em}
 .status:empty{display:none}
 .status.error{color:#a4161a;font-weight:600}`;
 
-  const on = (target, name, then, options) => target.addEventListener(name, then, options);
+  const on = (target, ...event) => target.addEventListener(...event);
+  // Highlight a range by name with the CSS Custom Highlight API, or with no range clear it.
+  const paint = (name, range) => (range ? CSS.highlights.set(name, new Highlight(range)) : CSS.highlights.delete(name));
   const clock = (seconds) => {
     const s = Math.max(0, Math.floor(seconds || 0));
     const two = (n) => String(n).padStart(2, "0");
@@ -120,21 +123,21 @@ select{padding:.3em .6em}
   // Words of each text (lowercased, NFKC; Chinese and Japanese by character), with where
   // each starts and ends, which text holds it, and where each text's words begin.
   function tokens(texts) {
-    const found = { words: [], of: [], start: [], end: [], first: [] };
+    const words = [], of = [], start = [], end = [], first = [];
     texts.forEach((text, i) => {
-      found.first.push(found.words.length);
+      first.push(words.length);
       for (const run of text.matchAll(WORD)) {
         for (const word of CJK.test(run[0]) ? run[0].matchAll(CJK_APART) : [[run[0]]]) {
           const at = run.index + (word.index || 0);
-          found.words.push(word[0].normalize("NFKC").toLowerCase());
-          found.of.push(i);
-          found.start.push(at);
-          found.end.push(at + word[0].length);
+          words.push(word[0].normalize("NFKC").toLowerCase());
+          of.push(i);
+          start.push(at);
+          end.push(at + word[0].length);
         }
       }
     });
-    found.first.push(found.words.length);
-    return found;
+    first.push(words.length);
+    return { words, of, start, end, first };
   }
 
   // The page's visible text in reading order, in runs that share a block element.
@@ -145,7 +148,7 @@ select{padding:.3em .6em}
       return owners.get(el);
     };
     const shown = (el) => !SKIP.has(el.localName) && !el.hidden && !SKIP_ROLE.test(el.getAttribute("role")) &&
-      (el.checkVisibility ? el.checkVisibility({ visibilityProperty: true }) || getComputedStyle(el).display === "contents" : el.getClientRects().length > 0);
+      (el.checkVisibility ? el.checkVisibility({ visibilityProperty: true }) || getComputedStyle(el).display === "contents" : el.getClientRects().length);
     const walker = document.createTreeWalker(scope, 5, { acceptNode: (node) => (node.nodeType === 3 || shown(node) ? 1 : 2) });
     const runs = [];
     let run = null;
@@ -169,8 +172,7 @@ select{padding:.3em .6em}
     const once = (list, from, to) => {
       const seen = new Map();
       for (let i = from; i + k <= to; i++) {
-        let key = list[i];
-        for (let d = 1; d < k; d++) key += " " + list[i + d];
+        const key = list.slice(i, i + k).join(" ");
         seen.set(key, seen.has(key) ? -1 : i);
       }
       return seen;
@@ -179,18 +181,18 @@ select{padding:.3em .6em}
     const pairs = [...once(a, a0, a1)].map(([key, i]) => [i, inB.get(key)]).filter(([i, j]) => i >= 0 && j >= 0);
     const tails = [];
     const before = pairs.map(([, j], p) => {
-      let low = 0;
-      let high = tails.length;
+      let low = 0,
+        high = tails.length;
       while (low < high) {
         const mid = (low + high) >> 1;
         if (pairs[tails[mid]][1] < j) low = mid + 1;
         else high = mid;
       }
       tails[low] = p;
-      return low ? tails[low - 1] : -1;
+      return tails[low - 1] ?? -1;
     });
     const chain = [];
-    for (let p = tails.length ? tails[tails.length - 1] : -1; p >= 0; p = before[p]) chain.push(pairs[p]);
+    for (let p = tails.at(-1) ?? -1; p >= 0; p = before[p]) chain.push(pairs[p]);
     return chain.reverse();
   }
 
@@ -203,8 +205,8 @@ select{padding:.3em .6em}
     const w = y.length + 1;
     const dp = new Int32Array((x.length + 1) * w);
     for (let i = 1; i <= x.length; i++) {
-      for (let j = 1; j < w; j++) {
-        dp[i * w + j] = x[i - 1] === y[j - 1] ? dp[(i - 1) * w + j - 1] + 1 : Math.max(dp[(i - 1) * w + j], dp[i * w + j - 1]);
+      for (let j = 1, at = i * w + 1; j < w; j++, at++) {
+        dp[at] = x[i - 1] === y[j - 1] ? dp[at - w - 1] + 1 : Math.max(dp[at - w], dp[at - 1]);
       }
     }
     for (let i = x.length, j = w - 1; i && j;) {
@@ -266,12 +268,13 @@ select{padding:.3em .6em}
       return [run.nodes[k], edges[j] - run.at[k]];
     };
     const mapped = blocks.map((block, i) => {
-      const held = new Map(); // element -> [words matched, first and last word of the block]
       const total = said.first[i + 1] - said.first[i];
-      for (let t = said.first[i]; t < said.first[i + 1]; t++) {
-        if (match[t] < 0) continue;
-        const seen = held.get(elOf(match[t])) || [0, t];
-        held.set(elOf(match[t]), [seen[0] + 1, seen[1], t]);
+      const hits = []; // [word of the block, its word in the page, the page's element]
+      for (let t = said.first[i]; t < said.first[i + 1]; t++) if (match[t] >= 0) hits.push([t, match[t], elOf(match[t])]);
+      const held = new Map(); // element -> [words matched, first and last word of the block]
+      for (const [t, , el] of hits) {
+        const [n, first] = held.get(el) || [0, t];
+        held.set(el, [n + 1, first, t]);
       }
       // An element counts when it holds a real share of the block, or is one piece of it
       // (nearly all its words, in one stretch of the block): a few words of a sentence
@@ -282,14 +285,11 @@ select{padding:.3em .6em}
         .map(([el, [n]]) => ({ el, share: n / size.get(el) }));
       const els = parts.map((part) => part.el);
       const range = (from = 0, to = Infinity) => {
-        const at = [];
-        for (let t = said.first[i]; t < said.first[i + 1]; t++) {
-          if (match[t] >= 0 && said.start[t] >= from && said.end[t] <= to && els.includes(elOf(match[t]))) at.push(match[t]);
-        }
+        const at = hits.filter(([t, , el]) => said.start[t] >= from && said.end[t] <= to && els.includes(el));
         if (!at.length) return null;
         const found = document.createRange();
-        found.setStart(...spot(at[0], page.start));
-        found.setEnd(...spot(at[at.length - 1], page.end));
+        found.setStart(...spot(at[0][1], page.start));
+        found.setEnd(...spot(at.at(-1)[1], page.end));
         return found;
       };
       return { block, parts, els, range };
@@ -329,17 +329,17 @@ select{padding:.3em .6em}
       el.dataset.listenReading = "";
       undo.push(() => delete el.dataset.listenReading);
       if (highlights && share < 0.5) {
-        const range = item.range();
-        if (range) CSS.highlights.set("listen-reading", new Highlight(range));
-        undo.push(() => CSS.highlights.delete("listen-reading"));
+        paint("listen-reading", item.range());
+        undo.push(() => paint("listen-reading"));
         continue;
       }
       marked.add(el);
       const { style } = el;
       for (const name in MARK) {
-        const [value, priority] = [style.getPropertyValue(name), style.getPropertyPriority(name)];
+        const value = style.getPropertyValue(name);
+        const priority = style.getPropertyPriority(name);
         style.setProperty(name, MARK[name], "important");
-        undo.push(() => (value ? style.setProperty(name, value, priority) : style.removeProperty(name)));
+        undo.push(() => style.setProperty(name, value, priority)); // an empty value removes it
       }
     }
     return () => undo.forEach((step) => step());

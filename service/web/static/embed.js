@@ -347,7 +347,7 @@ select{padding:.3em .6em}
 
   function mount(place, scope, known) {
     const host = h("listen-story");
-    place.parentNode.insertBefore(host, place);
+    place.before(host);
     const root = host.attachShadow({ mode: "open" });
     if ("adoptedStyleSheets" in root && "replaceSync" in CSSStyleSheet.prototype) {
       root.adoptedStyleSheets = [sheet(STYLE)];
@@ -368,7 +368,7 @@ select{padding:.3em .6em}
           h("a", { class: "dl", download: "", "aria-disabled": "true" }, "Download MP3"))),
       h("p", { class: "status", role: "status" })));
     const $ = (name) => root.querySelector(`.${name}`);
-    const [play, label, panel, seek, time, speed, download, statusLine] = ["play", "label", "panel", "seek", "time", "speed", "dl", "status"].map($);
+    const [play, label, panel, seek, time, speed, download, statusLine] = "play label panel seek time speed dl status".split(" ").map($);
     const audio = new Audio();
     audio.preload = "none";
     root.append(audio);
@@ -388,7 +388,7 @@ select{padding:.3em .6em}
 
     function say(message, error) {
       statusLine.textContent = message;
-      statusLine.className = error ? "status error" : "status";
+      statusLine.classList.toggle("error", !!error);
       statusLine.setAttribute("role", error ? "alert" : "status");
     }
 
@@ -399,9 +399,10 @@ select{padding:.3em .6em}
       const total = totalS();
       label.textContent = playing ? "Pause" : now > 1 && !audio.ended ? "Resume" : `${TITLE} · ${Math.max(1, Math.round(total / 60))} min`;
       const about = durationS ? "" : "about ";
-      seek.max = String(Math.max(total, now));
-      if (!dragging) seek.value = String(now);
-      const [shown, length] = [clock(dragging ? Number(seek.value) : now), clock(total)];
+      seek.max = Math.max(total, now);
+      if (!dragging) seek.value = now;
+      const shown = clock(dragging ? Number(seek.value) : now);
+      const length = clock(total);
       time.textContent = `${shown} / ${about && "~"}${length}`;
       seek.setAttribute("aria-valuetext", `${shown} of ${about}${length}`);
     }
@@ -424,7 +425,7 @@ select{padding:.3em .6em}
     // lacks it), found once.
     const wordsOf = (item) =>
       (item.words ||= item.block.sentences.flatMap((s) => s.words || []).map((w) => ({
-        t: w.start_ms / 1000,
+        t: w.start_ms / 1e3,
         r: item.els.length && item.range(w.start_char - item.block.start_char, w.end_char - item.block.start_char),
       })));
 
@@ -434,8 +435,7 @@ select{padding:.3em .6em}
       const found = highlights && current && wordsOf(current).findLast((w) => reached(w.t));
       if (found === word) return;
       word = found;
-      if (found?.r) CSS.highlights.set("listen-word", new Highlight(found.r));
-      else if (highlights) CSS.highlights.delete("listen-word");
+      if (highlights) paint("listen-word", found?.r);
     }
     const update = () => {
       render();
@@ -459,8 +459,7 @@ select{padding:.3em .6em}
     // Paragraphs added later (lazy loading, "read more") are marked once they exist.
     function remap() {
       if (!blocks) return;
-      timed = mapBlocks(blocks, scope).map((item) => ({ ...item, startS: item.block.start_ms / 1000 }));
-      timed.sort((x, y) => x.startS - y.startS);
+      timed = mapBlocks(blocks, scope).map((item) => ({ ...item, startS: item.block.start_ms / 1e3 })).sort((x, y) => x.startS - y.startS);
       current = undefined;
       highlight();
     }
@@ -501,7 +500,7 @@ select{padding:.3em .6em}
       }
       try {
         const manifest = await json(narration.timings_url);
-        durationS = manifest.duration_ms / 1000;
+        durationS = manifest.duration_ms / 1e3;
         blocks = manifest.blocks;
         remap();
         render();
@@ -512,9 +511,10 @@ select{padding:.3em .6em}
 
     function progress(body) {
       narration = { ...narration, ...body };
-      if (body.duration_ms) durationS = body.duration_ms / 1000;
-      if (body.status === "failed") say(`The narration failed: ${body.error || "synthesis stopped"}.`, true);
-      else say(body.status === "done" ? "" : `Preparing the audio: ${body.chunks_done} of ${body.chunks_total} parts ready.`);
+      if (body.duration_ms) durationS = body.duration_ms / 1e3;
+      const failed = body.status === "failed";
+      say(failed ? `The narration failed: ${body.error || "synthesis stopped"}.`
+        : body.status === "done" ? "" : `Preparing the audio: ${body.chunks_done} of ${body.chunks_total} parts ready.`, failed);
       render();
     }
 
@@ -569,20 +569,17 @@ select{padding:.3em .6em}
     });
     on(seek, "keydown", (event) => {
       const step = { ArrowLeft: -5, ArrowDown: -5, ArrowRight: 5, ArrowUp: 5, PageDown: -30, PageUp: 30 }[event.key];
-      if (!step) return;
-      event.preventDefault();
-      skip(step)();
+      if (step) event.preventDefault(), skip(step)();
     });
     on(speed, "change", () => {
       audio.playbackRate = audio.defaultPlaybackRate = Number(speed.value) || 1;
     });
-    for (const name of ["play", "playing", "pause", "waiting", "ended", "durationchange", "seeked"]) on(audio, name, render);
+    for (const name of "play playing pause waiting ended durationchange seeked".split(" ")) on(audio, name, render);
     on(audio, "play", () => requestAnimationFrame(tick));
     on(audio, "timeupdate", update);
     on(audio, "error", () => {
       if (!narration || narration.status === "failed") return;
-      if (usingFile) say("The audio could not be played.", true);
-      else say("The live stream is busy: the story plays here as soon as it is ready.");
+      say(usingFile ? "The audio could not be played." : "The live stream is busy: the story plays here as soon as it is ready.", usingFile);
     });
     on(audio, "play", () => {
       const media = navigator.mediaSession;
@@ -635,9 +632,7 @@ select{padding:.3em .6em}
 
     render();
     premade().then((body) => {
-      if (!body) return;
-      progress(body);
-      begin();
+      if (body) progress(body), begin();
     });
   }
 
@@ -645,6 +640,7 @@ select{padding:.3em .6em}
   // the words the narration will say (one made in advance, or the service's reading of
   // this page). A page still filling in is watched a while.
   async function locate(tries = 3) {
+    const { body } = document;
     let known;
     try {
       const made = await premade();
@@ -653,17 +649,17 @@ select{padding:.3em .6em}
       known = { blocks: found.blocks, words: (done ? made : found).word_count };
     } catch {
       // nothing to read yet, or the service is away: no player, unless words arrive
-      if (tries) observe(document.body, (observer) => observer.disconnect() || locate(tries - 1));
+      if (tries) observe(body, (observer) => observer.disconnect() || locate(tries - 1));
       return;
     }
     let misses = 0;
     const attempt = (observer) => {
-      const place = placeFor(mapBlocks(known.blocks, document.body));
-      if (place) mount(place, document.body, known);
+      const place = placeFor(mapBlocks(known.blocks, body));
+      if (place) mount(place, body, known);
       if (observer && (place || ++misses > 20)) observer.disconnect();
       return place;
     };
-    if (!attempt()) observe(document.body, attempt);
+    if (!attempt()) observe(body, attempt);
   }
 
   function init() {

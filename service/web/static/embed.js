@@ -8,12 +8,12 @@
   const script = document.currentScript;
   if (!script?.src) return;
   // here(path): the service's address for one of its paths
-  const here = (path) => new URL(path, script.src).href;
+  const here = path => new URL(path, script.src).href;
   const options = script.dataset;
   const TITLE = "Listen to this story";
   const SKIP_S = 15;
   const ID = /^[0-9a-f]{32}$/;
-  const names = (list) => new Set(list.split(" "));
+  const names = list => new Set(list.split(" "));
   const BLOCK = names("address article aside blockquote body caption center dd details dialog div dl dt fieldset figcaption figure footer form h1 h2 h3 h4 h5 h6 header hgroup hr html legend li main menu nav ol p pre section summary table tbody tfoot thead tr ul");
   // Code, media and the player: never the story's text, and not sent to the service.
   const CODE = "style noscript template iframe svg object embed canvas video audio listen-story";
@@ -61,9 +61,9 @@ select{padding:.3em .6em}
   const on = (target, ...event) => target.addEventListener(...event);
   // Highlight a range by name with the CSS Custom Highlight API, or with no range clear it.
   const paint = (name, range) => (range ? CSS.highlights.set(name, new Highlight(range)) : CSS.highlights.delete(name));
-  const clock = (seconds) => {
+  const clock = seconds => {
     const s = Math.max(0, Math.floor(seconds || 0));
-    const two = (n) => String(n).padStart(2, "0");
+    const two = n => String(n).padStart(2, "0");
     const minutes = Math.floor(s / 60);
     return `${s >= 3600 ? `${Math.floor(s / 3600)}:${two(minutes % 60)}` : minutes}:${two(s % 60)}`;
   };
@@ -74,7 +74,7 @@ select{padding:.3em .6em}
     el.append(...children);
     return el;
   };
-  const sheet = (text) => {
+  const sheet = text => {
     const made = new CSSStyleSheet();
     made.replaceSync(text);
     return made;
@@ -84,9 +84,9 @@ select{padding:.3em .6em}
   // hidden), at most every 400 ms: an ad or a ticker that moves does not count.
   const observe = (target, then) => {
     let pending = 0;
-    const wordy = (node) => /\S/.test(node.textContent);
-    const observer = new MutationObserver((records) => {
-      const changed = (r) => (r.type === "childList" ? [...r.addedNodes, ...r.removedNodes].some(wordy) : !marked.has(r.target));
+    const wordy = node => /\S/.test(node.textContent);
+    const observer = new MutationObserver(records => {
+      const changed = r => (r.type === "childList" ? [...r.addedNodes, ...r.removedNodes].some(wordy) : !marked.has(r.target));
       if (pending || !records.some(changed)) return;
       pending = setTimeout(() => {
         pending = 0;
@@ -143,13 +143,13 @@ select{padding:.3em .6em}
   // The page's visible text in reading order, in runs that share a block element.
   function pageWords(scope) {
     const owners = new Map();
-    const ownerOf = (el) => {
+    const ownerOf = el => {
       if (!owners.has(el)) owners.set(el, el === scope || BLOCK.has(el.localName) ? el : ownerOf(el.parentElement));
       return owners.get(el);
     };
-    const shown = (el) => !SKIP.has(el.localName) && !el.hidden && !SKIP_ROLE.test(el.getAttribute("role")) &&
+    const shown = el => !SKIP.has(el.localName) && !el.hidden && !SKIP_ROLE.test(el.getAttribute("role")) &&
       (el.checkVisibility ? el.checkVisibility({ visibilityProperty: true }) || getComputedStyle(el).display === "contents" : el.getClientRects().length);
-    const walker = document.createTreeWalker(scope, 5, { acceptNode: (node) => (node.nodeType === 3 || shown(node) ? 1 : 2) });
+    const walker = document.createTreeWalker(scope, 5, { acceptNode: node => (node.nodeType === 3 || shown(node) ? 1 : 2) });
     const runs = [];
     let run = null;
     for (let node; (node = walker.nextNode());) {
@@ -163,7 +163,7 @@ select{padding:.3em .6em}
       run.at.push(run.text.length);
       run.text += node.data;
     }
-    return { runs, ...tokens(runs.map((r) => r.text)) };
+    return { runs, ...tokens(runs.map(r => r.text)) };
   }
 
   // Pins for a[a0..a1) against b[b0..b1): runs of k words found once on each side, the
@@ -256,9 +256,9 @@ select{padding:.3em .6em}
   function mapBlocks(blocks, scope) {
     const started = performance.now();
     const page = pageWords(scope);
-    const said = tokens(blocks.map((block) => String(block.text || "")));
+    const said = tokens(blocks.map(block => String(block.text || "")));
     const match = align(said.words, page.words);
-    const elOf = (j) => page.runs[page.of[j]].el;
+    const elOf = j => page.runs[page.of[j]].el;
     const size = new Map();
     page.of.forEach((_, j) => size.set(elOf(j), (size.get(elOf(j)) || 0) + 1));
     const spot = (j, edges) => {
@@ -283,7 +283,7 @@ select{padding:.3em .6em}
         .filter(([el, [n, from, to]]) => n >= Math.min(3, total) &&
           (3 * n >= total || (5 * n >= 4 * size.get(el) && 2 * (to - from + 1) <= 3 * n)))
         .map(([el, [n]]) => ({ el, share: n / size.get(el) }));
-      const els = parts.map((part) => part.el);
+      const els = parts.map(part => part.el);
       const range = (from = 0, to = Infinity) => {
         const at = hits.filter(([t, , el]) => said.start[t] >= from && said.end[t] <= to && els.includes(el));
         if (!at.length) return null;
@@ -302,10 +302,10 @@ select{padding:.3em .6em}
   // a heading) when it comes first; outside any list or table, and before the wrappers
   // that block opens, so the publisher's :first-child rules still find their element.
   function placeFor(mapped) {
-    const first = mapped.findIndex((m) => m.els.length && !["title", "byline"].includes(m.block.kind) && m.els[0].localName !== "h1");
+    const first = mapped.findIndex(m => m.els.length && !["title", "byline"].includes(m.block.kind) && m.els[0].localName !== "h1");
     if (first < 0) return null;
-    const before = mapped.slice(0, first).flatMap((m) => m.els);
-    const heads = (el) => before.some((head) => el.contains(head));
+    const before = mapped.slice(0, first).flatMap(m => m.els);
+    const heads = el => before.some(head => el.contains(head));
     let at = mapped[first].els[0];
     if (heads(at)) {
       // The block's words share their element with the headline: go just before the words.
@@ -342,7 +342,7 @@ select{padding:.3em .6em}
         undo.push(() => style.setProperty(name, value, priority)); // an empty value removes it
       }
     }
-    return () => undo.forEach((step) => step());
+    return () => undo.forEach(step => step());
   }
 
   function mount(place, scope, known) {
@@ -364,10 +364,10 @@ select{padding:.3em .6em}
           button("back", "Back 15 seconds", hidden({}, "↺"), " 15"),
           button("fwd", "Forward 15 seconds", "15 ", hidden({}, "↻")),
           h("select", { class: "speed", "aria-label": "Playback speed" },
-            ...[0.75, 1, 1.25, 1.5, 2].map((s) => h("option", s === 1 ? { value: s, selected: "" } : { value: s }, `${s}×`))),
+            ...[0.75, 1, 1.25, 1.5, 2].map(s => h("option", s === 1 ? { value: s, selected: "" } : { value: s }, `${s}×`))),
           h("a", { class: "dl", download: "", "aria-disabled": "true" }, "Download MP3"))),
       h("p", { class: "status", role: "status" })));
-    const $ = (name) => root.querySelector(`.${name}`);
+    const $ = name => root.querySelector(`.${name}`);
     const [play, label, panel, seek, time, speed, download, statusLine] = "play label panel seek time speed dl status".split(" ").map($);
     const audio = new Audio();
     audio.preload = "none";
@@ -410,9 +410,9 @@ select{padding:.3em .6em}
     // The block being heard is marked where the page holds it; a block the page does not
     // hold marks nothing (not the paragraph before it).
     // (timed is in time order; so are a block's words)
-    const reached = (seconds) => seconds <= audio.currentTime + 0.01;
+    const reached = seconds => seconds <= audio.currentTime + 0.01;
     function highlight() {
-      const found = timed.findLast((item) => reached(item.startS)) || null;
+      const found = timed.findLast(item => reached(item.startS)) || null;
       if (found !== current) {
         unmark?.();
         current = found;
@@ -423,8 +423,8 @@ select{padding:.3em .6em}
 
     // The block's words, each with its time and its range in the page (0 where the page
     // lacks it), found once.
-    const wordsOf = (item) =>
-      (item.words ||= item.block.sentences.flatMap((s) => s.words || []).map((w) => ({
+    const wordsOf = item =>
+      (item.words ||= item.block.sentences.flatMap(s => s.words || []).map(w => ({
         t: w.start_ms / 1e3,
         r: item.els.length && item.range(w.start_char - item.block.start_char, w.end_char - item.block.start_char),
       })));
@@ -432,7 +432,7 @@ select{padding:.3em .6em}
     // The word being heard, with the CSS Custom Highlight API: no markup and no layout
     // changes (without the API, the block's mark is all). Frame by frame while playing.
     function markWord() {
-      const found = highlights && current && wordsOf(current).findLast((w) => reached(w.t));
+      const found = highlights && current && wordsOf(current).findLast(w => reached(w.t));
       if (found === word) return;
       word = found;
       if (highlights) paint("listen-word", found?.r);
@@ -448,18 +448,18 @@ select{padding:.3em .6em}
 
     // While the story plays, a click on one of its words seeks there: a reader who is
     // listening expects it, and a click on a paused page stays the publisher's own.
-    on(document, "click", (event) => {
+    on(document, "click", event => {
       if (audio.paused || !highlights || event.target.closest("a,button,input,select,textarea,label") || String(getSelection()).trim()) return;
       const { offsetNode: node, offset } = document.caretPositionFromPoint(event.clientX, event.clientY) || {};
-      const item = timed.find((i) => i.els.some((el) => el.contains(node)));
-      const found = item && wordsOf(item).find((w) => w.r && w.r.isPointInRange(node, offset));
+      const item = timed.find(i => i.els.some(el => el.contains(node)));
+      const found = item && wordsOf(item).find(w => w.r && w.r.isPointInRange(node, offset));
       if (found) seekTo(found.t);
     });
 
     // Paragraphs added later (lazy loading, "read more") are marked once they exist.
     function remap() {
       if (!blocks) return;
-      timed = mapBlocks(blocks, scope).map((item) => ({ ...item, startS: item.block.start_ms / 1e3 })).sort((x, y) => x.startS - y.startS);
+      timed = mapBlocks(blocks, scope).map(item => ({ ...item, startS: item.block.start_ms / 1e3 })).sort((x, y) => x.startS - y.startS);
       current = undefined;
       highlight();
     }
@@ -471,7 +471,7 @@ select{padding:.3em .6em}
       audio.currentTime = Math.max(0, Math.min(seconds, usingFile ? totalS() : end));
       update();
     }
-    const skip = (seconds) => () => seekTo(audio.currentTime + seconds);
+    const skip = seconds => () => seekTo(audio.currentTime + seconds);
 
     async function start() {
       try {
@@ -525,7 +525,7 @@ select{padding:.3em .6em}
       if (!settled()) {
         audio.src = here(narration.stream_url);
         do {
-          await new Promise((resolve) => setTimeout(resolve, 1000));
+          await new Promise(resolve => setTimeout(resolve, 1000));
           await json(narration.status_url).then(progress, () => null);
         } while (!settled());
       }
@@ -567,7 +567,7 @@ select{padding:.3em .6em}
       dragging = false;
       seekTo(Number(seek.value));
     });
-    on(seek, "keydown", (event) => {
+    on(seek, "keydown", event => {
       const step = { ArrowLeft: -5, ArrowDown: -5, ArrowRight: 5, ArrowUp: 5, PageDown: -30, PageUp: 30 }[event.key];
       if (step) event.preventDefault(), skip(step)();
     });
@@ -586,7 +586,7 @@ select{padding:.3em .6em}
       if (!media || !narration) return;
       try {
         media.metadata = new MediaMetadata({ title: narration.title || document.title, artist: narration.byline || "", album: location.hostname });
-        const actions = { seekbackward: skip(-SKIP_S), seekforward: skip(SKIP_S), seekto: (details) => seekTo(details.seekTime) };
+        const actions = { seekbackward: skip(-SKIP_S), seekforward: skip(SKIP_S), seekto: details => seekTo(details.seekTime) };
         for (const action in actions) media.setActionHandler(action, actions[action]);
       } catch {
         // lock-screen controls are a bonus
@@ -597,7 +597,7 @@ select{padding:.3em .6em}
     // Privacy Control, a random session id in this page's memory only, no cookie.
     const nav = navigator;
     if (nav.sendBeacon && nav.doNotTrack !== "1" && !nav.globalPrivacyControl) {
-      const session = Array.from(crypto.getRandomValues(new Uint32Array(4)), (n) => (n + 2 ** 32).toString(36)).join("");
+      const session = Array.from(crypto.getRandomValues(new Uint32Array(4)), n => (n + 2 ** 32).toString(36)).join("");
       const sent = new Set();
       let heard = 0,
         tick = 0;
@@ -631,7 +631,7 @@ select{padding:.3em .6em}
     }
 
     render();
-    premade().then((body) => {
+    premade().then(body => {
       if (body) progress(body), begin();
     });
   }
@@ -649,11 +649,11 @@ select{padding:.3em .6em}
       known = { blocks: found.blocks, words: (done ? made : found).word_count };
     } catch {
       // nothing to read yet, or the service is away: no player, unless words arrive
-      if (tries) observe(body, (observer) => observer.disconnect() || locate(tries - 1));
+      if (tries) observe(body, observer => observer.disconnect() || locate(tries - 1));
       return;
     }
     let misses = 0;
-    const attempt = (observer) => {
+    const attempt = observer => {
       const place = placeFor(mapBlocks(known.blocks, body));
       if (place) mount(place, body, known);
       if (observer && (place || ++misses > 20)) observer.disconnect();

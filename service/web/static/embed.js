@@ -8,29 +8,29 @@
   const script = document.currentScript;
   if (!script?.src) return;
   // here(path): the service's address for one of its paths
-  const here = path => new URL(path, script.src).href;
-  const options = script.dataset;
-  const TITLE = "Listen to this story";
-  const SKIP_S = 15;
-  const ID = /^[0-9a-f]{32}$/;
-  const names = list => new Set(list.split(" "));
-  const BLOCK = names("address article aside blockquote body caption center dd details dialog div dl dt fieldset figcaption figure footer form h1 h2 h3 h4 h5 h6 header hgroup hr html legend li main menu nav ol p pre section summary table tbody tfoot thead tr ul");
-  // Code, media and the player: never the story's text, and not sent to the service.
-  const CODE = "style noscript template iframe svg object embed canvas video audio listen-story";
-  // Never the story's text, so never marked: code, media, controls, menus, captions, asides.
-  const SKIP = names(`script ${CODE} math select textarea button input nav aside figure figcaption footer dialog menu`);
-  const SKIP_ROLE = /^(navigation|complementary|contentinfo|search|menu|menubar|dialog)$/;
-  // Cells belong to their row, as the service reads a table: one block per row.
-  const SPACED = names("br td th");
-  const WRAP = names("ul ol dl menu table thead tbody tfoot tr");
-  const WORD = /[\p{L}\p{M}\p{N}]+/gu;
-  const HAN_KANA = String.raw`\p{sc=Han}\p{sc=Hiragana}\p{sc=Katakana}`;
-  const CJK = new RegExp(`[${HAN_KANA}]`, "u");
-  const CJK_APART = new RegExp(`[${HAN_KANA}]|[^${HAN_KANA}]+`, "gu");
-  const DP_CELLS = 5e4;
-  const highlights = window.CSS?.highlights && typeof Highlight === "function";
-  const YELLOW = "rgba(255,214,10,.38)";
-  const MARK = { "background-color": YELLOW, "box-shadow": `0 0 0 .3em ${YELLOW}`, "border-radius": ".2em" };
+  const here = path => new URL(path, script.src).href,
+    options = script.dataset,
+    TITLE = "Listen to this story",
+    SKIP_S = 15,
+    ID = /^[0-9a-f]{32}$/,
+    names = list => new Set(list.split(" ")),
+    BLOCK = names("address article aside blockquote body caption center dd details dialog div dl dt fieldset figcaption figure footer form h1 h2 h3 h4 h5 h6 header hgroup hr html legend li main menu nav ol p pre section summary table tbody tfoot thead tr ul"),
+    // Code, media and the player: never the story's text, and not sent to the service.
+    CODE = "style noscript template iframe svg object embed canvas video audio listen-story",
+    // Never the story's text, so never marked: code, media, controls, menus, captions, asides.
+    SKIP = names(`script ${CODE} math select textarea button input nav aside figure figcaption footer dialog menu`),
+    SKIP_ROLE = /^(navigation|complementary|contentinfo|search|menu|menubar|dialog)$/,
+    // Cells belong to their row, as the service reads a table: one block per row.
+    SPACED = names("br td th"),
+    WRAP = names("ul ol dl menu table thead tbody tfoot tr"),
+    WORD = /[\p{L}\p{M}\p{N}]+/gu,
+    HAN_KANA = String.raw`\p{sc=Han}\p{sc=Hiragana}\p{sc=Katakana}`,
+    CJK = new RegExp(`[${HAN_KANA}]`, "u"),
+    CJK_APART = new RegExp(`[${HAN_KANA}]|[^${HAN_KANA}]+`, "gu"),
+    DP_CELLS = 5e4,
+    highlights = window.CSS?.highlights && typeof Highlight === "function",
+    YELLOW = "rgba(255,214,10,.38)",
+    MARK = { "background-color": YELLOW, "box-shadow": `0 0 0 .3em ${YELLOW}`, "border-radius": ".2em" };
   const STYLE = `:host{all:initial!important;display:block!important;position:relative!important;visibility:visible!important;opacity:1!important;
 margin:0 0 1.25em!important;color:#1b1b1f!important;font:16px/1.45 system-ui,sans-serif!important;contain:content}
 *,*::before{box-sizing:border-box}
@@ -58,13 +58,13 @@ select{padding:.3em .6em}
 .status:empty{display:none}
 .status.error{color:#a4161a;font-weight:600}`;
 
-  const on = (target, ...event) => target.addEventListener(...event);
-  // Highlight a range by name with the CSS Custom Highlight API, or with no range clear it.
-  const paint = (name, range) => (range ? CSS.highlights.set(name, new Highlight(range)) : CSS.highlights.delete(name));
+  const on = (target, ...event) => target.addEventListener(...event),
+    // Highlight a range by name with the CSS Custom Highlight API, or with no range clear it.
+    paint = (name, range) => (range ? CSS.highlights.set(name, new Highlight(range)) : CSS.highlights.delete(name));
   const clock = seconds => {
-    const s = Math.max(0, Math.floor(seconds || 0));
-    const two = n => String(n).padStart(2, "0");
-    const minutes = Math.floor(s / 60);
+    const s = Math.max(0, Math.floor(seconds || 0)),
+      two = n => String(n).padStart(2, "0"),
+      minutes = Math.floor(s / 60);
     return `${s >= 3600 ? `${Math.floor(s / 3600)}:${two(minutes % 60)}` : minutes}:${two(s % 60)}`;
   };
   // Elements are built, never parsed from HTML: a Trusted Types policy has nothing to refuse.
@@ -101,9 +101,9 @@ select{padding:.3em .6em}
   };
 
   async function json(url, body) {
-    const init = body ? { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) } : { cache: "no-store" };
-    const response = await fetch(here(url), { credentials: "omit", ...init });
-    const answer = await response.json().catch(() => ({}));
+    const init = body ? { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) } : { cache: "no-store" },
+      response = await fetch(here(url), { credentials: "omit", ...init }),
+      answer = await response.json().catch(() => ({}));
     if (!response.ok) throw new Error(answer.detail || answer.title || `HTTP ${response.status}`);
     return answer;
   }
@@ -149,8 +149,8 @@ select{padding:.3em .6em}
     };
     const shown = el => !SKIP.has(el.localName) && !el.hidden && !SKIP_ROLE.test(el.getAttribute("role")) &&
       (el.checkVisibility ? el.checkVisibility({ visibilityProperty: true }) || getComputedStyle(el).display === "contents" : el.getClientRects().length);
-    const walker = document.createTreeWalker(scope, 5, { acceptNode: node => (node.nodeType === 3 || shown(node) ? 1 : 2) });
-    const runs = [];
+    const walker = document.createTreeWalker(scope, 5, { acceptNode: node => (node.nodeType === 3 || shown(node) ? 1 : 2) }),
+      runs = [];
     let run = null;
     for (let node; (node = walker.nextNode());) {
       if (node.nodeType === 1) {
@@ -177,9 +177,9 @@ select{padding:.3em .6em}
       }
       return seen;
     };
-    const inB = once(b, b0, b1);
-    const pairs = [...once(a, a0, a1)].map(([key, i]) => [i, inB.get(key)]).filter(([i, j]) => i >= 0 && j >= 0);
-    const tails = [];
+    const inB = once(b, b0, b1),
+      pairs = [...once(a, a0, a1)].map(([key, i]) => [i, inB.get(key)]).filter(([i, j]) => i >= 0 && j >= 0),
+      tails = [];
     const before = pairs.map(([, j], p) => {
       let low = 0,
         high = tails.length;
@@ -199,11 +199,11 @@ select{padding:.3em .6em}
   // Longest common subsequence of a box; of equal ones, the one nearest the box's pinned
   // side (its end, unless only its start is pinned).
   function fill(a, b, a0, a1, b0, b1, early, match) {
-    const x = a.slice(a0, a1);
-    const y = b.slice(b0, b1);
+    const x = a.slice(a0, a1),
+      y = b.slice(b0, b1);
     if (early) x.reverse(), y.reverse();
-    const w = y.length + 1;
-    const dp = new Int32Array((x.length + 1) * w);
+    const w = y.length + 1,
+      dp = new Int32Array((x.length + 1) * w);
     for (let i = 1; i <= x.length; i++) {
       for (let j = 1, at = i * w + 1; j < w; j++, at++) {
         dp[at] = x[i - 1] === y[j - 1] ? dp[at - w - 1] + 1 : Math.max(dp[at - w], dp[at - 1]);
@@ -222,8 +222,8 @@ select{padding:.3em .6em}
   // Align the narration's words a with the page's words b (index in b, or -1, for each
   // word of a): pin what is unique, align each gap between pins alike, small gaps exactly.
   function align(a, b) {
-    const match = new Int32Array(a.length).fill(-1);
-    const boxes = [[0, a.length, 0, b.length, 3]];
+    const match = new Int32Array(a.length).fill(-1),
+      boxes = [[0, a.length, 0, b.length, 3]];
     while (boxes.length) {
       let [a0, a1, b0, b1, k] = boxes.pop();
       if (a0 >= a1 || b0 >= b1) continue;
@@ -254,12 +254,12 @@ select{padding:.3em .6em}
   // the share of each element's words it holds, and range(from, to) that finds its
   // characters [from, to) in the page as a DOM Range (null when the page lacks them).
   function mapBlocks(blocks, scope) {
-    const started = performance.now();
-    const page = pageWords(scope);
-    const said = tokens(blocks.map(block => String(block.text || "")));
-    const match = align(said.words, page.words);
-    const elOf = j => page.runs[page.of[j]].el;
-    const size = new Map();
+    const started = performance.now(),
+      page = pageWords(scope),
+      said = tokens(blocks.map(block => String(block.text || ""))),
+      match = align(said.words, page.words),
+      elOf = j => page.runs[page.of[j]].el,
+      size = new Map();
     page.of.forEach((_, j) => size.set(elOf(j), (size.get(elOf(j)) || 0) + 1));
     const spot = (j, edges) => {
       const run = page.runs[page.of[j]];
@@ -268,8 +268,8 @@ select{padding:.3em .6em}
       return [run.nodes[k], edges[j] - run.at[k]];
     };
     const mapped = blocks.map((block, i) => {
-      const total = said.first[i + 1] - said.first[i];
-      const hits = []; // [word of the block, its word in the page, the page's element]
+      const total = said.first[i + 1] - said.first[i],
+        hits = []; // [word of the block, its word in the page, the page's element]
       for (let t = said.first[i]; t < said.first[i + 1]; t++) if (match[t] >= 0) hits.push([t, match[t], elOf(match[t])]);
       const held = new Map(); // element -> [words matched, first and last word of the block]
       for (const [t, , el] of hits) {
@@ -304,8 +304,8 @@ select{padding:.3em .6em}
   function placeFor(mapped) {
     const first = mapped.findIndex(m => m.els.length && !["title", "byline"].includes(m.block.kind) && m.els[0].localName !== "h1");
     if (first < 0) return null;
-    const before = mapped.slice(0, first).flatMap(m => m.els);
-    const heads = el => before.some(head => el.contains(head));
+    const before = mapped.slice(0, first).flatMap(m => m.els),
+      heads = el => before.some(head => el.contains(head));
     let at = mapped[first].els[0];
     if (heads(at)) {
       // The block's words share their element with the headline: go just before the words.
@@ -336,8 +336,8 @@ select{padding:.3em .6em}
       marked.add(el);
       const { style } = el;
       for (const name in MARK) {
-        const value = style.getPropertyValue(name);
-        const priority = style.getPropertyPriority(name);
+        const value = style.getPropertyValue(name),
+          priority = style.getPropertyPriority(name);
         style.setProperty(name, MARK[name], "important");
         undo.push(() => style.setProperty(name, value, priority)); // an empty value removes it
       }
@@ -353,8 +353,8 @@ select{padding:.3em .6em}
       root.adoptedStyleSheets = [sheet(STYLE)];
       document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet(`::highlight(listen-reading){background-color:${YELLOW}}::highlight(listen-word){background-color:#ffc800;color:#000;text-decoration:underline .12em}`)];
     } else root.append(h("style", {}, STYLE));
-    const button = (name, label, ...children) => h("button", { class: name, type: "button", "aria-label": label }, ...children);
-    const hidden = (attributes, ...children) => h("span", { ...attributes, "aria-hidden": "true" }, ...children);
+    const button = (name, label, ...children) => h("button", { class: name, type: "button", "aria-label": label }, ...children),
+      hidden = (attributes, ...children) => h("span", { ...attributes, "aria-hidden": "true" }, ...children);
     root.append(h("div", { class: "box", role: "region", "aria-label": TITLE },
       h("button", { class: "play", type: "button" }, hidden({ class: "icon" }), h("span", { class: "label" }, TITLE)),
       h("div", { class: "panel", hidden: "" },
@@ -367,9 +367,9 @@ select{padding:.3em .6em}
             ...[0.75, 1, 1.25, 1.5, 2].map(s => h("option", s === 1 ? { value: s, selected: "" } : { value: s }, `${s}×`))),
           h("a", { class: "dl", download: "", "aria-disabled": "true" }, "Download MP3"))),
       h("p", { class: "status", role: "status" })));
-    const $ = name => root.querySelector(`.${name}`);
-    const [play, label, panel, seek, time, speed, download, statusLine] = "play label panel seek time speed dl status".split(" ").map($);
-    const audio = new Audio();
+    const $ = name => root.querySelector(`.${name}`),
+      [play, label, panel, seek, time, speed, download, statusLine] = "play label panel seek time speed dl status".split(" ").map($),
+      audio = new Audio();
     audio.preload = "none";
     root.append(audio);
 
@@ -395,14 +395,14 @@ select{padding:.3em .6em}
     function render() {
       const playing = !audio.paused && !audio.ended;
       play.dataset.state = playing ? (audio.readyState < 3 ? "loading" : "playing") : "paused";
-      const now = audio.currentTime;
-      const total = totalS();
+      const now = audio.currentTime,
+        total = totalS();
       label.textContent = playing ? "Pause" : now > 1 && !audio.ended ? "Resume" : `${TITLE} · ${Math.max(1, Math.round(total / 60))} min`;
       const about = durationS ? "" : "about ";
       seek.max = Math.max(total, now);
       if (!dragging) seek.value = now;
-      const shown = clock(dragging ? Number(seek.value) : now);
-      const length = clock(total);
+      const shown = clock(dragging ? Number(seek.value) : now),
+        length = clock(total);
       time.textContent = `${shown} / ${about && "~"}${length}`;
       seek.setAttribute("aria-valuetext", `${shown} of ${about}${length}`);
     }
@@ -450,9 +450,9 @@ select{padding:.3em .6em}
     // listening expects it, and a click on a paused page stays the publisher's own.
     on(document, "click", event => {
       if (audio.paused || !highlights || event.target.closest("a,button,input,select,textarea,label") || String(getSelection()).trim()) return;
-      const { offsetNode: node, offset } = document.caretPositionFromPoint(event.clientX, event.clientY) || {};
-      const item = timed.find(i => i.els.some(el => el.contains(node)));
-      const found = item && wordsOf(item).find(w => w.r && w.r.isPointInRange(node, offset));
+      const { offsetNode: node, offset } = document.caretPositionFromPoint(event.clientX, event.clientY) || {},
+        item = timed.find(i => i.els.some(el => el.contains(node))),
+        found = item && wordsOf(item).find(w => w.r && w.r.isPointInRange(node, offset));
       if (found) seekTo(found.t);
     });
 
@@ -466,8 +466,8 @@ select{padding:.3em .6em}
     observe(scope, remap);
 
     function seekTo(seconds) {
-      const { seekable } = audio;
-      const end = seekable.length ? seekable.end(seekable.length - 1) : 0;
+      const { seekable } = audio,
+        end = seekable.length ? seekable.end(seekable.length - 1) : 0;
       audio.currentTime = Math.max(0, Math.min(seconds, usingFile ? totalS() : end));
       update();
     }
@@ -486,9 +486,9 @@ select{padding:.3em .6em}
       download.removeAttribute("aria-disabled");
       if (!usingFile) {
         usingFile = true;
-        const position = audio.currentTime;
-        const wasPlaying = !audio.paused || audio.ended;
-        const started = audio.played.length > 0;
+        const position = audio.currentTime,
+          wasPlaying = !audio.paused || audio.ended,
+          started = audio.played.length > 0;
         audio.src = here(narration.audio_url);
         if (started) {
           on(audio, "loadedmetadata", () => {
@@ -597,8 +597,8 @@ select{padding:.3em .6em}
     // Privacy Control, a random session id in this page's memory only, no cookie.
     const nav = navigator;
     if (nav.sendBeacon && nav.doNotTrack !== "1" && !nav.globalPrivacyControl) {
-      const session = Array.from(crypto.getRandomValues(new Uint32Array(4)), n => (n + 2 ** 32).toString(36)).join("");
-      const sent = new Set();
+      const session = Array.from(crypto.getRandomValues(new Uint32Array(4)), n => (n + 2 ** 32).toString(36)).join(""),
+        sent = new Set();
       let heard = 0,
         tick = 0;
       const send = (type, extra) => {
@@ -643,9 +643,9 @@ select{padding:.3em .6em}
     const { body } = document;
     let known;
     try {
-      const made = await premade();
-      const done = made?.status === "done";
-      const found = await (done ? json(made.timings_url) : json("api/extract", { html: pageHtml() }));
+      const made = await premade(),
+        done = made?.status === "done",
+        found = await (done ? json(made.timings_url) : json("api/extract", { html: pageHtml() }));
       known = { blocks: found.blocks, words: (done ? made : found).word_count };
     } catch {
       // nothing to read yet, or the service is away: no player, unless words arrive

@@ -35,9 +35,8 @@
 margin:0 0 1.25em!important;color:#1b1b1f!important;font:16px/1.45 system-ui,sans-serif!important;contain:content}
 *,*::before{box-sizing:border-box}
 [hidden]{display:none!important}
-.box,button,.dl,select{border:1px solid #d9d6cf;background:#fff}
+.box,button,.dl,select{border:1px solid #d9d6cf;background:#fff;font:inherit;color:inherit}
 .box{display:grid;gap:.6em;max-width:40em;padding:.6em;border-radius:.8em}
-button,select,a{font:inherit;color:inherit}
 button,.dl,select{min-height:2.5em;padding:.35em .8em;border-radius:999px}
 button,.dl{display:inline-flex;align-items:center;justify-content:center;gap:.35em;cursor:pointer;text-decoration:none;white-space:nowrap}
 button:hover,.dl:hover{border-color:#1f4fd1}
@@ -158,7 +157,7 @@ select{padding:.3em .6em}
         continue;
       }
       const el = ownerOf(node.parentElement);
-      if (!run || run.el !== el) runs.push((run = { el, text: "", nodes: [], at: [] }));
+      if (run?.el !== el) runs.push((run = { el, text: "", nodes: [], at: [] }));
       run.nodes.push(node);
       run.at.push(run.text.length);
       run.text += node.data;

@@ -36,13 +36,12 @@ def _preview(client: FlaskClient, url: str, tmp_path: Path) -> tuple[str, Path]:
     assert sent.headers["Cache-Control"] == "no-store"
     stream = sent.headers["Location"]
     narration_id = stream.split("/")[-2]
-    finished = client.get(f"/api/narrations/{narration_id}/audio.mp3")
+    # done, not only the MP3 in the store: its timings are written just after it
     for _ in range(300):
-        if finished.status_code == 200:
+        if client.get(f"/api/narrations/{narration_id}").get_json()["status"] == "done":
             break
-        finished.close()
         time.sleep(0.1)
-        finished = client.get(f"/api/narrations/{narration_id}/audio.mp3")
+    finished = client.get(f"/api/narrations/{narration_id}/audio.mp3")
     assert finished.status_code == 200
     path = tmp_path / f"{narration_id}.mp3"
     path.write_bytes(finished.get_data())

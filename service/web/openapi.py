@@ -5,30 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from service import __version__
-from service.media import AUDIO_FORMATS, NARRATION_ID
-from service.web.openapi_publish import SCHEMAS, publishing_paths
-
-
-def _problem(description: str) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {
-            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
-        },
-    }
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-ID_PARAMETER = {
-    "name": "narration_id",
-    "in": "path",
-    "required": True,
-    "schema": {"type": "string", "pattern": f"^{NARRATION_ID.pattern}$"},
-    "description": "Narration id (32 hex digits).",
-}
+from service.media import AUDIO_FORMATS
+from service.web.openapi_publish import ID_PARAMETER, SCHEMAS, publishing_paths
+from service.web.openapi_publish import problem as _problem
+from service.web.openapi_publish import ref as _ref
 
 NARRATION = {
     "type": "object",

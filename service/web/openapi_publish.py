@@ -9,7 +9,7 @@ from service.media import NARRATION_ID
 SLUG_PATTERN = "^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"
 
 
-def _problem(description: str) -> dict[str, Any]:
+def problem(description: str) -> dict[str, Any]:
     return {
         "description": description,
         "content": {
@@ -18,7 +18,7 @@ def _problem(description: str) -> dict[str, Any]:
     }
 
 
-def _ref(name: str) -> dict[str, str]:
+def ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
@@ -53,10 +53,10 @@ SPAN_PARAMETERS = [
     )
 ]
 KEYED = {
-    "401": _problem("API keys are set and none was given."),
-    "403": _problem("API key refused."),
+    "401": problem("API keys are set and none was given."),
+    "403": problem("API key refused."),
 }
-DATABASE_DOWN = {"503": _problem("The library database cannot be reached now.")}
+DATABASE_DOWN = {"503": problem("The library database cannot be reached now.")}
 
 CHANNEL_PROPERTIES: dict[str, Any] = {
     "title": {"type": "string", "maxLength": 255, "description": "The podcast's name."},
@@ -201,8 +201,8 @@ SCHEMAS = {
 def publishing_paths() -> dict[str, Any]:
     """Return the OpenAPI paths of collections, feeds, chapters, events and statistics."""
     by_slug = {"parameters": [SLUG_PARAMETER]}
-    bad_slug = _problem("Not a collection slug, or a bad channel field.")
-    no_collection = _problem("No such collection.")
+    bad_slug = problem("Not a collection slug, or a bad channel field.")
+    no_collection = problem("No such collection.")
     return {
         "/api/collections": {
             "get": {
@@ -214,7 +214,7 @@ def publishing_paths() -> dict[str, Any]:
                         {
                             "type": "object",
                             "properties": {
-                                "collections": {"type": "array", "items": _ref("Collection")}
+                                "collections": {"type": "array", "items": ref("Collection")}
                             },
                         },
                     ),
@@ -228,7 +228,7 @@ def publishing_paths() -> dict[str, Any]:
                 "operationId": "getCollection",
                 "summary": "A collection's channel and its narrations, newest first.",
                 "responses": {
-                    "200": _json("The collection.", _ref("Collection")),
+                    "200": _json("The collection.", ref("Collection")),
                     "404": no_collection,
                     "422": bad_slug,
                     **DATABASE_DOWN,
@@ -239,15 +239,15 @@ def publishing_paths() -> dict[str, Any]:
                 "summary": "Create a collection, or replace its channel.",
                 "requestBody": {
                     "required": True,
-                    "content": {"application/json": {"schema": _ref("Channel")}},
+                    "content": {"application/json": {"schema": ref("Channel")}},
                 },
                 "responses": {
-                    "200": _json("Replaced.", _ref("Collection")),
-                    "201": _json("Created.", _ref("Collection")),
-                    "400": _problem("The body is not JSON."),
+                    "200": _json("Replaced.", ref("Collection")),
+                    "201": _json("Created.", ref("Collection")),
+                    "400": problem("The body is not JSON."),
                     **KEYED,
-                    "413": _problem("Body too large."),
-                    "415": _problem("The body is not JSON."),
+                    "413": problem("Body too large."),
+                    "415": problem("The body is not JSON."),
                     "422": bad_slug,
                     **DATABASE_DOWN,
                 },
@@ -273,7 +273,7 @@ def publishing_paths() -> dict[str, Any]:
                     "201": {"description": "Filed."},
                     "204": {"description": "It was filed there already."},
                     **KEYED,
-                    "404": _problem("No such narration or collection."),
+                    "404": problem("No such narration or collection."),
                     "422": bad_slug,
                     **DATABASE_DOWN,
                 },
@@ -284,7 +284,7 @@ def publishing_paths() -> dict[str, Any]:
                 "responses": {
                     "204": {"description": "Taken out."},
                     **KEYED,
-                    "404": _problem("No such collection, or the narration is not in it."),
+                    "404": problem("No such collection, or the narration is not in it."),
                     "422": bad_slug,
                     **DATABASE_DOWN,
                 },
@@ -326,8 +326,8 @@ def publishing_paths() -> dict[str, Any]:
                         "description": "Chapters (version 1.2.0).",
                         "content": {"application/json+chapters": {"schema": {"type": "object"}}},
                     },
-                    "404": _problem("Unknown narration."),
-                    "409": _problem("Not finished yet."),
+                    "404": problem("Unknown narration."),
+                    "409": problem("Not finished yet."),
                 },
             },
         },
@@ -342,16 +342,16 @@ def publishing_paths() -> dict[str, Any]:
                 "requestBody": {
                     "required": True,
                     "content": {
-                        "application/json": {"schema": _ref("ListeningEvent")},
+                        "application/json": {"schema": ref("ListeningEvent")},
                         "text/plain": {"schema": {"type": "string"}},
                     },
                 },
                 "responses": {
                     "204": {"description": "Counted."},
-                    "413": _problem("Body too large (8 KiB)."),
-                    "422": _problem("A bad event: nothing of the body is counted."),
-                    "429": _problem("Too many events from this client; see Retry-After."),
-                    "503": _problem("The counts cannot be kept now (Redis or the database)."),
+                    "413": problem("Body too large (8 KiB)."),
+                    "422": problem("A bad event: nothing of the body is counted."),
+                    "429": problem("Too many events from this client; see Retry-After."),
+                    "503": problem("The counts cannot be kept now (Redis or the database)."),
                 },
             }
         },
@@ -362,10 +362,10 @@ def publishing_paths() -> dict[str, Any]:
                 "summary": "A narration's plays, completions, quartiles, paragraph reach and days.",
                 "parameters": SPAN_PARAMETERS,
                 "responses": {
-                    "200": _json("Statistics.", _ref("NarrationStats")),
-                    "400": _problem("A bad day."),
+                    "200": _json("Statistics.", ref("NarrationStats")),
+                    "400": problem("A bad day."),
                     **KEYED,
-                    "404": _problem("Unknown narration."),
+                    "404": problem("Unknown narration."),
                     **DATABASE_DOWN,
                 },
             },
@@ -384,8 +384,8 @@ def publishing_paths() -> dict[str, Any]:
                     *SPAN_PARAMETERS,
                 ],
                 "responses": {
-                    "200": _json("Statistics.", _ref("CollectionStats")),
-                    "400": _problem("No collection named, or a bad day."),
+                    "200": _json("Statistics.", ref("CollectionStats")),
+                    "400": problem("No collection named, or a bad day."),
                     **KEYED,
                     "404": no_collection,
                     "422": bad_slug,

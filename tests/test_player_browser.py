@@ -398,6 +398,16 @@ def test_index_and_player_play_a_sample_of_the_chosen_voice(
     expect(page.locator("#hear")).to_have_text("Hear it")
 
 
+def word_being_read(timings: dict[str, Any], seconds: float) -> dict[str, Any]:
+    """The word that started last by `seconds`, inside the sentence and block that did."""
+
+    def last_started(items: list[dict[str, Any]]) -> dict[str, Any]:
+        return [item for item in items if item["start_ms"] / 1000 <= seconds][-1]
+
+    block = last_started(sorted(timings["blocks"], key=lambda b: b["start_ms"]))
+    return last_started(last_started(block["sentences"])["words"])
+
+
 def test_player_switches_voice_and_keeps_the_place_in_the_text(
     page: Page, server: str, seed_narration: dict[str, Any]
 ) -> None:
@@ -410,8 +420,11 @@ def test_player_switches_voice_and_keeps_the_place_in_the_text(
     )
     page.click("#play")
     wait_for_time(page, word["start_ms"] / 1000 + 0.05)
-    page.locator("#audio").evaluate("audio => audio.pause()")
+    paused_s = page.locator("#audio").evaluate("audio => { audio.pause(); return audio.currentTime; }")
     page.wait_for_timeout(100)
+    # Playback may have reached the next word before the pause: the place to keep is the
+    # word being read when it stopped, found as the player finds it.
+    word = word_being_read(timings, paused_s)
     others = get_json(server + "/api/voices?language=en")["voices"]
     other = next(v["id"] for v in others if v["id"] != seed_narration["voice"])
     page.select_option("#voice", other)

@@ -182,20 +182,48 @@ class Probe:
             self.stop.wait(max(0.0, PROBE_EVERY_S - (time.monotonic() - started)))
 
 
-def tree_mb(base: str) -> tuple[float, float]:
-    """Return the server's memory (every process, nginx included) and nginx's, in MB."""
+ROLES = ("front", "web", "engines")
+
+
+@dataclass
+class Memory:
+    """One sample of the server's memory, in MB: each process's PSS summed, and its RSS.
+
+    PSS counts a page shared by n processes as 1/n in each, so the sum is what the
+    server holds; the RSS sum counts every shared library and every page a worker
+    shares with its parent once per process.
+    """
+
+    pss_mb: dict[str, float]
+    rss_mb: float
+
+    @property
+    def total_mb(self) -> float:
+        return sum(self.pss_mb.values())
+
+
+def role_of(process: psutil.Process) -> str:
+    if process.name().startswith("nginx"):
+        return "front"
+    if any("multiprocessing" in part for part in process.cmdline()):
+        return "engines"  # the engine workers, their fork server and resource tracker
+    return "web"
+
+
+def tree_memory(base: str) -> Memory:
+    """Return the memory of every server process (nginx included), by role."""
     root = server_process(base)
-    total = front = 0
+    pss = dict.fromkeys(ROLES, 0.0)
+    rss = 0.0
     for process in [root, *root.children(recursive=True)]:
         try:
-            rss = process.memory_info().rss
-            name = process.name()
+            info = process.memory_full_info()
+            role = role_of(process)
         except psutil.NoSuchProcess:
             continue
-        total += rss
-        if name.startswith("nginx"):
-            front += rss
-    return total / 1e6, front / 1e6
+        pss[role] += info.pss / 1e6
+        rss += info.rss / 1e6
+    return Memory(pss, rss)
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -213,11 +241,16 @@ class Outcome:
     attack: Attack
     probe: Probe
     narration_s: float | None
-    memory_mb: list[float]
-    front_mb: list[float]
+    memory: list[Memory]
     large_mb: float
     longs: int
     """Long narrations started: a new one whenever the last one was done."""
+
+    def peak_row(self) -> str:
+        peak = max(self.memory, key=lambda sample: sample.total_mb)
+        parts = ", ".join(f"{role} {peak.pss_mb[role]:.0f}" for role in ROLES)
+        rss = max(sample.rss_mb for sample in self.memory)
+        return f"{peak.total_mb:.0f} MB ({parts}) | {rss:.0f} MB"
 
     def row(self) -> str:
         latencies = self.probe.latencies_s
@@ -228,7 +261,7 @@ class Outcome:
         statuses = ", ".join(f"{n} × {s}" for s, n in sorted(self.attack.statuses.items()))
         return (
             f"| {self.label} | {probes} | {len(self.probe.failures)} | {median} | {p99} | "
-            f"{made} | {max(self.memory_mb):.0f} MB ({max(self.front_mb):.0f}) | "
+            f"{made} | {self.peak_row()} | "
             f"{statuses or 'none answered'} |"
         )
 
@@ -247,8 +280,7 @@ def run_one(label: str, env: dict[str, str], connections: int, hold_s: float) ->
             long = create_long(base, seed=77)
             attack = Attack(base, connections, large["audio_url"], long["stream_url"])
             probe = Probe(base)
-            memory: list[float] = []
-            front: list[float] = []
+            memory: list[Memory] = []
             newcomer = Newcomer(base, delay_s=min(10.0, hold_s / 3), hold_s=hold_s)
             threads = [
                 threading.Thread(target=attack.run),
@@ -264,9 +296,7 @@ def run_one(label: str, env: dict[str, str], connections: int, hold_s: float) ->
                     long = create_long(base, seed=77 + longs)
                     attack.stream_url = long["stream_url"]
                     longs += 1
-                total_mb, front_mb = tree_mb(base)
-                memory.append(total_mb)
-                front.append(front_mb)
+                memory.append(tree_memory(base))
                 time.sleep(1.0)
             attack.stop.set()
             probe.stop.set()
@@ -274,8 +304,8 @@ def run_one(label: str, env: dict[str, str], connections: int, hold_s: float) ->
                 thread.join()
             narration_s = newcomer.done_after_s
             print(f"{label}: {longs} long narrations were started", file=sys.stderr)
-    return Outcome(label, connections, hold_s, attack, probe, narration_s, memory, front,
-                   large_mb, longs)  # fmt: skip
+    return Outcome(label, connections, hold_s, attack, probe, narration_s, memory, large_mb,
+                   longs)  # fmt: skip
 
 
 @dataclass
@@ -365,11 +395,14 @@ def main() -> None:
         "closes is opened again at once. Meanwhile `/healthz` is asked 4 times a second (a "
         f"probe over {PROBE_TIMEOUT_S:g} s fails), a new 60-word narration is created and "
         "timed until done, and the memory of every server process is sampled each second. "
-        "Default settings otherwise (32 web threads, 2 engine workers).",
+        "Default settings otherwise (32 web threads, 2 engine workers). Memory is each "
+        "process's PSS summed (a page shared by n processes counts 1/n in each: what the "
+        "server holds), by role (nginx; the web processes; the engine workers with their "
+        "fork server); the RSS sum beside it counts shared pages once per process.",
         "",
         "| server | probes | failed | `/healthz` median | p99 | new narration done in | "
-        "peak memory (of which nginx) | live streams answered |",
-        "|---|---:|---:|---:|---:|---:|---:|---|",
+        "peak memory, PSS (by role) | peak memory, RSS summed | live streams answered |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
         *(outcome.row() for outcome in outcomes),
         "",
     ]

@@ -420,7 +420,9 @@ def test_player_switches_voice_and_keeps_the_place_in_the_text(
     )
     page.click("#play")
     wait_for_time(page, word["start_ms"] / 1000 + 0.05)
-    paused_s = page.locator("#audio").evaluate("audio => { audio.pause(); return audio.currentTime; }")
+    paused_s = page.locator("#audio").evaluate(
+        "audio => { audio.pause(); return audio.currentTime; }"
+    )
     page.wait_for_timeout(100)
     # Playback may have reached the next word before the pause: the place to keep is the
     # word being read when it stopped, found as the player finds it.

@@ -89,17 +89,3 @@ def loaded_espeak_libraries() -> list[str]:
 def has_module(name: str) -> bool:
     """Return True when this worker has imported the module ``name``."""
     return name in sys.modules
-
-
-def hibari_phonemizer_is_shared() -> tuple[int, bool]:
-    """Return this worker's pid, and whether its hibari voice speaks through the phonemizer
-    it was forked with (loaded once, before the fork) rather than one of its own."""
-    from service.config import EngineSettings
-    from service.engines.base import VoiceSettings
-    from service.engines.hibari_engine import SHARED_MODULE, HibariEngine
-
-    shared = sys.modules.get(SHARED_MODULE)
-    engine = resolve_engine("hibari", EngineSettings())
-    assert isinstance(engine, HibariEngine)
-    loaded = engine._voice(VoiceSettings("hibari:heart"))
-    return os.getpid(), shared is not None and loaded.g2p is shared.PHONEMIZERS[False]

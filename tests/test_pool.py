@@ -135,40 +135,6 @@ def test_pool_synthesis_leaves_the_parent_free_of_espeak(engine_pool: EnginePool
         assert "libespeak" not in maps.read()
 
 
-@pytest.fixture(scope="module")
-def hibari_pool() -> Iterator[EnginePool]:
-    """Two workers that warm eSpeak and hibari's default voice, as the server's do."""
-    with EnginePool(2, task_timeout_s=60, warm_engines=("pyttsx3", "hibari:heart")) as started:
-        yield started
-
-
-@pytest.mark.slow
-def test_pool_workers_share_hibaris_phonemizer_loaded_once_before_the_fork(
-    hibari_pool: EnginePool, tmp_path: Path
-) -> None:
-    # about 100 MB of lexicons: loaded in the fork server, not once per worker
-    answers = {}
-    deadline = time.monotonic() + 30
-    while len(answers) < 2 and time.monotonic() < deadline:
-        pid, shared = hibari_pool.submit(pool_tasks.hibari_phonemizer_is_shared).result(60)
-        answers[pid] = shared
-    assert answers == dict.fromkeys(hibari_pool.worker_pids(), True)
-    assert hibari_pool.submit(pool_tasks.has_pytest_loaded).result(60) is False
-    # both engines speak in a forked worker; eSpeak was never loaded before the fork
-    for voice, text in (
-        ("hibari:heart", "Shared, and still speaking."),
-        ("pyttsx3:gmw/de", "Guten Tag."),
-    ):
-        pcm = hibari_pool.submit(synthesize, text, VoiceSettings(voice)).result(timeout=60)
-        assert pcm.duration_ms > 500, voice
-    # a worker that dies is replaced by another forked from the same server
-    first = hibari_pool.submit(pool_tasks.die_once, str(tmp_path / "died")).result(timeout=60)
-    assert first != int((tmp_path / "died").read_text())
-    wait_until_alive(hibari_pool)
-    pid, shared = hibari_pool.submit(pool_tasks.hibari_phonemizer_is_shared).result(60)
-    assert shared, pid
-
-
 def test_pool_keeps_stdout_clean() -> None:
     # The driver prints "Audio saved to ..."; nothing of it may reach the parent's stdout.
     script = (

@@ -19,7 +19,6 @@ from __future__ import annotations
 import bisect
 import logging
 import re
-import sys
 import threading
 from dataclasses import dataclass
 from importlib.util import find_spec
@@ -87,8 +86,6 @@ more slowly, and 2.0 is the fastest the model is meant for.
 """
 RATE_WPM_RANGE = (90, 310)
 """The rates hibari voices speak, in words per minute (inside the calibrated range)."""
-SHARED_MODULE = "service.engines.hibari_shared"
-"""The module holding phonemizers loaded before this worker was forked."""
 _CLAUSE_BREAK = re.compile(r"(?<=[,;:—])\s+")
 
 
@@ -122,8 +119,6 @@ class HibariEngine:
     name = "hibari"
     rate_range_wpm = RATE_WPM_RANGE
     """Slowest and fastest rate the voices take (checked when a narration is planned)."""
-    fork_preload = (SHARED_MODULE,)
-    """What the engine pool's fork server loads once for all its workers to share."""
 
     def __init__(self, settings: EngineSettings) -> None:
         """Check that hibari and onnxruntime are installed; load nothing."""
@@ -282,8 +277,7 @@ class HibariEngine:
                 ) from error
             g2p = self._g2p.get(voice.british)
             if g2p is None:
-                g2p = _shared_phonemizer(voice.british) or G2P(british=voice.british)
-                self._g2p[voice.british] = g2p
+                g2p = self._g2p[voice.british] = G2P(british=voice.british)
             loaded = _LoadedVoice(load_session(path, THREADS), g2p, self._load_vocab())
             self._loaded[name] = loaded
             logger.debug("loaded the hibari voice %s from %s", name, path)
@@ -298,12 +292,6 @@ class HibariEngine:
             path = hibari_assets() / "vocab.json"
             self._vocab = {str(k): int(v) for k, v in json.loads(path.read_text("utf-8")).items()}
         return self._vocab
-
-
-def _shared_phonemizer(british: bool) -> Any:
-    """Return the phonemizer this process was forked with, if it was (else None)."""
-    shared = sys.modules.get(SHARED_MODULE)
-    return None if shared is None else shared.PHONEMIZERS.get(british)
 
 
 def check_rate(settings: VoiceSettings) -> None:

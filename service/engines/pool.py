@@ -10,12 +10,8 @@ the next submit. Each worker gets the pool's
 :class:`~service.config.EngineSettings`, so the engines it constructs see what
 the process that made the pool was configured with.
 
-Workers never inherit the calling process: eSpeak NG must never be forked, and
-the calling process never loads an engine. They are started with ``spawn``, or,
-when an engine the pool warms names modules in ``fork_preload`` (read-only data
-that every worker would otherwise load for itself, such as hibari's lexicons),
-forked from a fork server that imported those modules and nothing else, so the
-workers share that data's pages.
+Workers are always started with ``spawn``: eSpeak NG must never be forked, and
+the calling process never loads an engine.
 """
 
 from __future__ import annotations
@@ -42,12 +38,11 @@ from service.engines.registry import (
     DEFAULT_ENGINE,
     Registration,
     adopt_registrations,
-    engine_class,
     registrations,
     resolve_engine,
 )
 from service.engines.voices import preferred_voices
-from service.errors import EngineUnavailableError, SynthesisError
+from service.errors import SynthesisError
 from service.media import Pcm
 
 logger = logging.getLogger(__name__)
@@ -290,7 +285,7 @@ class EnginePool:
                     max_workers=self.workers,
                     initializer=_initialize_worker,
                     initargs=(self.settings, registrations(), self._warm_engines),
-                    context=worker_context(self._warm_engines),
+                    context=_SPAWN,
                 )
             return self._pool
 
@@ -380,27 +375,6 @@ class EnginePool:
         inner = task.inner if task is not None else None
         if inner is not None and not inner.running():
             inner.cancel()
-
-
-def worker_context(warm_engines: Sequence[str]) -> Any:
-    """Return how workers that warm ``warm_engines`` are started (see the module's doc).
-
-    A process has one fork server, and it imports its modules when it starts: a
-    pool made after it started gets what it preloaded, whatever this pool wanted.
-    An engine whose module is missing there loads its data in each worker.
-    """
-    preload: list[str] = []
-    for wanted in warm_engines:
-        try:
-            engine = engine_class(wanted.partition(":")[0])
-        except EngineUnavailableError:
-            continue  # reported by the first task that needs it
-        preload.extend(getattr(engine, "fork_preload", ()))
-    if not preload:
-        return _SPAWN
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(list(dict.fromkeys(preload)))
-    return context
 
 
 def _worker_problem(error: BaseException, timeout_s: float) -> str | None:

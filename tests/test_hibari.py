@@ -12,9 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from harness.corpus import real_text
 from service.audio.clip import shape_clip
 from service.config import EngineSettings, Settings
 from service.engines.base import VoiceSettings
+from service.engines.hibari_compact import CompactMap, compact_phonemizer
 from service.engines.hibari_engine import RATE_TABLE, HibariEngine, speed_for_rate
 from service.engines.hibari_model import hibari_assets, registry
 from service.errors import VoiceError
@@ -136,6 +138,35 @@ def _digest_in_new_process(text: str) -> str:
 
 
 @pytest.mark.slow
+@pytest.mark.slow
+@pytest.mark.parametrize("british", [False, True], ids=["american", "british"])
+def test_compact_lexicons_phonemize_real_articles_exactly_as_hibaris_dicts(british: bool) -> None:
+    from hibari.g2p import G2P
+
+    paragraphs = [p for p in real_text(6000).split("\n") if p.strip()]
+    plain = G2P(british=british)
+    expected = [plain(paragraph) for paragraph in paragraphs]
+    compact = compact_phonemizer(G2P(british=british))
+    assert isinstance(compact.lexicon.golds.d, CompactMap)
+    assert [compact(paragraph) for paragraph in paragraphs] == expected
+    # every kind of entry decodes to what the dict held
+    for word in ("read", "used", "the", "Stoltenberg", "AA", "zebra", "Zebra", "ZEBRA"):
+        assert compact.lexicon.golds.get(word) == plain.lexicon.golds.get(word), word
+        assert compact.lexicon.silvers.get(word) == plain.lexicon.silvers.get(word), word
+        assert (word in compact.lexicon.golds) == (word in plain.lexicon.golds), word
+    for feature in ("b", "w=the", "s3=ced", "sh=Xx"):
+        assert compact.tagger.weights.get(feature) == plain.tagger.weights[feature], feature
+    assert compact.tagger.weights.get("no such feature") is None
+
+
+@pytest.mark.slow
+def test_hibari_voices_hold_the_compact_lexicons(hibari: HibariEngine) -> None:
+    hibari.synthesize("Loaded.", HEART)
+    g2p = hibari._voice(HEART).g2p
+    assert isinstance(g2p.lexicon.golds.d, CompactMap)
+    assert isinstance(g2p.tagger.weights, CompactMap)
+
+
 def test_hibari_same_sentence_same_samples_whatever_came_before(hibari: HibariEngine) -> None:
     sentence = SENTENCES[1]
     alone = hibari.synthesize(sentence, HEART).data

@@ -122,7 +122,11 @@ class HibariEngine:
 
     def __init__(self, settings: EngineSettings) -> None:
         """Check that hibari and onnxruntime are installed; load nothing."""
-        missing = [name for name in ("hibari", "onnxruntime", "onnx") if find_spec(name) is None]
+        missing = [
+            name
+            for name in ("hibari", "onnxruntime", "onnx", "marisa_trie")
+            if find_spec(name) is None
+        ]
         if missing:
             raise EngineUnavailableError(
                 f"the hibari engine needs {' and '.join(missing)}, which is not installed: "
@@ -271,13 +275,17 @@ class HibariEngine:
             path = check_file(voice)
             try:
                 from hibari.g2p import G2P
+
+                from service.engines.hibari_compact import compact_phonemizer
             except ImportError as error:
                 raise EngineUnavailableError(
                     f"the hibari engine cannot load ({error}): {INSTALL_HINT}"
                 ) from error
             g2p = self._g2p.get(voice.british)
             if g2p is None:
-                g2p = self._g2p[voice.british] = G2P(british=voice.british)
+                g2p = compact_phonemizer(G2P(british=voice.british))
+                self._g2p[voice.british] = g2p
+                trim_heap()  # the dicts it was loaded as are gone
             loaded = _LoadedVoice(load_session(path, THREADS), g2p, self._load_vocab())
             self._loaded[name] = loaded
             logger.debug("loaded the hibari voice %s from %s", name, path)

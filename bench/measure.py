@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import os
 import resource
 import statistics
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Sequence
@@ -20,8 +24,16 @@ class Run:
 
     wall_s: float
     peak_rss_bytes: int = 0
+    """The highest sum of every process's RSS (a page shared by n processes counts n times)."""
     cpu_s: float = 0.0
-    """CPU seconds (user + system) of the command and every descendant it waited for."""
+    """CPU seconds (user + system) of the command and all its descendants.
+
+    A process whose parent exits without waiting for it (a fork server) is adopted
+    by this one and waited for, so its CPU and its own children's are counted too.
+    """
+    peak_pss_bytes: int = 0
+    """The highest sum of every process's PSS (a page shared by n processes counts 1/n in
+    each): the memory the command held, where processes share pages."""
 
 
 @dataclass
@@ -46,20 +58,35 @@ class Series:
         """Return the highest total RSS seen over all runs, in MiB."""
         return max(r.peak_rss_bytes for r in self.runs) / (1024 * 1024)
 
+    @property
+    def peak_pss_mb(self) -> float:
+        """Return the highest total PSS seen over all runs, in MiB."""
+        return max(r.peak_pss_bytes for r in self.runs) / (1024 * 1024)
 
-def tree_rss(process: psutil.Process) -> int:
-    """Return the summed RSS of a process and all its descendants."""
-    total = 0
+
+def tree_memory(process: psutil.Process) -> tuple[int, int]:
+    """Return the summed RSS and PSS of a process and all its descendants, in bytes."""
+    rss = pss = 0
     try:
         members = [process, *process.children(recursive=True)]
     except psutil.Error:
-        return 0
+        return 0, 0
     for member in members:
         try:
-            total += member.memory_info().rss
-        except psutil.Error:
+            rss += member.memory_info().rss
+            pss += _pss_bytes(member.pid)
+        except (psutil.Error, OSError):
             continue
-    return total
+    return rss, pss
+
+
+def _pss_bytes(pid: int) -> int:
+    """Return a process's PSS from the kernel's own sum (cheaper than psutil's smaps walk)."""
+    with open(f"/proc/{pid}/smaps_rollup", "rb") as rollup:
+        for line in rollup:
+            if line.startswith(b"Pss:"):
+                return int(line.split()[1]) * 1024
+    return 0
 
 
 def run(
@@ -69,33 +96,62 @@ def run(
     env: dict[str, str] | None = None,
     shell: bool = False,
 ) -> Run:
-    """Run ``command`` to completion; return its wall time and peak tree RSS."""
+    """Run ``command`` to completion; return its wall time, CPU time and peak tree memory."""
+    _adopt_orphans()
     used_before = _children_cpu_s()
     started = time.perf_counter()
     args: str | list[str] = " ".join(map(str, command)) if shell else [str(c) for c in command]
     child = subprocess.Popen(
         args, cwd=cwd, env=env, shell=shell, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
-    peak = 0
+    peak = peak_pss = 0
+    seen: set[int] = set()
     stop = threading.Event()
 
     def sample() -> None:
-        nonlocal peak
+        nonlocal peak, peak_pss
         watched = psutil.Process(child.pid)
         while not stop.is_set():
-            peak = max(peak, tree_rss(watched))
+            with contextlib.suppress(psutil.Error):
+                seen.update(member.pid for member in watched.children(recursive=True))
+            rss, pss = tree_memory(watched)
+            peak, peak_pss = max(peak, rss), max(peak_pss, pss)
             stop.wait(0.02)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     _, err = child.communicate()
     wall = time.perf_counter() - started
-    cpu = _children_cpu_s() - used_before
     stop.set()
     sampler.join()
+    _wait_for_orphans(seen)
+    cpu = _children_cpu_s() - used_before
     if child.returncode != 0:
         raise RuntimeError(f"{command} failed: {err.decode(errors='replace')[-500:]}")
-    return Run(wall, peak, cpu)
+    return Run(wall, peak, cpu, peak_pss)
+
+
+_PR_SET_CHILD_SUBREAPER = 36
+
+
+def _adopt_orphans() -> None:
+    """Make this process the reaper of its descendants' orphans (Linux), so it can wait for them."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def _wait_for_orphans(pids: set[int], timeout_s: float = 30.0) -> None:
+    """Wait for the descendants that became this process's children when their parent exited."""
+    deadline = time.monotonic() + timeout_s
+    for pid in pids:
+        while time.monotonic() < deadline:
+            try:
+                done, _status = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                break  # not ours: its own parent waited for it
+            if done:
+                break
+            time.sleep(0.01)
 
 
 def _children_cpu_s() -> float:

@@ -10,8 +10,11 @@
    20 ms) for real text of 3,500 and 10,000 words.
 3. First audio byte after ``POST /api/narrations`` of an uncached real 3,500-word
    text, ``listen serve`` with its engine workers warmed, median of 5.
+4. hibari's phonemizer as hibari holds it (dicts) and as the engine does (tries):
+   the memory it adds to a fresh process, the time to load it, and the time to
+   phonemize 6,000 words of real articles with it.
 
-    python -m bench.hibari [--runs 3]
+    python -m bench.hibari [--runs 3] [--parts cold,memory,first-byte,phonemizer]
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import json
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -122,8 +126,8 @@ def memory(work: Path) -> str:
             "### Peak memory of a cold narration with hibari (all processes)",
             "",
             "PSS summed is what the processes hold (a page shared by n processes counts 1/n "
-            "in each; the engine workers share hibari's phonemizer); the RSS sum counts every "
-            "shared page once per process.",
+            "in each: the shared libraries of the CLI and its engine workers); the RSS sum "
+            "counts every shared page once per process.",
             "",
             "| words | wall s | peak MiB, PSS summed | peak MiB, RSS summed |",
             "|---:|---:|---:|---:|",
@@ -184,6 +188,73 @@ def wait_done(base: str, narration_id: str, timeout_s: float = 300) -> None:
     raise TimeoutError(narration_id)
 
 
+PHONEMIZER_PROBE = """
+import ctypes, gc, json, sys, time
+from hibari.g2p import G2P
+from service.engines.hibari_compact import compact_phonemizer
+
+def anon_kib():
+    gc.collect()
+    ctypes.CDLL(None).malloc_trim(0)
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("RssAnon"))
+
+paragraphs = json.load(sys.stdin)
+G2P(oov=False)("Warm.")  # imports and the assets' first reads, outside the figures
+before = anon_kib()
+started = time.process_time()
+g2p = G2P(oov=False)
+if sys.argv[1] == "tries":
+    compact_phonemizer(g2p)
+loaded = time.process_time() - started
+held = anon_kib() - before
+started = time.process_time()
+for paragraph in paragraphs:
+    g2p(paragraph)
+spent = time.process_time() - started
+print(json.dumps({"mib": held / 1024, "load_s": loaded, "phonemize_s": spent}))
+"""
+
+
+def phonemizer(runs: int) -> str:
+    """Compare hibari's phonemizer in its dicts and in the engine's tries, in fresh processes."""
+    paragraphs = [p for p in real_text(6000).split("\n") if p.strip()]
+    words = sum(len(p.split()) for p in paragraphs)
+    found: dict[str, list[dict[str, float]]] = {"dicts": [], "tries": []}
+    for _ in range(runs):
+        for kind in found:
+            done = subprocess.run(
+                [sys.executable, "-c", PHONEMIZER_PROBE, kind],
+                input=json.dumps(paragraphs),
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            found[kind].append(json.loads(done.stdout))
+
+    def median(kind: str, key: str) -> float:
+        return statistics.median(run[key] for run in found[kind])
+
+    rows = [
+        f"| {label} | {median(kind, 'mib'):.0f} | {median(kind, 'load_s'):.2f} | "
+        f"{median(kind, 'phonemize_s'):.2f} |"
+        for kind, label in (("dicts", "hibari's own (dicts)"), ("tries", "the engine's (tries)"))
+    ]
+    return "\n".join(
+        [
+            f"### hibari's phonemizer (American English), median of {runs} fresh processes",
+            "",
+            f"Memory it adds to a process (anonymous RSS after a collection), CPU seconds to "
+            f"load it, CPU seconds to phonemize {words:,} words of real articles "
+            "(the out-of-vocabulary model left out: the same in both).",
+            "",
+            "| phonemizer | memory MiB | load s | phonemize s |",
+            "|---|---:|---:|---:|",
+            *rows,
+        ]
+    )
+
+
 def load_note() -> str:
     """Say how busy the machine was (the 1-minute load average; it has 2 cores)."""
     return f"Load average (1 min) when this part ended: {os.getloadavg()[0]:.1f}."
@@ -193,7 +264,7 @@ def main() -> None:
     """Run the benchmark and write its section of RESULTS.md."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--parts", default="cold,memory,first-byte")
+    parser.add_argument("--parts", default="cold,memory,first-byte,phonemizer")
     args = parser.parse_args()
     parts = args.parts.split(",")
     with tempfile.TemporaryDirectory(prefix="bench-hibari-") as scratch:
@@ -205,6 +276,11 @@ def main() -> None:
         if "memory" in parts:
             write_section(
                 "hibari-memory", f"{TITLE.format('memory')}\n\n{memory(work)}\n\n{load_note()}"
+            )
+        if "phonemizer" in parts:
+            write_section(
+                "hibari-phonemizer",
+                f"{TITLE.format('phonemizer')}\n\n{phonemizer(args.runs)}\n\n{load_note()}",
             )
         if "first-byte" in parts:
             write_section(

@@ -1,12 +1,13 @@
-"""hibari's lexicons and tagger in compact tries: the same answers in a tenth of the memory.
+"""hibari's lexicons and tagger in compact tries: the same answers in a sixth of the memory.
 
 hibari's phonemizer holds its American or British lexicons (183,000 words) and
 its part-of-speech tagger's weights (80,000 features) as Python dicts: about
-75 MB of small objects in every engine worker. The same data in marisa tries
-(one flat buffer each, values packed as bytes) takes about 9 MB, and a word's
-entry is decoded when it is looked up. Lookups are a few times slower than a
-dict's, which adds about a fifth to phonemizing and nothing that can be heard
-or measured against the model's own time (``bench.hibari``).
+70 MB of small objects in every engine worker. The same data in marisa tries
+(one flat buffer each, values packed as bytes) takes about 7 MB, and a value is
+decoded when it is looked up; the last few thousand stay decoded (4 MB more).
+Phonemizing real articles takes about a tenth longer than with the dicts, and
+loading twice as long (half a second more per worker), both small beside the
+model's own time (``python -m bench.hibari --parts phonemizer``).
 
 The answers are the same, bit for bit: each value decodes to what the dict
 held, the tagger's weights as the same 64-bit floats in the same order (its
@@ -16,6 +17,7 @@ real articles both ways and compares.
 
 from __future__ import annotations
 
+import functools
 import json
 import struct
 from collections.abc import Callable, Iterable, Mapping
@@ -23,22 +25,33 @@ from typing import Any
 
 import marisa_trie
 
+RECENT = 4096
+"""Decoded values kept per map."""
 _WEIGHT = struct.Struct("<Bd")
 """One tagger weight: the tag's index and the weight as a 64-bit float."""
 
 
 class CompactMap:
-    """A read-only ``str -> value`` lookup over a marisa trie, with dict's ``get`` and ``in``."""
+    """A read-only ``str -> value`` lookup over a marisa trie, with dict's ``get`` and ``in``.
 
-    __slots__ = ("_decode", "_trie")
+    The last :data:`RECENT` values looked up are kept decoded: a few hundred
+    words and tagger features make up most lookups of any text.
+    """
+
+    __slots__ = ("_decode", "_recent", "_trie")
 
     def __init__(self, items: Iterable[tuple[str, bytes]], decode: Callable[[bytes], Any]) -> None:
         self._trie = marisa_trie.BytesTrie(items)
         self._decode = decode
+        self._recent = functools.lru_cache(maxsize=RECENT)(self._lookup)
+
+    def _lookup(self, key: str) -> Any:
+        found = self._trie.get(key)
+        return self._decode(found[0]) if found else None
 
     def get(self, key: str, default: Any = None) -> Any:
-        found = self._trie.get(key)
-        return self._decode(found[0]) if found else default
+        found = self._recent(key)
+        return default if found is None else found
 
     def __contains__(self, key: object) -> bool:
         return key in self._trie

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from service.engines.base import VoiceSettings
-from service.engines.pool import EnginePool, _Task, synthesize
+from service.engines.pool import SERVER_NICENESS, EnginePool, _Task, synthesize
 from service.errors import SynthesisError, VoiceError
 from tests import pool_tasks
 
@@ -44,6 +44,13 @@ def test_pool_starts_its_workers(pool: EnginePool) -> None:
 
 def test_pool_workers_are_spawned_not_forked(pool: EnginePool) -> None:
     assert pool.submit(pool_tasks.has_pytest_loaded).result() is False
+
+
+def test_pool_workers_of_a_server_yield_the_cpu_to_it(pool: EnginePool) -> None:
+    # synthesis must not starve the process that answers requests
+    assert pool.submit(os.nice, 0).result(timeout=10) == os.nice(0)  # the CLI's keep its own
+    with EnginePool(1, task_timeout_s=10, warm_engines=(), niceness=SERVER_NICENESS) as server_pool:
+        assert server_pool.submit(os.nice, 0).result(timeout=10) == os.nice(0) + SERVER_NICENESS
 
 
 def test_pool_frees_finished_tasks_without_the_cycle_collector(pool: EnginePool) -> None:

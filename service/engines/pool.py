@@ -54,6 +54,13 @@ _READY_HOLD_S = 0.02
 """How long a readiness probe keeps its worker busy, so probes spread over workers."""
 _POOL_BREAKS_FORGIVEN = 3
 """Times a task is rescheduled, uncounted, because the whole pool broke under it."""
+SERVER_NICENESS = 5
+"""How much lower than the server's the CPU priority of its engine workers is (``nice``).
+
+Synthesis is background work: on a busy machine the process answering requests
+comes first. A narration from the command line is the user's foreground work,
+and its workers keep the priority of the command.
+"""
 _LAUNCH_WAIT_S = 10.0
 """How long closing waits for workers that :meth:`EnginePool.launch` started to come up."""
 
@@ -68,7 +75,10 @@ def synthesize(text: str, settings: VoiceSettings) -> Pcm:
 
 
 def _initialize_worker(
-    settings: EngineSettings, engines: dict[str, Registration], warm_engines: tuple[str, ...]
+    settings: EngineSettings,
+    engines: dict[str, Registration],
+    warm_engines: tuple[str, ...],
+    niceness: int = 0,
 ) -> None:
     """Prepare a fresh worker: keep stdout clean, take the pool's settings, load the engines.
 
@@ -77,6 +87,8 @@ def _initialize_worker(
     voice ids (the voice to load).
     """
     global _worker_settings
+    if niceness:
+        os.nice(niceness)
     adopt_registrations(engines)
     # Anything written to fd 1 here (engines print) would land in the parent's
     # stdout, which may be carrying an MP3; send it to stderr instead.
@@ -135,6 +147,7 @@ class EnginePool:
         warm_engines: Sequence[str] = (DEFAULT_ENGINE,),
         start_timeout_s: float = 120.0,
         settings: EngineSettings | None = None,
+        niceness: int = 0,
     ) -> None:
         if workers < 1:
             raise ValueError(f"an engine pool needs at least one worker, not {workers}")
@@ -143,6 +156,7 @@ class EnginePool:
         self.settings = settings if settings is not None else EngineSettings(workers=workers)
         """What the workers' engines are constructed with."""
         self._warm_engines = tuple(warm_engines)
+        self._niceness = niceness
         self._start_timeout_s = start_timeout_s
         self._lock = threading.RLock()
         self._pool: ProcessPool | None = None
@@ -167,6 +181,7 @@ class EnginePool:
             task_timeout_s=engines.segment_timeout_s,
             warm_engines=preferred_voices(settings.speech),
             settings=engines,
+            niceness=SERVER_NICENESS,
         )
 
     def __enter__(self) -> EnginePool:
@@ -284,7 +299,12 @@ class EnginePool:
                 self._pool = ProcessPool(
                     max_workers=self.workers,
                     initializer=_initialize_worker,
-                    initargs=(self.settings, registrations(), self._warm_engines),
+                    initargs=(
+                        self.settings,
+                        registrations(),
+                        self._warm_engines,
+                        self._niceness,
+                    ),
                     context=_SPAWN,
                 )
             return self._pool

@@ -18,8 +18,10 @@ a publisher creates a new small narration and times it until it is done, and
 the server's memory (every process: nginx, gunicorn, web and engine workers)
 is sampled each second.
 
-The same runs against gunicorn alone (``LISTEN_FRONT=none``, the server as it
-faced clients before the front), side by side in the same command.
+The same runs, for ``--baseline-hold-s``, with eSpeak NG reading English (the
+memory of a server without the natural voice loaded) and against gunicorn alone
+(``LISTEN_FRONT=none``, the server as it faced clients before the front), side
+by side in the same command.
 
     python -m bench.slow [--connections 500] [--hold-s 60] [--baseline-hold-s 30]
 """
@@ -377,6 +379,12 @@ def main() -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 8192)), hard))
     outcomes = [
         run_one("nginx in front (default)", {}, options.connections, options.hold_s),
+        run_one(
+            "nginx in front, eSpeak NG reading English (`LISTEN_VOICE=pyttsx3:gmw/en-us`)",
+            {"LISTEN_VOICE": "pyttsx3:gmw/en-us"},
+            options.connections,
+            options.baseline_hold_s,
+        ),
         run_one(
             "gunicorn alone (`LISTEN_FRONT=none`)",
             {"LISTEN_FRONT": "none"},

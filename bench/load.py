@@ -108,7 +108,10 @@ def tree_rss_mb(base: str) -> float:
 
 # --- 200 listeners ---------------------------------------------------------------
 
-SERVERS = (("nginx in front", {}), ("gunicorn alone", {"LISTEN_FRONT": "none"}))
+VOICE = {"LISTEN_VOICE": "pyttsx3:gmw/en-us"}
+"""Every server reads with eSpeak NG: this measures the web process, and the soak and the
+bursts make hundreds of narrations (``bench.slow`` and ``bench.hibari`` load hibari)."""
+SERVERS = (("nginx in front", VOICE), ("gunicorn alone", {**VOICE, "LISTEN_FRONT": "none"}))
 """The server as it is deployed, and as it faced clients before the front (the baseline)."""
 
 
@@ -510,13 +513,14 @@ def main() -> None:
         if "soak" in parts:
             cache = Path(folder) / "soak-cache"
             cache.mkdir()
-            with running_server(cache) as base:
+            with running_server(cache, env=VOICE) as base:
                 sections.append("### Soak\n\n" + soak(base, options.soak_s))
                 print(sections[-1], flush=True)
     markdown = (
         "## Load (`python -m bench.load`)\n\n"
         "The real server on loopback with default settings (one web process, "
-        f"{psutil.cpu_count()} engine workers, nginx in front); the load generators run on the "
+        f"{psutil.cpu_count()} engine workers, nginx in front) but eSpeak NG as the voice "
+        "(`LISTEN_VOICE=pyttsx3:gmw/en-us`); the load generators run on the "
         "same machine. The Range and burst parts also run gunicorn alone (`LISTEN_FRONT=none`), "
         "as the server faced clients before the front, as the baseline.\n\n"
         + "\n\n".join(merged_parts(sections))

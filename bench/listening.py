@@ -172,6 +172,46 @@ class TimedRecorder(Recorder):
         return written
 
 
+def pace_listeners(
+    scripts: Sequence[Sequence[dict[str, object]]],
+    send: Callable[[int, random.Random, dict[str, object]], str | None],
+) -> tuple[list[float], list[str], float]:
+    """Play each listener's script on its own thread, one event a second, as a page would.
+
+    Each listener starts at its own offset within the first second (they do not
+    all tick at once) and sends with ``send(index, rng, event)``, which returns an error
+    or None. Return each sent event's time in ms, the errors, and the wall time.
+    """
+    took_ms: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    start = time.monotonic() + 1.0
+
+    def listener(index: int) -> None:
+        rng = random.Random(index)
+        offset = rng.random()
+        for second, event in enumerate(scripts[index]):
+            delay = start + offset + second - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            began = time.perf_counter()
+            error = send(index, rng, event)
+            took = (time.perf_counter() - began) * 1000
+            with lock:
+                if error is None:
+                    took_ms.append(took)
+                else:
+                    errors.append(error)
+
+    threads = [threading.Thread(target=listener, args=(i,)) for i in range(len(scripts))]
+    began = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return took_ms, errors, time.monotonic() - began
+
+
 def run_listeners(
     name: str,
     database: Database,
@@ -190,40 +230,20 @@ def run_listeners(
         node.start(1.0)
         nodes.append(node)
     run = LoadRun(name)
-    lock = threading.Lock()
-    start = time.monotonic() + 1.0
 
-    def listener(index: int) -> None:
-        own_rng = random.Random(index)
-        offset = own_rng.random()  # listeners do not all tick at once
-        for second, event in enumerate(scripts[index]):
-            delay = start + offset + second - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            node = nodes[own_rng.randrange(len(nodes))]  # a load balancer's choice
-            body = json.dumps(event).encode()
-            began = time.perf_counter()
-            try:
-                node.record(parse_events(body))
-            except Exception as error:  # counted and reported: the figure is 0
-                with lock:
-                    run.errors.append(f"{type(error).__name__}: {error}")
-                continue
-            took = (time.perf_counter() - began) * 1000
-            with lock:
-                run.sent += 1
-                run.record_ms.append(took)
+    def send(index: int, rng: random.Random, event: dict[str, object]) -> str | None:
+        node = nodes[rng.randrange(len(nodes))]  # a load balancer's choice
+        try:
+            node.record(parse_events(json.dumps(event).encode()))
+        except Exception as error:  # counted and reported: the figure is 0
+            return f"{type(error).__name__}: {error}"
+        return None
 
-    threads = [threading.Thread(target=listener, args=(i,)) for i in range(LISTENERS)]
-    began = time.monotonic()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run.record_ms, run.errors, run.wall_s = pace_listeners(scripts, send)
+    run.sent = len(run.record_ms)
     for node in nodes:
         node.close()
         run.flush_ms += node.flush_times
-    run.wall_s = time.monotonic() - began
     expected = expected_counts([e for script in scripts for e in script], day)
     stored = stored_counts(database, narrations, day)
     run.exact = stored.days == expected.days and stored.paragraphs == expected.paragraphs

@@ -21,7 +21,6 @@ import json
 import random
 import statistics
 import tempfile
-import threading
 import time
 import urllib.parse
 from collections.abc import Iterator, Sequence
@@ -36,6 +35,7 @@ from bench.listening import (
     _bodies,
     expected_counts,
     listener_events,
+    pace_listeners,
     plan_narrations,
 )
 from bench.results import write_section
@@ -107,39 +107,17 @@ def run_listeners(
     scripts = [listener_events(i, *narrations[i % len(narrations)], rng) for i in range(LISTENERS)]
     day = dt.datetime.now(dt.UTC).date()
     run = HttpRun(name)
-    lock = threading.Lock()
-    start = time.monotonic() + 1.0
 
-    def listener(index: int) -> None:
-        own = random.Random(index)
-        offset = own.random()  # listeners do not all tick at once
-        for second, event in enumerate(scripts[index]):
-            delay = start + offset + second - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            base = bases[own.randrange(len(bases))]  # a load balancer's choice
-            began = time.perf_counter()
-            try:
-                status, answer = _beacon(base, json.dumps(event).encode(), _address(index))
-            except OSError as error:
-                with lock:
-                    run.errors.append(f"{type(error).__name__}: {error}")
-                continue
-            took = (time.perf_counter() - began) * 1000
-            with lock:
-                if status != 204:
-                    run.errors.append(f"{status}: {answer[:200]!r}")
-                else:
-                    run.sent += 1
-                    run.answer_ms.append(took)
+    def send(index: int, rng: random.Random, event: dict[str, object]) -> str | None:
+        base = bases[rng.randrange(len(bases))]  # a load balancer's choice
+        try:
+            status, answer = _beacon(base, json.dumps(event).encode(), _address(index))
+        except OSError as error:
+            return f"{type(error).__name__}: {error}"
+        return None if status == 204 else f"{status}: {answer[:200]!r}"
 
-    threads = [threading.Thread(target=listener, args=(i,)) for i in range(LISTENERS)]
-    began = time.monotonic()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    run.wall_s = time.monotonic() - began
+    run.answer_ms, run.errors, run.wall_s = pace_listeners(scripts, send)
+    run.sent = len(run.answer_ms)
     time.sleep(SETTLE_S)
     expected = expected_counts([e for script in scripts for e in script], day)
     _compare(run, bases[0], narrations, expected, day)

@@ -28,9 +28,9 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
+from bench.api import create, time_first_byte, wait_done
 from bench.measure import Series, run
 from bench.results import write_section
 from harness.corpus import real_article, real_text, real_texts
@@ -145,16 +145,13 @@ def first_byte(runs: int, work: Path) -> str:
     (work / "serve").mkdir()
     with running_server(work / "serve" / "cache") as base:
         # both engine workers load hibari at start; wait until one narration went through
-        wait_done(base, post(base, "A warm-up\n\nFirst paragraph of it.")["id"])
+        wait_done(base, create(base, "A warm-up\n\nFirst paragraph of it.")["status_url"])
         time.sleep(5)
         for text in texts[1:]:
-            started = time.perf_counter()
-            created = post(base, text)
-            with urllib.request.urlopen(base + created["stream_url"], timeout=120) as stream:
-                stream.read(1)
-                times.append(time.perf_counter() - started)
-            print(f"first byte {times[-1] * 1000:.0f} ms", flush=True)
-            wait_done(base, created["id"])
+            took, created = time_first_byte(base, text)
+            times.append(took)
+            print(f"first byte {took * 1000:.0f} ms", flush=True)
+            wait_done(base, created["status_url"])
     shown = ", ".join(f"{t * 1000:.0f}" for t in times)
     sizes = [len(text.split()) for text in texts[1:]]
     return "\n".join(
@@ -165,27 +162,6 @@ def first_byte(runs: int, work: Path) -> str:
             f"**{statistics.median(times) * 1000:.0f} ms** (runs: {shown} ms); target <= 300 ms.",
         ]
     )
-
-
-def post(base: str, text: str) -> dict[str, str]:
-    request = urllib.request.Request(
-        base + "/api/narrations",
-        data=json.dumps({"text": text}).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    with urllib.request.urlopen(request, timeout=60) as answer:
-        return dict(json.load(answer))
-
-
-def wait_done(base: str, narration_id: str, timeout_s: float = 300) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        with urllib.request.urlopen(f"{base}/api/narrations/{narration_id}") as answer:
-            if json.load(answer)["status"] in ("done", "failed"):
-                return
-        time.sleep(0.2)
-    raise TimeoutError(narration_id)
 
 
 PHONEMIZER_PROBE = """

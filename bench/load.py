@@ -31,8 +31,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -41,6 +39,7 @@ from typing import Any
 
 import psutil
 
+from bench.api import call, wait_done
 from bench.results import RESULTS, write_section
 from harness.corpus import article_text
 from harness.webserver import engine_workers, running_server, server_process, web_worker
@@ -49,41 +48,6 @@ from service.malloc import jemalloc_loaded
 RANGE_BYTES = 65536
 BURST_ARTICLES = 50
 SAMPLE_EVERY_S = 5.0
-
-
-def call(
-    base: str,
-    path: str,
-    *,
-    body: dict[str, Any] | None = None,
-    headers: dict[str, str] | None = None,
-    timeout_s: float = 120,
-) -> tuple[int, dict[str, str], bytes]:
-    """Send one request; return status, headers and body (errors are answers too)."""
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(
-        base + path,
-        data=data,
-        headers={**({"Content-Type": "application/json"} if data else {}), **(headers or {})},
-        method="POST" if data else "GET",
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout_s) as answer:
-            return answer.status, dict(answer.headers), answer.read()
-    except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read()
-
-
-def wait_done(base: str, status_url: str, timeout_s: float = 600) -> dict[str, Any]:
-    """Poll a narration until it is done or failed."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        _code, _headers, body = call(base, status_url)
-        state = json.loads(body)
-        if state["status"] in ("done", "failed"):
-            return dict(state)
-        time.sleep(0.25)
-    raise TimeoutError(status_url)
 
 
 def rss_mb(process: Any) -> float:

@@ -26,13 +26,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import wave
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from bench.api import create, time_first_byte, wait_done
 from bench.results import write_section
 from harness.corpus import article_text
 
@@ -207,44 +207,16 @@ def server(cache_dir: Path) -> Iterator[str]:
         yield base
 
 
-def post(base: str, text: str) -> dict[str, Any]:
-    request = urllib.request.Request(
-        base + "/api/narrations", data=json.dumps({"text": text}).encode(),
-        headers={"Content-Type": "application/json"}, method="POST",
-    )  # fmt: skip
-    with urllib.request.urlopen(request, timeout=60) as answer:
-        return dict(json.load(answer))
-
-
-def first_byte_s(base: str, text: str) -> float:
-    """POST ``text`` and return the seconds until its stream's first byte arrives."""
-    started = time.perf_counter()
-    created = post(base, text)
-    with urllib.request.urlopen(base + created["stream_url"], timeout=120) as stream:
-        stream.read(1)
-        return time.perf_counter() - started
-
-
-def wait_done(base: str, narration_id: str, timeout_s: float = 120) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        with urllib.request.urlopen(f"{base}/api/narrations/{narration_id}") as answer:
-            if json.load(answer)["status"] in ("done", "failed"):
-                return
-        time.sleep(0.1)
-    raise TimeoutError(narration_id)
-
-
 def bench_ttfb(runs: int, work: Path) -> str:
     cold: list[float] = []
     warm: list[float] = []
     for attempt in range(runs):
         with server(work / f"cold-{attempt}" / "cache") as base:
-            cold.append(first_byte_s(base, article_text(WORDS, seed=100 + attempt)))
+            cold.append(time_first_byte(base, article_text(WORDS, seed=100 + attempt))[0])
         with server(work / f"warm-{attempt}" / "cache") as base:
             short = "A short warm-up\n\nFirst paragraph.\n\nSecond one.\n\nAnd a third."
-            wait_done(base, post(base, short)["id"])
-            warm.append(first_byte_s(base, article_text(WORDS, seed=200 + attempt)))
+            wait_done(base, create(base, short)["status_url"])
+            warm.append(time_first_byte(base, article_text(WORDS, seed=200 + attempt))[0])
 
     def row(name: str, series: list[float]) -> str:
         shown = ", ".join(f"{s:.2f}" for s in series)

@@ -46,7 +46,7 @@ from typing import Any
 
 import psutil
 
-from bench.load import call, wait_done
+from bench.api import call, wait_done
 from bench.results import write_section
 from harness.corpus import article_text
 from harness.webserver import running_server, server_process

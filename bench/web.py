@@ -17,7 +17,6 @@ Runs the real server (``listen serve``) on a loopback port.
 
 from __future__ import annotations
 
-import json
 import re
 import statistics
 import subprocess
@@ -26,6 +25,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from bench.api import create
 from bench.measure import run
 from bench.narrate import edited, narrate_command
 from bench.results import write_section
@@ -39,18 +39,6 @@ WRK_SECONDS = 8
 WRK_ROUNDS = 3
 
 
-def post(base: str, text: str) -> dict[str, str]:
-    """Create a narration and return the API object."""
-    request = urllib.request.Request(
-        base + "/api/narrations",
-        data=json.dumps({"text": text}).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    with urllib.request.urlopen(request) as answer:
-        return dict(json.load(answer))
-
-
 def stream_times(base: str, text: str, *, edit: bool = False) -> tuple[float, float]:
     """Return (seconds to first audio byte, seconds to last byte) for the article ``text``.
 
@@ -59,7 +47,7 @@ def stream_times(base: str, text: str, *, edit: bool = False) -> tuple[float, fl
     if edit:
         text = edited(text)
     started = time.perf_counter()
-    created = post(base, text)
+    created = create(base, text)
     with urllib.request.urlopen(base + created["stream_url"]) as stream:
         stream.read(1)
         first = time.perf_counter() - started
@@ -86,7 +74,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-web-") as scratch:
         folder = Path(scratch)
         with running_server(folder / "cache", env={"LISTEN_VOICE": "pyttsx3:gmw/en-us"}) as base:
-            post(base, "Warm up.\n\nThe engines start here.")
+            create(base, "Warm up.\n\nThe engines start here.")
             time.sleep(1)
             firsts, wholes, colds = [], [], []
             for index, text in enumerate(texts):
@@ -105,7 +93,7 @@ def main() -> None:
                 )
             edits = [stream_times(base, text, edit=True)[1] for text in texts[:EDITED_ARTICLES]]
             print(f"edited, whole stream: {[round(e, 2) for e in edits]}", flush=True)
-            created = post(base, texts[0])  # made above: cached delivery
+            created = create(base, texts[0])  # made above: cached delivery
             audio = base + created["audio_url"]
             status = base + created["status_url"]
             rates: dict[str, list[float]] = {"livez": [], "range": [], "status": []}

@@ -30,9 +30,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.api import create, time_first_byte, wait_done
 from bench.measure import Series, run
 from bench.results import write_section
+from harness.api import create, time_first_byte, wait_done
 from harness.corpus import real_article, real_text, real_texts
 
 TITLE = "## hibari narrations (`python -m bench.hibari --parts {}`)"

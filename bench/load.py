@@ -39,8 +39,8 @@ from typing import Any
 
 import psutil
 
-from bench.api import call, wait_done
 from bench.results import RESULTS, write_section
+from harness.api import call, wait_done
 from harness.corpus import article_text
 from harness.webserver import engine_workers, running_server, server_process, web_worker
 from service.malloc import jemalloc_loaded

@@ -32,8 +32,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bench.api import create, time_first_byte, wait_done
 from bench.results import write_section
+from harness.api import create, time_first_byte, wait_done
 from harness.corpus import article_text
 
 VOICE = "piper:en_US-joe-medium"

@@ -46,8 +46,8 @@ from typing import Any
 
 import psutil
 
-from bench.api import call, wait_done
 from bench.results import write_section
+from harness.api import call, wait_done
 from harness.corpus import article_text
 from harness.webserver import running_server, server_process
 

@@ -25,10 +25,10 @@ import time
 import urllib.request
 from pathlib import Path
 
-from bench.api import create
 from bench.measure import run
 from bench.narrate import edited, narrate_command
 from bench.results import write_section
+from harness.api import create
 from harness.corpus import real_texts
 from harness.webserver import running_server
 

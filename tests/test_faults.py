@@ -22,36 +22,13 @@ from typing import Any
 
 import pytest
 
+from harness.api import call, create
 from harness.corpus import article_text
 from harness.webserver import engine_workers, running_server, server_process, web_worker
 
 pytestmark = pytest.mark.server
 
 ENV = {"LISTEN_WORKERS": "1", "LISTEN_VOICE": "pyttsx3:gmw/en-us"}
-
-
-def call(
-    base: str, path: str, body: dict[str, Any] | None = None, timeout_s: float = 60
-) -> tuple[int, dict[str, str], bytes]:
-    """Send one request; return status, headers and body (HTTP errors are answers too)."""
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(
-        base + path,
-        data=data,
-        headers={"Content-Type": "application/json"} if data else {},
-        method="POST" if data else "GET",
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout_s) as answer:
-            return answer.status, dict(answer.headers), answer.read()
-    except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read()
-
-
-def create(base: str, text: str) -> dict[str, Any]:
-    status, _headers, body = call(base, "/api/narrations", {"text": text})
-    assert status in (200, 202), body
-    return dict(json.loads(body))
 
 
 def state(base: str, made: dict[str, Any]) -> dict[str, Any]:
@@ -172,7 +149,7 @@ def test_faults_full_then_read_only_disk_fails_jobs_clearly_and_keeps_serving(
             except OSError:
                 pass
         os.truncate(filler, filler.stat().st_size - 400_000)  # room for a plan, not the audio
-        status, _headers, body = call(base, "/api/narrations", {"text": article_text(3000)})
+        status, _headers, body = call(base, "/api/narrations", body={"text": article_text(3000)})
         if status == 503:  # the plan itself did not fit: refused at once, with the reason
             assert "disk is full" in json.loads(body)["detail"]
         else:
@@ -182,7 +159,7 @@ def test_faults_full_then_read_only_disk_fails_jobs_clearly_and_keeps_serving(
         assert call(base, "/livez")[0] == 200
         filler.unlink()
         remount(cache, "ro")
-        status, _headers, body = call(base, "/api/narrations", {"text": article_text(500)})
+        status, _headers, body = call(base, "/api/narrations", body={"text": article_text(500)})
         assert status == 503 and "read-only" in json.loads(body)["detail"]
         assert assert_whole_audio(base, cached) == before
         assert call(base, cached["captions_url"])[0] == 200

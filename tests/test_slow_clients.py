@@ -21,36 +21,13 @@ from typing import Any
 
 import pytest
 
+from harness.api import call, create
 from harness.corpus import article_text
 from harness.webserver import running_server
 
 pytestmark = [pytest.mark.server, pytest.mark.xdist_group("slow-clients")]
 
 ENV = {"LISTEN_WORKERS": "1", "LISTEN_VOICE": "pyttsx3:gmw/en-us"}
-
-
-def call(
-    base: str,
-    path: str,
-    body: dict[str, Any] | None = None,
-    *,
-    timeout_s: float = 30,
-) -> tuple[int, dict[str, str], bytes]:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(
-        base + path, data=data, headers={"Content-Type": "application/json"} if data else {}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout_s) as answer:
-            return answer.status, dict(answer.headers), answer.read()
-    except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read()
-
-
-def create(base: str, text: str) -> dict[str, Any]:
-    status, _headers, body = call(base, "/api/narrations", {"text": text})
-    assert status in (200, 202), body
-    return dict(json.loads(body))
 
 
 def wait_status(base: str, made: dict[str, Any], *wanted: str, timeout_s: float = 120) -> str:
@@ -160,7 +137,7 @@ def test_slow_clients_live_streams_are_limited_per_client_and_in_all(tmp_path: P
         status, headers, body = call(
             base,
             "/v1/audio/speech",
-            {"input": article_text(400, seed=504), "response_format": "wav"},
+            body={"input": article_text(400, seed=504), "response_format": "wav"},
         )
         assert status == 503 and headers["Retry-After"] == "10", body
         assert call(base, "/healthz")[0] == 200

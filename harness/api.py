@@ -1,4 +1,4 @@
-"""The service's HTTP API as the benchmarks use it: a request, a new narration, its first byte."""
+"""The service's HTTP API as tests and benchmarks use it: a request, a narration, first byte."""
 
 from __future__ import annotations
 

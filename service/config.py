@@ -97,6 +97,8 @@ class EngineSettings:
     """Folder with extra Piper voices (``.onnx`` + ``.onnx.json``)."""
     hibari_voices_dir: str = ""
     """Folder with hibari's other voices (their ``.onnx`` files, as named in hibari's registry)."""
+    engine_cache_dir: str = ""
+    """Folder for what engines build once from their packages; empty: the user's cache folder."""
 
     @property
     def worker_count(self) -> int:

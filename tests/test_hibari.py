@@ -16,7 +16,12 @@ from harness.corpus import real_text
 from service.audio.clip import shape_clip
 from service.config import EngineSettings, Settings
 from service.engines.base import VoiceSettings
-from service.engines.hibari_compact import CompactMap, compact_phonemizer
+from service.engines.hibari_compact import (
+    CompactMap,
+    compact_phonemizer,
+    mapped_phonemizer,
+    save_phonemizer,
+)
 from service.engines.hibari_engine import RATE_TABLE, HibariEngine, speed_for_rate
 from service.engines.hibari_model import hibari_assets, registry
 from service.errors import VoiceError
@@ -120,27 +125,56 @@ def test_cli_narrate_with_a_missing_voice_names_the_file_and_the_folder(tmp_path
 # --- the same sentence, the same sound ------------------------------------------------------
 
 
-def _digest_in_new_process(text: str) -> str:
+def _digest_in_new_process(text: str, engine_cache: Path | None = None) -> str:
+    """Return the SHA-256 of ``text`` read by heart in a new process, and what it loaded."""
     script = (
         "import hashlib, sys\n"
         "from service.config import EngineSettings\n"
         "from service.engines.base import VoiceSettings\n"
         "from service.engines.hibari_engine import HibariEngine\n"
-        "engine = HibariEngine(EngineSettings())\n"
+        "engine = HibariEngine(EngineSettings(engine_cache_dir=sys.argv[2]))\n"
         "pcm = engine.synthesize(sys.argv[1], VoiceSettings('hibari:heart'))\n"
-        "print(hashlib.sha256(pcm.data).hexdigest())\n"
+        "print(hashlib.sha256(pcm.data).hexdigest(), 'onnx' in sys.modules)\n"
     )
     done = subprocess.run(
-        [sys.executable, "-c", script, text], capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", script, text, str(engine_cache or "")],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
 
 
-@pytest.mark.slow
+def test_hibari_builds_its_files_once_and_sounds_the_same_from_them(tmp_path: Path) -> None:
+    sentence = SENTENCES[1]
+    cache = tmp_path / "engines"
+    built = _digest_in_new_process(sentence, cache)
+    assert built.endswith(" True")  # the model was edited with the onnx package
+    assert sorted(path.name.rsplit("-", 1)[0] for path in cache.iterdir()) == [
+        "hibari-model",
+        "hibari-phonemizer",
+    ]
+    made = {path: path.stat().st_mtime_ns for path in cache.rglob("*")}
+    # a later process maps the files: the same samples, without loading onnx or rebuilding
+    digest = built.split()[0]
+    assert _digest_in_new_process(sentence, cache) == f"{digest} False"
+    assert {path: path.stat().st_mtime_ns for path in cache.rglob("*")} == made
+    # a file changed on disk is not trusted: it is made again
+    model = next(cache.glob("hibari-model-*/model.onnx"))
+    model.write_bytes(model.read_bytes()[:-100])
+    assert _digest_in_new_process(sentence, cache) == f"{digest} True"
+    assert _digest_in_new_process(sentence, cache) == f"{digest} False"
+    # nowhere to keep them: built in memory, the same samples
+    (tmp_path / "a file").write_text("")
+    assert _digest_in_new_process(sentence, tmp_path / "a file" / "engines") == f"{digest} True"
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("british", [False, True], ids=["american", "british"])
-def test_compact_lexicons_phonemize_real_articles_exactly_as_hibaris_dicts(british: bool) -> None:
+def test_compact_lexicons_phonemize_real_articles_exactly_as_hibaris_dicts(
+    british: bool, tmp_path: Path
+) -> None:
     from hibari.g2p import G2P
 
     paragraphs = [p for p in real_text(6000).split("\n") if p.strip()]
@@ -149,6 +183,13 @@ def test_compact_lexicons_phonemize_real_articles_exactly_as_hibaris_dicts(briti
     compact = compact_phonemizer(G2P(british=british))
     assert isinstance(compact.lexicon.golds.d, CompactMap)
     assert [compact(paragraph) for paragraph in paragraphs] == expected
+    # written to disk and mapped back (as every worker after the first loads it): the same
+    save_phonemizer(compact, tmp_path)
+    mapped = mapped_phonemizer(tmp_path)
+    assert vars(mapped).keys() == vars(plain).keys()
+    assert vars(mapped.tagger).keys() == vars(plain.tagger).keys()
+    assert vars(mapped.lexicon).keys() == vars(plain.lexicon).keys()
+    assert [mapped(paragraph) for paragraph in paragraphs] == expected
     # every kind of entry decodes to what the dict held
     for word in ("read", "used", "the", "Stoltenberg", "AA", "zebra", "Zebra", "ZEBRA"):
         assert compact.lexicon.golds.get(word) == plain.lexicon.golds.get(word), word
@@ -173,7 +214,7 @@ def test_hibari_same_sentence_same_samples_whatever_came_before(hibari: HibariEn
     hibari.synthesize(SENTENCES[0], HEART)
     after_another = hibari.synthesize(sentence, HEART).data
     assert alone == after_another
-    assert _digest_in_new_process(sentence) == hashlib.sha256(alone).hexdigest()
+    assert _digest_in_new_process(sentence).split()[0] == hashlib.sha256(alone).hexdigest()
 
 
 def test_hibari_version_names_what_changes_the_samples(hibari: HibariEngine) -> None:

@@ -21,6 +21,7 @@ import functools
 import json
 import struct
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 import marisa_trie
@@ -40,10 +41,28 @@ class CompactMap:
 
     __slots__ = ("_decode", "_recent", "_trie")
 
-    def __init__(self, items: Iterable[tuple[str, bytes]], decode: Callable[[bytes], Any]) -> None:
-        self._trie = marisa_trie.BytesTrie(items)
+    def __init__(self, trie: marisa_trie.BytesTrie, decode: Callable[[bytes], Any]) -> None:
+        self._trie = trie
         self._decode = decode
         self._recent = functools.lru_cache(maxsize=RECENT)(self._lookup)
+
+    @classmethod
+    def build(
+        cls, items: Iterable[tuple[str, bytes]], decode: Callable[[bytes], Any]
+    ) -> CompactMap:
+        """Return a map of ``items`` (keys and their packed values)."""
+        return cls(marisa_trie.BytesTrie(items), decode)
+
+    @classmethod
+    def mapped(cls, path: Path, decode: Callable[[bytes], Any]) -> CompactMap:
+        """Return the map :meth:`save` wrote to ``path``, memory-mapped (shared by processes)."""
+        trie = marisa_trie.BytesTrie()
+        trie.mmap(str(path))
+        return cls(trie, decode)
+
+    def save(self, path: Path) -> None:
+        """Write the map's trie to ``path``."""
+        self._trie.save(str(path))
 
     def _lookup(self, key: str) -> Any:
         found = self._trie.get(key)
@@ -67,7 +86,7 @@ def compact_phonemizer(g2p: Any) -> Any:
         entries.d = lexicon_map(entries.d)
     tagger = g2p.tagger
     tagger.weights = weights_map(tagger.weights, list(tagger.tags))
-    tagger.tagdict = CompactMap(
+    tagger.tagdict = CompactMap.build(
         ((word, tag.encode()) for word, tag in tagger.tagdict.items()), bytes.decode
     )
     if tagger.vocab is not None:
@@ -75,10 +94,54 @@ def compact_phonemizer(g2p: Any) -> Any:
     return g2p
 
 
+def save_phonemizer(g2p: Any, folder: Path) -> None:
+    """Write the compact maps of ``g2p`` (made by :func:`compact_phonemizer`) into ``folder``."""
+    lexicon, tagger = g2p.lexicon, g2p.tagger
+    lexicon.golds.d.save(folder / "golds.marisa")
+    lexicon.silvers.d.save(folder / "silvers.marisa")
+    tagger.weights.save(folder / "weights.marisa")
+    tagger.tagdict.save(folder / "tagdict.marisa")
+    if tagger.vocab is not None:
+        tagger.vocab.save(str(folder / "vocab.marisa"))
+    tagger_tags = {"tags": list(tagger.tags), "british": bool(g2p.british)}
+    (folder / "tagger.json").write_text(json.dumps(tagger_tags), encoding="utf-8")
+
+
+def mapped_phonemizer(folder: Path) -> Any:
+    """Return hibari's phonemizer over the maps :func:`save_phonemizer` wrote, memory-mapped.
+
+    It is built as ``G2P.__init__`` builds it (hibari's version is part of the
+    folder's name), its lexicons and tagger read from the tries instead of JSON.
+    """
+    from hibari.g2p import G2P, Lexicon, Tagger, Tokenizer, _load_json
+
+    meta = json.loads((folder / "tagger.json").read_text(encoding="utf-8"))
+    tags: list[str] = meta["tags"]
+    british = bool(meta["british"])
+    g2p = G2P.__new__(G2P)
+    g2p.lexicon = Lexicon({}, {}, british)
+    g2p.lexicon.golds.d = CompactMap.mapped(folder / "golds.marisa", _decode_entry)
+    g2p.lexicon.silvers.d = CompactMap.mapped(folder / "silvers.marisa", _decode_entry)
+    g2p.tokenizer = Tokenizer(_load_json("tokenizer_exceptions.json"))
+    tagger = Tagger.__new__(Tagger)
+    tagger.tags = tags
+    tagger.weights = CompactMap.mapped(folder / "weights.marisa", _weights_decoder(tags))
+    tagger.tagdict = CompactMap.mapped(folder / "tagdict.marisa", bytes.decode)
+    tagger.vocab = None
+    if (folder / "vocab.marisa").exists():
+        tagger.vocab = marisa_trie.Trie()
+        tagger.vocab.mmap(str(folder / "vocab.marisa"))
+    g2p.tagger = tagger
+    g2p._oov = None
+    g2p.unk = ""
+    g2p.british = british
+    return g2p
+
+
 def lexicon_map(entries: Mapping[str, Any]) -> CompactMap:
     """Return a lexicon's ``word -> phonemes`` (a string, or a dict by part of speech)."""
     packed = ((word, _encode_entry(value)) for word, value in entries.items())
-    return CompactMap(packed, _decode_entry)
+    return CompactMap.build(packed, _decode_entry)
 
 
 def weights_map(weights: Mapping[str, Mapping[str, float]], tags: list[str]) -> CompactMap:
@@ -88,10 +151,15 @@ def weights_map(weights: Mapping[str, Mapping[str, float]], tags: list[str]) -> 
     def encode(by_tag: Mapping[str, float]) -> bytes:
         return b"".join(_WEIGHT.pack(index[tag], weight) for tag, weight in by_tag.items())
 
+    packed = ((feature, encode(by_tag)) for feature, by_tag in weights.items())
+    return CompactMap.build(packed, _weights_decoder(tags))
+
+
+def _weights_decoder(tags: list[str]) -> Callable[[bytes], dict[str, float]]:
     def decode(packed: bytes) -> dict[str, float]:
         return {tags[number]: weight for number, weight in _WEIGHT.iter_unpack(packed)}
 
-    return CompactMap(((feature, encode(by_tag)) for feature, by_tag in weights.items()), decode)
+    return decode
 
 
 def _encode_entry(value: Any) -> bytes:

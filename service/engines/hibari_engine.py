@@ -11,7 +11,8 @@ came before it. The model's own durations give each word's start and end.
 
 Constructing the engine, listing voices and asking its version load nothing
 but small JSON files; the model and the phonemizer load on first synthesis
-(or in :meth:`HibariEngine.warm_up`), in the engine worker.
+(or in :meth:`HibariEngine.warm_up`), in the engine worker, from files the
+first worker derived from the package (:mod:`service.engines.derived`).
 """
 
 from __future__ import annotations
@@ -21,11 +22,14 @@ import logging
 import re
 import threading
 from dataclasses import dataclass
+from importlib import metadata
 from importlib.util import find_spec
+from pathlib import Path
 from typing import Any
 
 from service.config import EngineSettings
 from service.engines.base import Voice, VoiceSettings, check_voice_settings, preview
+from service.engines.derived import derived_folder
 from service.engines.hibari_model import (
     DURATION_UNIT_SAMPLES,
     GRAPH_EDITS,
@@ -33,8 +37,10 @@ from service.engines.hibari_model import (
     SAMPLE_RATE_HZ,
     HibariVoiceFile,
     check_file,
-    load_session,
+    edited_model,
+    edits_made_from,
     missing_message,
+    open_session,
     package_versions,
     trim_heap,
     voice_files,
@@ -56,6 +62,8 @@ and was no slower (``bench.hibari``). The recogniser of ``bench.voices`` heard
 0.071 of the words wrong against 0.065 with 400, a few words in 1,200. Longer
 sentences are split at clause punctuation first, then between words.
 """
+TRIES_FORMAT = 1
+"""Version of the phonemizer's files in the engine cache (:func:`save_phonemizer`)."""
 THREADS = 1
 """onnxruntime threads per worker: the cores are used by one worker process each."""
 RATE_TABLE: tuple[tuple[float, float], ...] = (
@@ -273,23 +281,56 @@ class HibariEngine:
             if voice.path is None:
                 raise VoiceError(missing_message(voice, self._settings.hibari_voices_dir))
             path = check_file(voice)
-            try:
-                from hibari.g2p import G2P
-
-                from service.engines.hibari_compact import compact_phonemizer
-            except ImportError as error:
-                raise EngineUnavailableError(
-                    f"the hibari engine cannot load ({error}): {INSTALL_HINT}"
-                ) from error
-            g2p = self._g2p.get(voice.british)
-            if g2p is None:
-                g2p = compact_phonemizer(G2P(british=voice.british))
-                self._g2p[voice.british] = g2p
-                trim_heap()  # the dicts it was loaded as are gone
-            loaded = _LoadedVoice(load_session(path, THREADS), g2p, self._load_vocab())
+            loaded = _LoadedVoice(
+                self._session(path, voice.sha256),
+                self._phonemizer(voice.british),
+                self._load_vocab(),
+            )
             self._loaded[name] = loaded
             logger.debug("loaded the hibari voice %s from %s", name, path)
             return loaded
+
+    def _session(self, path: Path, sha256: str) -> Any:
+        """Return the voice's session, its edited model read from the engine cache."""
+
+        def build(into: Path) -> None:
+            (into / "model.onnx").write_bytes(edited_model(path))
+
+        made_from = edits_made_from(path, sha256)
+        folder = derived_folder(self._settings, "hibari-model", made_from, build)
+        return open_session(folder / "model.onnx" if folder else edited_model(path), THREADS)
+
+    def _phonemizer(self, british: bool) -> Any:
+        """Return the phonemizer (American or British), its tries mapped from the engine cache."""
+        g2p = self._g2p.get(british)
+        if g2p is not None:
+            return g2p
+        try:
+            from hibari.g2p import G2P
+
+            from service.engines.hibari_compact import (
+                compact_phonemizer,
+                mapped_phonemizer,
+                save_phonemizer,
+            )
+        except ImportError as error:
+            raise EngineUnavailableError(
+                f"the hibari engine cannot load ({error}): {INSTALL_HINT}"
+            ) from error
+
+        def build(into: Path) -> None:
+            save_phonemizer(compact_phonemizer(G2P(british=british)), into)
+
+        made_from = (
+            f"hibari-tts {metadata.version('hibari-tts')}; "
+            f"marisa-trie {metadata.version('marisa-trie')}; "
+            f"tries {TRIES_FORMAT}; british {british}"
+        )
+        folder = derived_folder(self._settings, "hibari-phonemizer", made_from, build)
+        g2p = mapped_phonemizer(folder) if folder else compact_phonemizer(G2P(british=british))
+        trim_heap()  # the dicts it was built from are gone
+        self._g2p[british] = g2p
+        return g2p
 
     def _load_vocab(self) -> dict[str, int]:
         if self._vocab is None:

@@ -10,13 +10,14 @@ The model predicts each phoneme's duration before it makes any sound: a
 ``Round`` of the scaled prediction, clipped to at least one unit and cast to
 integers, feeds the ``CumSum`` that spreads phonemes over frames. One unit is
 600 samples (25 ms at 24 kHz), and the durations add up to the samples made
-exactly. That tensor is added as an extra graph output in memory (the ``onnx``
-package; nothing is written to disk), which gives the engine's own word
-timings. The ``Round`` is replaced by a cumulative rounding, because the
-distilled predictor's durations are near-integers: rounded one by one,
-``speed`` moved the pace in steps (1.0 to 1.3 changed little, 1.35 jumped),
-while rounding the running total keeps every phoneme within half a unit of its
-exact time and the length follows ``1 / speed`` smoothly.
+exactly. That tensor is added as an extra graph output (the ``onnx`` package,
+once: the engine keeps the edited model in the engine cache,
+:mod:`service.engines.derived`), which gives the engine's own word timings. The
+``Round`` is replaced by a cumulative rounding, because the distilled
+predictor's durations are near-integers: rounded one by one, ``speed`` moved
+the pace in steps (1.0 to 1.3 changed little, 1.35 jumped), while rounding the
+running total keeps every phoneme within half a unit of its exact time and the
+length follows ``1 / speed`` smoothly.
 """
 
 from __future__ import annotations
@@ -228,11 +229,10 @@ def _round_cumulatively(model: Any) -> None:
         model.graph.node.insert(position + offset, new)
 
 
-def load_session(model_path: Path, threads: int) -> Any:
-    """Return an onnxruntime session of the voice with its durations as a 7th output."""
+def edited_model(model_path: Path) -> bytes:
+    """Return the voice's model with its durations as a 7th output, cumulatively rounded."""
     try:
         import onnx
-        import onnxruntime
         from onnx import TensorProto, helper
     except ImportError as error:
         raise EngineUnavailableError(
@@ -242,6 +242,31 @@ def load_session(model_path: Path, threads: int) -> Any:
     durations = duration_output(model)
     _round_cumulatively(model)
     model.graph.output.append(helper.make_tensor_value_info(durations, TensorProto.INT64, None))
+    edited: bytes = model.SerializeToString()
+    return edited
+
+
+def edits_made_from(model_path: Path, sha256: str) -> str:
+    """Return what :func:`edited_model`'s output depends on (names its files on disk)."""
+    from importlib import metadata
+
+    try:
+        onnx_version = metadata.version("onnx")
+    except metadata.PackageNotFoundError as error:
+        raise EngineUnavailableError(
+            f"the hibari engine needs onnx, which is not installed: {INSTALL_HINT}"
+        ) from error
+    return f"{model_path.name} sha256 {sha256}; {GRAPH_EDITS}; onnx {onnx_version}"
+
+
+def open_session(model: bytes | Path, threads: int) -> Any:
+    """Return an onnxruntime session of an edited model (its bytes, or a file of them)."""
+    try:
+        import onnxruntime
+    except ImportError as error:
+        raise EngineUnavailableError(
+            f"the hibari engine cannot load its model ({error}): {INSTALL_HINT}"
+        ) from error
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
@@ -250,9 +275,8 @@ def load_session(model_path: Path, threads: int) -> Any:
     # hold a worker ~100 MB larger for good. Without it, memory goes back after each call.
     options.enable_cpu_mem_arena = False
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    return onnxruntime.InferenceSession(
-        model.SerializeToString(), options, providers=["CPUExecutionProvider"]
-    )
+    source = str(model) if isinstance(model, Path) else model
+    return onnxruntime.InferenceSession(source, options, providers=["CPUExecutionProvider"])
 
 
 def package_versions() -> str:

@@ -208,7 +208,7 @@ def role_of(process: psutil.Process) -> str:
     if process.name().startswith("nginx"):
         return "front"
     if any("multiprocessing" in part for part in process.cmdline()):
-        return "engines"  # the engine workers, their fork server and resource tracker
+        return "engines"  # the engine workers and their resource tracker
     return "web"
 
 
@@ -406,7 +406,7 @@ def main() -> None:
         "Default settings otherwise (32 web threads, 2 engine workers). Memory is each "
         "process's PSS summed (a page shared by n processes counts 1/n in each: what the "
         "server holds), by role (nginx; the web processes; the engine workers with their "
-        "fork server); the RSS sum beside it counts shared pages once per process.",
+        "resource tracker); the RSS sum beside it counts shared pages once per process.",
         "",
         "| server | probes | failed | `/healthz` median | p99 | new narration done in | "
         "peak memory, PSS (by role) | peak memory, RSS summed | live streams answered |",

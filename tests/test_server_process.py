@@ -59,6 +59,15 @@ def test_malloc_server_runs_on_jemalloc_and_its_engine_workers_do_not(tmp_path: 
     assert "Traceback" not in log
 
 
+def test_the_servers_master_loads_neither_the_app_nor_the_database(tmp_path: Path) -> None:
+    # gunicorn's master only watches its workers: what it loads stays in memory for good
+    with running_server(tmp_path / "cache", env=ENV) as base:
+        master, worker = maps(server_process(base)), maps(web_worker(base))
+    for library in ("sqlalchemy", "markupsafe", "lxml"):
+        assert f"/{library}/" in worker, library  # the app's own C extensions, loaded there
+        assert f"/{library}/" not in master, library
+
+
 def test_malloc_system_allocator_when_asked(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     with running_server(cache, env={**ENV, "LISTEN_MALLOC": "system"}) as base:

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
 from service.cli.common import library_of, reports_errors, warn
 from service.config import Settings
 from service.errors import ListenError
+
+T = TypeVar("T")
 
 _cache_dir_option = click.option("--cache-dir", help="Cache folder.")
 
@@ -71,7 +75,6 @@ def serve(
     settings: Settings, host: str | None, port: int | None, workers: int, seeds: tuple[str, ...]
 ) -> None:
     """Run the web service (API, player and embed) with a production server."""
-    from service.library import check_database
     from service.malloc import run_on_jemalloc
     from service.web.front import plan_front
     from service.web.ports import check_bindable
@@ -79,13 +82,57 @@ def serve(
 
     if workers < 1:
         raise ListenError("--workers must be at least 1")
-    settings = settings.replace(host=host, port=port)
-    warn(check_database(settings))
-    check_bindable(settings.server.host, settings.server.port)
+    # first: the command is run again on jemalloc before it has done anything twice
     warn(run_on_jemalloc(settings.server.malloc))
+    settings = settings.replace(host=host, port=port)
+    # This process becomes gunicorn's master, which only watches its workers: the database
+    # check loads SQLAlchemy and the library (about 25 MB), so it runs in a child.
+    warn(_apart(_check_database, settings))
+    check_bindable(settings.server.host, settings.server.port)
     front, warning = plan_front(settings)
     warn(warning)
     run_server(settings, workers=workers, seeds=seeds, front=front)
+
+
+def _check_database(settings: Settings) -> str | None:
+    from service.library import check_database
+
+    return check_database(settings)
+
+
+def _apart(function: Callable[..., T], *args: Any) -> T:
+    """Return ``function(*args)`` run in a forked child; its error is raised here."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    reader, writer = context.Pipe(duplex=False)
+    child = context.Process(target=_answer, args=(writer, function, args), daemon=True)
+    child.start()
+    writer.close()
+    try:
+        succeeded, outcome = reader.recv()
+    except EOFError:
+        child.join()
+        raise ListenError(
+            f"the check in a child process ended with code {child.exitcode}"
+        ) from None
+    finally:
+        reader.close()
+    child.join()
+    if not succeeded:
+        raise outcome
+    result: T = outcome
+    return result
+
+
+def _answer(writer: Any, function: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    try:
+        writer.send((True, function(*args)))
+    except Exception as error:  # sent to the parent, which raises it
+        try:
+            writer.send((False, error))
+        except Exception:  # an error that cannot be pickled: its message
+            writer.send((False, ListenError(str(error))))
 
 
 @click.command()

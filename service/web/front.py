@@ -415,7 +415,7 @@ def _problems(settings: Settings) -> list[tuple[int, str, str]]:
 
 
 def _problem_location(status: int, title: str, detail: str) -> str:
-    from service.web.problems import PROBLEM_BASE, PROBLEM_TYPE
+    from service.web.problem_format import PROBLEM_BASE, PROBLEM_TYPE
 
     body = json.dumps(
         {

@@ -9,11 +9,9 @@ from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException, RequestedRangeNotSatisfiable
 
 from service.errors import ListenError
+from service.web.problem_format import PROBLEM_BASE, PROBLEM_TYPE
 
 log = logging.getLogger(__name__)
-
-PROBLEM_BASE = "https://listen.invalid/problems/"
-PROBLEM_TYPE = "application/problem+json"
 
 
 def problem(

@@ -11,19 +11,20 @@ from __future__ import annotations
 import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
 from gunicorn import util as gunicorn_util
 from gunicorn.app.base import BaseApplication
 from gunicorn.arbiter import Arbiter
 from gunicorn.errors import HaltServer
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 from service.config import Settings
 from service.malloc import allocator_name, limit_malloc_arenas
 from service.threads import start_threads
 from service.web.front import Front
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,8 @@ class ListenServer(BaseApplication):  # type: ignore[misc]
 
     def load(self) -> Flask:
         """Build the app inside the worker process."""
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
         from service.web import create_app
         from service.web.context import EXTENSION
 
@@ -161,7 +164,7 @@ def write_problem(sock: Any, status: int, reason: str, detail: str) -> None:
 
     Takes the place of ``gunicorn.util.write_error``, which writes an HTML page.
     """
-    from service.web.problems import PROBLEM_BASE, PROBLEM_TYPE
+    from service.web.problem_format import PROBLEM_BASE, PROBLEM_TYPE
 
     body = json.dumps(
         {
@@ -187,6 +190,8 @@ def _log_through_gunicorn() -> None:
 
 
 def _worker_exit(_server: Any, worker: Any) -> None:
+    from flask import Flask
+
     from service.web import close_app
 
     app = getattr(worker, "wsgi", None)

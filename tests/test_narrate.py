@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import signal
@@ -16,8 +17,8 @@ import pytest
 from harness.corpus import write_article
 from service.config import EngineSettings, Settings
 from service.engines.pool import EnginePool
-from service.pipeline.narrate import Narrator, audio_object, read_manifest
-from service.pipeline.objects import manifest_object
+from service.pipeline.narrate import Narrator, audio_object
+from service.pipeline.objects import manifest_object, read_duration_ms, read_manifest
 from service.pipeline.prepare import prepare_plan
 from service.pipeline.render import ChunkAudio
 from service.store import open_store
@@ -77,6 +78,28 @@ def test_narrate_cache_hit_synthesises_nothing(settings: Settings, engine_pool: 
     assert made_second == []  # the finished narration was found: no chunk was even read
     assert second.manifest["duration_ms"] == first.manifest["duration_ms"]
     assert read_manifest(open_store(settings.store), plan.narration_id) is not None
+
+
+def test_a_narrations_duration_is_read_from_the_start_of_its_timings(
+    settings: Settings, engine_pool: EnginePool, tmp_path: Path
+) -> None:
+    article = tmp_path / "short.txt"
+    article.write_text("A title\n\nOne short paragraph.", encoding="utf-8")
+    plan, result, _ = _narrate(settings, engine_pool, article)
+    store = open_store(settings.store)
+    key = f"narrations/{plan.narration_id}/timings.json"
+    raw = store.get(key)
+    assert raw is not None
+    manifest = json.loads(raw)  # the blocks, written one at a time, make valid JSON
+    assert list(manifest)[:2] == ["timings_version", "duration_ms"]
+    assert list(manifest)[-1] == "blocks" and "audio" in manifest
+    assert manifest == result.manifest
+    assert read_duration_ms(store, plan.narration_id) == manifest["duration_ms"] > 0
+    # a manifest of another order (an older release) is parsed whole
+    reordered = {key: value for key, value in manifest.items() if key != "duration_ms"}
+    reordered["duration_ms"] = manifest["duration_ms"]
+    store.put(key, json.dumps(reordered).encode())
+    assert read_duration_ms(store, plan.narration_id) == manifest["duration_ms"]
 
 
 @pytest.mark.slow

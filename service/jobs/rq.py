@@ -28,7 +28,7 @@ from rq.registry import FailedJobRegistry, StartedJobRegistry
 from service.config import Settings
 from service.jobs.base import JobState, QueueFullError, QueueUnavailableError, Status
 from service.jobs.tally import TALLY_NAMES, QueueFigures
-from service.pipeline.objects import audio_object, read_manifest
+from service.pipeline.objects import audio_object, manifest_object
 from service.pipeline.plan import NarrationPlan
 from service.store import Store
 
@@ -216,7 +216,7 @@ class RQRunner:
 
     def _finished(self, plan: NarrationPlan, formats: tuple[str, ...]) -> bool:
         """Tell whether the store already holds the narration in every format asked for."""
-        if self.store is None or read_manifest(self.store, plan.narration_id) is None:
+        if self.store is None or not self.store.exists(manifest_object(plan.narration_id)):
             return False
         wanted = {"mp3", *formats}
         return all(self.store.exists(audio_object(plan.narration_id, fmt)) for fmt in wanted)

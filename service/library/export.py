@@ -27,7 +27,7 @@ from service.pipeline.objects import (
     audio_object,
     manifest_object,
     narration_object,
-    read_manifest,
+    read_duration_ms,
 )
 from service.store import Store, open_store
 from service.text.lexicon.model import Lexicon
@@ -236,9 +236,9 @@ def _narrate(
 
         plan = prepare_plan(article_from_source(read, settings.input), settings, lexicon=lexicon)
         target = _checked_target(output or Path(default_filename(plan.title, fmt)))
-        manifest = read_manifest(store, plan.narration_id)
-        if manifest is not None and store.exists(audio_object(plan.narration_id, fmt)):
-            result = NarrationResult(plan.narration_id, manifest, cached=True)
+        duration_ms = read_duration_ms(store, plan.narration_id)
+        if duration_ms is not None and store.exists(audio_object(plan.narration_id, fmt)):
+            result = NarrationResult(plan.narration_id, duration_ms, cached=True, store=store)
         else:
             result = Narrator(settings, store, pool).narrate(
                 plan, formats=(fmt,), on_progress=on_progress

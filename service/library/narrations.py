@@ -25,8 +25,9 @@ from service.pipeline.objects import (
     audio_sha256,
     chunk_audio_object,
     chunk_meta_object,
+    manifest_object,
     plan_object,
-    read_manifest,
+    read_duration_ms,
 )
 from service.pipeline.plan import NarrationPlan
 from service.pipeline.prepare import prepare_plan
@@ -232,10 +233,9 @@ class Narrations:
             known = self._durations.get(narration_id)
         if known is not None:
             return known
-        manifest = read_manifest(self.store, narration_id)
-        if manifest is None:
+        duration = read_duration_ms(self.store, narration_id)
+        if duration is None:
             return None
-        duration = int(manifest["duration_ms"])
         with self._lock:
             self._durations[narration_id] = duration
         return duration
@@ -287,7 +287,7 @@ class Narrations:
                     state = self.runner.state(narration_id)
                     if state is not None and state.status == "failed":
                         return
-                    if state is None and read_manifest(self.store, narration_id) is None:
+                    if state is None and not self._manifest_written(narration_id):
                         if not may_start:
                             return
                         state = self.runner.submit(plan, ("mp3",))
@@ -304,7 +304,7 @@ class Narrations:
         and the captions at once, without meeting a 409.
         """
         deadline = time.monotonic() + STREAM_STALL_S
-        while time.monotonic() < deadline and read_manifest(self.store, narration_id) is None:
+        while time.monotonic() < deadline and not self._manifest_written(narration_id):
             try:
                 state = self.runner.state(narration_id)
                 if state is not None and state.status == "failed":
@@ -312,6 +312,10 @@ class Narrations:
                 self.runner.wait(narration_id, STREAM_POLL_S)
             except QueueUnavailableError:
                 time.sleep(STREAM_POLL_S)
+
+    def _manifest_written(self, narration_id: str) -> bool:
+        """Return whether the narration's manifest, written last, is in the store."""
+        return self.store.exists(manifest_object(narration_id))
 
     def describe(self, view: NarrationView, urls: dict[str, str]) -> dict[str, Any]:
         """Return the API object for a narration."""

@@ -34,7 +34,7 @@ from service.pipeline.objects import (
     manifest_object,
     narration_object,
     plan_object,
-    read_manifest,
+    read_duration_ms,
 )
 from service.pipeline.plan import ChunkPlan, ClipPlan, NarrationPlan
 from service.pipeline.render import (
@@ -48,7 +48,7 @@ from service.store import Store
 from service.text.alignment import shown_word_groups, source_span
 from service.text.blocks import Sentence
 
-__all__ = ["NarrationResult", "Narrator", "ProgressCallback", "build_manifest", "chunk_pcm_task"]
+__all__ = ["NarrationResult", "Narrator", "ProgressCallback", "chunk_pcm_task", "manifest_head"]
 
 log = logging.getLogger(__name__)
 
@@ -122,24 +122,25 @@ class Narrator:
         """Make (or find) the narration of ``plan`` in every format of ``formats``."""
         self.store.put(plan_object(plan.narration_id), plan.to_json().encode())
         with self.store.lock(manifest_object(plan.narration_id)):
-            manifest = read_manifest(self.store, plan.narration_id)
+            duration_ms = read_duration_ms(self.store, plan.narration_id)
             if not self.store.exists(audio_object(plan.narration_id, "mp3")):
-                manifest = None  # evicted audio: make it again, whatever else is left
-            cached = manifest is not None
-            if manifest is None:
-                manifest = self._make_mp3(plan, on_progress, on_chunk)
+                duration_ms = None  # evicted audio: make it again, whatever else is left
+            cached = duration_ms is not None
+            if duration_ms is None:
+                duration_ms = self._make_mp3(plan, on_progress, on_chunk)
             for fmt in formats:
                 if fmt != "mp3" and not self.store.exists(audio_object(plan.narration_id, fmt)):
                     self._make_pcm_format(plan, fmt)
                     cached = False
-        return NarrationResult(plan.narration_id, manifest, cached)
+        return NarrationResult(plan.narration_id, duration_ms, cached, self.store)
 
     def _make_mp3(
         self,
         plan: NarrationPlan,
         on_progress: ProgressCallback | None,
         on_chunk: Callable[[int, ChunkAudio], None] | None,
-    ) -> dict[str, Any]:
+    ) -> int:
+        """Make the MP3, its timings and captions; return its duration in milliseconds."""
         sample_rate = plan.output.sample_rate_hz
         spans: list[tuple[int, int]] = []
         words: list[SentenceWords] = []
@@ -166,28 +167,30 @@ class Narrator:
                         on_chunk(done - 1, chunk)
                     if on_progress is not None:
                         on_progress(done, total)
-                manifest = build_manifest(plan, spans, position, sample_rate, words)
-                writer.time_chapters(manifest_chapters(manifest))
+                head = manifest_head(plan, position, sample_rate)
+                # One block's words at a time become JSON and captions: a long narration's
+                # manifest as objects would take tens of MB of the process at once.
+                parts: list[str] = []
+                cues: list[Cue] = []
+                outline: list[dict[str, Any]] = []
+                for block in manifest_blocks(plan, spans, sample_rate, words):
+                    parts.append(json.dumps(block, ensure_ascii=False))
+                    cues += block_cues(block)
+                    outline.append({key: block[key] for key in ("kind", "text", "start_ms")})
+                del spans, words
+                writer.time_chapters(manifest_chapters({**head, "blocks": outline}))
             digest = file_sha256(temp)
             size_bytes = temp.stat().st_size
             self.store.put(audio_key + ".sha256", digest.encode())
             self.store.put_file(audio_key, temp)
-        manifest["audio"] = {"mp3": {"sha256": digest, "bytes": size_bytes}}
-        cues = [
-            Cue(
-                s["start_ms"],
-                s["end_ms"],
-                s["text"],
-                tuple((w["start_char"] - s["start_char"], w["start_ms"]) for w in s["words"]),
-            )
-            for b in manifest["blocks"]
-            for s in b["sentences"]
-        ]
+        head["audio"] = {"mp3": {"sha256": digest, "bytes": size_bytes}}
         self.store.put(narration_object(plan.narration_id, "captions.vtt"), webvtt(cues).encode())
-        self.store.put(
-            manifest_object(plan.narration_id), json.dumps(manifest, ensure_ascii=False).encode()
-        )
-        return manifest
+        del cues
+        timings = json.dumps(head, ensure_ascii=False)
+        timings = f'{timings[:-1]}, "blocks": [{", ".join(parts)}]}}'
+        del parts
+        self.store.put(manifest_object(plan.narration_id), timings.encode())
+        return int(head["duration_ms"])
 
     def _make_pcm_format(self, plan: NarrationPlan, fmt: str) -> None:
         """Write WAV or Ogg/Opus with exactly the MP3's timeline (same manifest)."""
@@ -256,17 +259,38 @@ TIMINGS_VERSION = 2
 """Version of ``timings.json``: 2 added each sentence's ``words`` and ``word_timing``."""
 
 
-def build_manifest(
+def manifest_head(plan: NarrationPlan, total_samples: int, sample_rate_hz: int) -> dict[str, Any]:
+    """Return the manifest's fields before its blocks, the duration first after the version."""
+    return {
+        "timings_version": TIMINGS_VERSION,
+        "duration_ms": _ms(total_samples, sample_rate_hz),
+        "narration_id": plan.narration_id,
+        "title": plan.title,
+        "byline": plan.byline,
+        "site_name": plan.site_name,
+        "language": plan.language,
+        "source_url": plan.source_url,
+        "voice": plan.voice.voice_id,
+        "rate_wpm": plan.voice.rate_wpm,
+        "engine_version": plan.engine_version,
+        "lexicon": plan.lexicon,
+        "word_count": plan.word_count,
+        "sample_rate_hz": sample_rate_hz,
+        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "text": plan.text,
+    }
+
+
+def manifest_blocks(
     plan: NarrationPlan,
     spans: list[tuple[int, int]],
-    total_samples: int,
     sample_rate_hz: int,
     words: list[SentenceWords],
-) -> dict[str, Any]:
-    """Return the timings manifest: every block, sentence and word with offsets and times."""
+) -> Iterator[dict[str, Any]]:
+    """Yield the manifest's blocks in order: each sentence and word with offsets and times."""
 
     def ms(samples: int) -> int:
-        return round(samples * 1000 / sample_rate_hz)
+        return _ms(samples, sample_rate_hz)
 
     by_block: dict[tuple[int, int], tuple[tuple[int, int], SentenceWords, ClipPlan]] = {}
     voices: dict[int, str] = {}
@@ -276,7 +300,6 @@ def build_manifest(
             by_block[(clip.block_index, clip.sentence_index)] = (spans[index], words[index], clip)
             voices[clip.block_index] = plan.voice_of(chunk).voice_id
             index += 1
-    blocks = []
     for block in plan.blocks:
         sentences = []
         for i, sentence in enumerate(block.sentences):
@@ -295,39 +318,35 @@ def build_manifest(
                     "words": _shown_words(sentence, clip, found, ms(start), ms(end), ms),
                 }
             )
-        blocks.append(
-            {
-                "index": block.index,
-                "kind": block.kind,
-                "language": block.language or plan.language,
-                "voice": voices[block.index],
-                "text": block.text,
-                "start_char": block.start_char,
-                "end_char": block.end_char,
-                "start_ms": sentences[0]["start_ms"],
-                "end_ms": sentences[-1]["end_ms"],
-                "sentences": sentences,
-            }
+        yield {
+            "index": block.index,
+            "kind": block.kind,
+            "language": block.language or plan.language,
+            "voice": voices[block.index],
+            "text": block.text,
+            "start_char": block.start_char,
+            "end_char": block.end_char,
+            "start_ms": sentences[0]["start_ms"],
+            "end_ms": sentences[-1]["end_ms"],
+            "sentences": sentences,
+        }
+
+
+def block_cues(block: dict[str, Any]) -> list[Cue]:
+    """Return the captions of one manifest block: a cue per sentence, with its words' times."""
+    return [
+        Cue(
+            s["start_ms"],
+            s["end_ms"],
+            s["text"],
+            tuple((w["start_char"] - s["start_char"], w["start_ms"]) for w in s["words"]),
         )
-    return {
-        "timings_version": TIMINGS_VERSION,
-        "narration_id": plan.narration_id,
-        "title": plan.title,
-        "byline": plan.byline,
-        "site_name": plan.site_name,
-        "language": plan.language,
-        "source_url": plan.source_url,
-        "voice": plan.voice.voice_id,
-        "rate_wpm": plan.voice.rate_wpm,
-        "engine_version": plan.engine_version,
-        "lexicon": plan.lexicon,
-        "word_count": plan.word_count,
-        "sample_rate_hz": sample_rate_hz,
-        "duration_ms": ms(total_samples),
-        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "text": plan.text,
-        "blocks": blocks,
-    }
+        for s in block["sentences"]
+    ]
+
+
+def _ms(samples: int, sample_rate_hz: int) -> int:
+    return round(samples * 1000 / sample_rate_hz)
 
 
 def _shown_words(

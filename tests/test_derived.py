@@ -28,6 +28,7 @@ def test_files_are_made_once_then_found(tmp_path: Path) -> None:
     again = derived_folder(settings, "thing", "v1", _writer(calls))
     assert first is not None and first == again and len(calls) == 1
     assert (first / "data.bin").read_text() == "made"
+    assert first.stat().st_mode & 0o777 == 0o755  # other users of a shared cache read it
     # what they are made from names the folder: another version is made beside it
     other = derived_folder(settings, "thing", "v2", _writer(calls))
     assert other is not None and other != first and len(calls) == 2

@@ -64,6 +64,7 @@ def derived_folder(
         root.mkdir(parents=True, exist_ok=True)
         _remove_stale_temps(root)
         temp = Path(tempfile.mkdtemp(prefix=f".{name}-", suffix=_TEMP_SUFFIX, dir=root))
+        temp.chmod(0o755)  # readable by every user of a shared cache, as its files are
     except OSError as error:
         _warn_unwritable(str(root), str(error))
         return None

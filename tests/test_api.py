@@ -307,6 +307,17 @@ def test_unknown_and_hostile_ids_are_404(client: FlaskClient) -> None:
     )
 
 
+def test_a_voice_id_with_a_line_break_is_no_path_404_as_documented(client: FlaskClient) -> None:
+    # werkzeug's path converter stops at a line break: the route does not match
+    answer = client.get("/api/voices/pyttsx3:gmw%0Aen-us/preview.mp3")
+    assert answer.status_code == 404
+    assert answer.mimetype == "application/problem+json"
+    documented = client.get("/openapi.json").get_json()
+    assert "404" in documented["paths"]["/api/voices/{voice_id}/preview.mp3"]["get"]["responses"]
+    # without the line break the same voice is looked up (and refused as unknown)
+    assert client.get("/api/voices/pyttsx3:gmwen-us/preview.mp3").status_code == 400
+
+
 def test_body_over_the_limit_is_413(tmp_path: Path) -> None:
     for app in make_app(tmp_path, max_body_bytes=1000):
         answer = app.test_client().post(

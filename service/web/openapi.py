@@ -638,6 +638,7 @@ def openapi_document() -> dict[str, Any]:
                         "303": {"description": "The sample's stream.mp3."},
                         "400": _problem("Unknown voice, or a rate not offered."),
                         "401": _problem("API keys are set: making a sample needs one."),
+                        "404": _problem("No such path: a voice id with a line break in it."),
                         "503": STANDARD_ERRORS["503"],
                     },
                 },

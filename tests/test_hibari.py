@@ -146,6 +146,7 @@ def _digest_in_new_process(text: str, engine_cache: Path | None = None) -> str:
     return done.stdout.strip()
 
 
+@pytest.mark.slow  # five new processes, each loading hibari
 def test_hibari_builds_its_files_once_and_sounds_the_same_from_them(tmp_path: Path) -> None:
     sentence = SENTENCES[1]
     cache = tmp_path / "engines"

@@ -28,6 +28,8 @@ import marisa_trie
 
 RECENT = 4096
 """Decoded values kept per map."""
+TRIES_FORMAT = 1
+"""Version of what :func:`save_phonemizer` writes (part of what names its folder)."""
 _WEIGHT = struct.Struct("<Bd")
 """One tagger weight: the tag's index and the weight as a 64-bit float."""
 
@@ -105,6 +107,17 @@ def save_phonemizer(g2p: Any, folder: Path) -> None:
         tagger.vocab.save(str(folder / "vocab.marisa"))
     tagger_tags = {"tags": list(tagger.tags), "british": bool(g2p.british)}
     (folder / "tagger.json").write_text(json.dumps(tagger_tags), encoding="utf-8")
+
+
+def tries_made_from(british: bool) -> str:
+    """Return what the files of :func:`save_phonemizer` depend on (names their folder)."""
+    from importlib import metadata
+
+    return (
+        f"hibari-tts {metadata.version('hibari-tts')}; "
+        f"marisa-trie {metadata.version('marisa-trie')}; "
+        f"tries {TRIES_FORMAT}; british {british}"
+    )
 
 
 def mapped_phonemizer(folder: Path) -> Any:

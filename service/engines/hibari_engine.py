@@ -22,7 +22,6 @@ import logging
 import re
 import threading
 from dataclasses import dataclass
-from importlib import metadata
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
@@ -62,8 +61,6 @@ and was no slower (``bench.hibari``). The recogniser of ``bench.voices`` heard
 0.071 of the words wrong against 0.065 with 400, a few words in 1,200. Longer
 sentences are split at clause punctuation first, then between words.
 """
-TRIES_FORMAT = 1
-"""Version of the phonemizer's files in the engine cache (:func:`save_phonemizer`)."""
 THREADS = 1
 """onnxruntime threads per worker: the cores are used by one worker process each."""
 RATE_TABLE: tuple[tuple[float, float], ...] = (
@@ -312,6 +309,7 @@ class HibariEngine:
                 compact_phonemizer,
                 mapped_phonemizer,
                 save_phonemizer,
+                tries_made_from,
             )
         except ImportError as error:
             raise EngineUnavailableError(
@@ -321,11 +319,7 @@ class HibariEngine:
         def build(into: Path) -> None:
             save_phonemizer(compact_phonemizer(G2P(british=british)), into)
 
-        made_from = (
-            f"hibari-tts {metadata.version('hibari-tts')}; "
-            f"marisa-trie {metadata.version('marisa-trie')}; "
-            f"tries {TRIES_FORMAT}; british {british}"
-        )
+        made_from = tries_made_from(british)
         folder = derived_folder(self._settings, "hibari-phonemizer", made_from, build)
         g2p = mapped_phonemizer(folder) if folder else compact_phonemizer(G2P(british=british))
         trim_heap()  # the dicts it was built from are gone

@@ -48,7 +48,7 @@ from service.store import Store
 from service.text.alignment import shown_word_groups, source_span
 from service.text.blocks import Sentence
 
-__all__ = ["NarrationResult", "Narrator", "ProgressCallback", "chunk_pcm_task", "manifest_head"]
+__all__ = ["NarrationResult", "Narrator", "ProgressCallback", "chunk_pcm_task"]
 
 log = logging.getLogger(__name__)
 

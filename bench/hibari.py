@@ -65,23 +65,11 @@ def cold_pair(runs: int, work: Path) -> tuple[str, dict[str, Series]]:
             run([HIBARI, "-o", str(wav), "<", str(article), *lame], shell=True, memory=False)
         )
         cache = work / f"cache-{attempt}"
-        series["ours"].runs.append(
-            run(
-                narrate(article, work / "ours.mp3", cache, "--rate", "170"),
-                env=warm_env,
-                memory=False,
-            )
-        )
-        shutil.rmtree(cache)
         first_env = {**os.environ, "LISTEN_ENGINE_CACHE_DIR": str(work / f"engines-{attempt}")}
-        series["ours-first"].runs.append(
-            run(
-                narrate(article, work / "ours.mp3", cache, "--rate", "170"),
-                env=first_env,
-                memory=False,
-            )
-        )
-        shutil.rmtree(cache)
+        for name, env in (("ours", warm_env), ("ours-first", first_env)):
+            hibari_run = narrate(article, work / "ours.mp3", cache, "--rate", "170")
+            series[name].runs.append(run(hibari_run, env=env, memory=False))
+            shutil.rmtree(cache)
         series["espeak"].runs.append(
             run(
                 ["espeak-ng", "-s", "175", "-f", str(article), "-w", str(wav), *lame],

@@ -30,7 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.measure import Series, run
+from bench.measure import Series, load_note, run
 from bench.results import write_section
 from harness.api import create, time_first_byte, wait_done
 from harness.corpus import real_article, real_text, real_texts
@@ -275,11 +275,6 @@ def phonemizer(runs: int) -> str:
             *rows,
         ]
     )
-
-
-def load_note() -> str:
-    """Say how busy the machine was (the 1-minute load average; it has 2 cores)."""
-    return f"Load average (1 min) when this part ended: {os.getloadavg()[0]:.1f}."
 
 
 def main() -> None:

@@ -165,3 +165,8 @@ def _children_cpu_s() -> float:
     """Return the CPU seconds of every child process this one has waited for."""
     used = resource.getrusage(resource.RUSAGE_CHILDREN)
     return used.ru_utime + used.ru_stime
+
+
+def load_note() -> str:
+    """Say how busy the machine was when a part of a benchmark ended (1-minute load average)."""
+    return f"Load average (1 min) when this part ended: {os.getloadavg()[0]:.1f}."

@@ -6,7 +6,19 @@ import json
 import time
 import urllib.error
 import urllib.request
-from typing import Any
+from typing import Any, NamedTuple
+
+
+class Reply(NamedTuple):
+    """One HTTP answer, read whole."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        """Return the body parsed as JSON."""
+        return json.loads(self.body)
 
 
 def call(
@@ -16,8 +28,8 @@ def call(
     body: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
     timeout_s: float = 120,
-) -> tuple[int, dict[str, str], bytes]:
-    """Send one request; return status, headers and body (errors are answers too)."""
+) -> Reply:
+    """Send one request (a POST when it has a body); return the answer, errors included."""
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(
         base + path,
@@ -27,9 +39,10 @@ def call(
     )
     try:
         with urllib.request.urlopen(request, timeout=timeout_s) as answer:
-            return answer.status, dict(answer.headers), answer.read()
+            return Reply(answer.status, dict(answer.headers), answer.read())
     except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read()
+        with error:
+            return Reply(error.code, dict(error.headers), error.read())
 
 
 def create(base: str, text: str) -> dict[str, Any]:

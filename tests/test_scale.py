@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import http.client
-import json
 import os
 import re
 import signal
@@ -18,8 +17,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, suppress
@@ -31,6 +28,7 @@ from urllib.parse import urlsplit
 import pytest
 from flask import Flask
 
+from harness.api import Reply, call
 from harness.corpus import article_text
 from harness.redis_server import RedisServer, running_redis
 from harness.seaweed import REGION, TEST_BUCKET, SeaweedS3
@@ -46,46 +44,15 @@ VOICE = "pyttsx3:gmw/en-us"
 DONE_TIMEOUT_S = 60.0
 
 
-@dataclass(frozen=True)
-class Reply:
-    """One HTTP answer, read whole."""
-
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-def call(
-    method: str,
-    url: str,
-    body: dict[str, Any] | None = None,
-    headers: dict[str, str] | None = None,
-    timeout_s: float = 30.0,
-) -> Reply:
-    """Send one request and read the whole answer, error statuses included."""
-    data = None if body is None else json.dumps(body).encode()
-    wanted = {**({"Content-Type": "application/json"} if body else {}), **(headers or {})}
-    request = urllib.request.Request(url, data=data, method=method, headers=wanted)
-    try:
-        with urllib.request.urlopen(request, timeout=timeout_s) as response:
-            return Reply(response.status, dict(response.headers.items()), response.read())
-    except urllib.error.HTTPError as error:
-        with error:
-            return Reply(error.code, dict(error.headers.items()), error.read())
-
-
 def create(node: str, text: str) -> Reply:
-    return call("POST", f"{node}/api/narrations", {"text": text, "voice": VOICE})
+    return call(node, "/api/narrations", body={"text": text, "voice": VOICE})
 
 
 def wait_done(node: str, narration_id: str, timeout_s: float = DONE_TIMEOUT_S) -> dict[str, Any]:
     """Poll a narration's status until it is done; fail on failed or timeout."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        reply = call("GET", f"{node}/api/narrations/{narration_id}")
+        reply = call(node, f"/api/narrations/{narration_id}")
         if reply.status == 200:
             body: dict[str, Any] = reply.json()
             assert body["status"] == "done", body
@@ -97,7 +64,7 @@ def wait_done(node: str, narration_id: str, timeout_s: float = DONE_TIMEOUT_S) -
 
 def metric(node: str, name: str, labels: str = "") -> float:
     """Read one sample from a node's /metrics."""
-    text = call("GET", f"{node}/metrics").body.decode()
+    text = call(node, "/metrics").body.decode()
     pattern = rf"^{re.escape(name)}{re.escape(labels)} (\S+)$"
     found = re.search(pattern, text, re.M)
     assert found is not None, f"{name}{labels} missing from /metrics:\n{text}"
@@ -261,7 +228,7 @@ def test_scale_narration_created_on_one_node_streams_and_downloads_from_the_othe
     assert stream.status == 200
     assert stream.headers["Content-Type"] == "audio/mpeg"
     first = stream.read(1024)
-    during = call("GET", f"{node_b}/api/narrations/{narration_id}").json()
+    during = call(node_b, f"/api/narrations/{narration_id}").json()
     streamed = first + stream.read()
     connection.close()
     assert first[:2] in (b"\xff\xfb", b"\xff\xf3", b"ID")  # an MPEG frame (or a tag) first
@@ -270,7 +237,7 @@ def test_scale_narration_created_on_one_node_streams_and_downloads_from_the_othe
 
     done = wait_done(node_b, narration_id)
     assert done["chunks_done"] == done["chunks_total"]
-    download = call("GET", f"{node_b}/api/narrations/{narration_id}/audio.mp3?download=1")
+    download = call(node_b, f"/api/narrations/{narration_id}/audio.mp3?download=1")
     assert download.status == 200
     assert download.headers["ETag"] == f'"{hashlib.sha256(download.body).hexdigest()}"'
     assert download.headers["Content-Disposition"].startswith("attachment; filename=")
@@ -279,7 +246,7 @@ def test_scale_narration_created_on_one_node_streams_and_downloads_from_the_othe
         or ".mp3" in (download.headers["Content-Disposition"])
     )
     assert len(streamed) > 0.5 * len(download.body)
-    timings = call("GET", f"{node_a}/api/narrations/{narration_id}/timings.json").json()
+    timings = call(node_a, f"/api/narrations/{narration_id}/timings.json").json()
     assert timings["narration_id"] == narration_id
 
 
@@ -314,7 +281,7 @@ def test_scale_identical_requests_to_both_nodes_make_one_job(cluster: Cluster) -
     )
     assert metric(node_a, "listen_workers") >= 2
     served_before = metric(node_a, "listen_audio_bytes_served_total")
-    audio = call("GET", f"{node_b}/api/narrations/{replies[0].json()['id']}/audio.mp3")
+    audio = call(node_b, f"/api/narrations/{replies[0].json()['id']}/audio.mp3")
     assert metric(node_a, "listen_audio_bytes_served_total") == served_before + len(audio.body)
 
 
@@ -354,7 +321,7 @@ def test_scale_audio_from_s3_is_served_like_a_local_file(
 
 def _compare(local_app: Flask, node: str, narration_id: str) -> None:
     url = f"/api/narrations/{narration_id}/audio.mp3"
-    whole = call("GET", node + url)
+    whole = call(node, url)
     assert whole.status == 200
     size = len(whole.body)
     etag = whole.headers["ETag"]
@@ -376,7 +343,7 @@ def _compare(local_app: Flask, node: str, narration_id: str) -> None:
         {"Range": "bytes=-0"},
     ]
     for headers in cases:
-        remote = call("GET", node + url, headers=headers)
+        remote = call(node, url, headers=headers)
         local = client.get(url, headers=headers)
         local_body = local.get_data()
         local.close()
@@ -387,8 +354,8 @@ def _compare(local_app: Flask, node: str, narration_id: str) -> None:
         if remote.status in (200, 206, 304):
             assert "immutable" in remote.headers["Cache-Control"], headers
             assert "immutable" in local.headers["Cache-Control"], headers
-    assert call("GET", node + url, headers={"Range": "bytes=0-1"}).body == whole.body[:2]
-    download = call("GET", node + url + "?download=1")
+    assert call(node, url, headers={"Range": "bytes=0-1"}).body == whole.body[:2]
+    download = call(node, url + "?download=1")
     local = client.get(url + "?download=1")
     assert download.headers["Content-Disposition"] == local.headers["Content-Disposition"]
     local.close()
@@ -406,7 +373,7 @@ def test_scale_worker_killed_mid_job_is_retried_and_completes(cluster: Cluster) 
     connection = Redis.from_url(cluster.redis.url)
     deadline = time.monotonic() + 30
     while True:  # wait until a worker has made some of it
-        state = call("GET", f"{node_b}/api/narrations/{narration_id}").json()
+        state = call(node_b, f"/api/narrations/{narration_id}").json()
         if state["status"] == "running" and state["chunks_done"] > 0:
             break
         assert time.monotonic() < deadline, state
@@ -419,7 +386,7 @@ def test_scale_worker_killed_mid_job_is_retried_and_completes(cluster: Cluster) 
     killed_at = time.monotonic()
     statuses = set()
     while True:
-        state = call("GET", f"{node_b}/api/narrations/{narration_id}").json()
+        state = call(node_b, f"/api/narrations/{narration_id}").json()
         statuses.add(state["status"])
         if state["status"] == "done":
             break
@@ -430,10 +397,10 @@ def test_scale_worker_killed_mid_job_is_retried_and_completes(cluster: Cluster) 
     assert retried.worker_name != worker_name  # the other worker finished it
     assert retried.retries_left == JOB_RETRIES - 1  # through RQ's abandoned-job retry
     connection.close()
-    audio = call("GET", f"{node_a}/api/narrations/{narration_id}/audio.mp3")
+    audio = call(node_a, f"/api/narrations/{narration_id}/audio.mp3")
     assert audio.status == 200
     assert audio.headers["ETag"] == f'"{hashlib.sha256(audio.body).hexdigest()}"'
-    timings = call("GET", f"{node_a}/api/narrations/{narration_id}/timings.json").json()
+    timings = call(node_a, f"/api/narrations/{narration_id}/timings.json").json()
     assert timings["duration_ms"] > 60_000
     cluster.start_worker()  # back to two workers for the tests that follow
 
@@ -450,11 +417,11 @@ def test_scale_redis_down_refuses_new_work_but_serves_finished_audio(
         assert int(refused.headers["Retry-After"]) > 0
         assert refused.json()["type"].endswith("queue-unavailable")
         for node in (node_a, node_b):
-            assert call("GET", f"{node}/api/narrations/{narration_id}").json()["status"] == "done"
-            audio = call("GET", f"{node}/api/narrations/{narration_id}/audio.mp3")
+            assert call(node, f"/api/narrations/{narration_id}").json()["status"] == "done"
+            audio = call(node, f"/api/narrations/{narration_id}/audio.mp3")
             assert audio.status == 200
             assert len(audio.body) > 1000
-            assert call("GET", f"{node}/healthz").status == 503
+            assert call(node, "/healthz").status == 503
             assert metric(node, "listen_queue_up") == 0
     finally:
         cluster.redis.start()
@@ -464,7 +431,7 @@ def test_scale_redis_down_refuses_new_work_but_serves_finished_audio(
         time.sleep(0.2)
     assert reply.status == 202, reply.body
     wait_done(node_a, reply.json()["id"], timeout_s=30)
-    assert call("GET", f"{node_a}/healthz").status == 200
+    assert call(node_a, "/healthz").status == 200
 
 
 def test_scale_metrics_in_process(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from harness.corpus import (
     repeated_sentences,
     sentences,
 )
+from service.text.language import detect_language
 from tests.conftest import ROOT
 
 FORBIDDEN = {
@@ -64,6 +65,18 @@ def test_harness_real_text_joins_articles_without_repeating_a_sentence() -> None
     assert 10_000 <= len(text.split()) <= 12_000
     assert repeated_sentences(text) == []
     assert len(sentences(text)) > 500
+
+
+def test_harness_real_texts_are_english_paragraph_by_paragraph() -> None:
+    # an Indonesian article is all ASCII too; the service read it with the English voice
+    paragraphs = [
+        paragraph
+        for text in [*real_texts(3_500, 10), real_article(10_000)]
+        for paragraph in text.split("\n\n")
+        if len(paragraph.split()) >= 20
+    ]
+    assert len(paragraphs) > 500
+    assert [p[:60] for p in paragraphs if detect_language(p) != "en"] == []
 
 
 def test_harness_real_texts_share_no_sentence() -> None:

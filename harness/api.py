@@ -45,19 +45,20 @@ def call(
             return Reply(error.code, dict(error.headers), error.read())
 
 
-def create(base: str, text: str) -> dict[str, Any]:
-    """Create the narration of ``text``; return the API's answer (raise unless accepted)."""
-    status, _headers, body = call(base, "/api/narrations", body={"text": text})
+def create(base: str, text: str, **fields: Any) -> dict[str, Any]:
+    """Create the narration of ``text`` (with more ``fields``: ``rate``, ``voice``...); return
+    the API's answer (raise unless accepted)."""
+    status, _headers, body = call(base, "/api/narrations", body={"text": text, **fields})
     if status not in (200, 201, 202):
         raise RuntimeError(f"POST /api/narrations answered {status}: {body[:300]!r}")
     return dict(json.loads(body))
 
 
-def time_first_byte(base: str, text: str) -> tuple[float, dict[str, Any]]:
-    """Create the narration of ``text``; return the seconds until its stream's first byte,
-    counted from before the POST, and the API's answer."""
+def time_first_byte(base: str, text: str, **fields: Any) -> tuple[float, dict[str, Any]]:
+    """Create the narration of ``text`` (and ``fields``); return the seconds until its
+    stream's first byte, counted from before the POST, and the API's answer."""
     started = time.perf_counter()
-    created = create(base, text)
+    created = create(base, text, **fields)
     with urllib.request.urlopen(base + created["stream_url"], timeout=120) as stream:
         stream.read(1)
         return time.perf_counter() - started, created

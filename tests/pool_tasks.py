@@ -89,3 +89,9 @@ def loaded_espeak_libraries() -> list[str]:
 def has_module(name: str) -> bool:
     """Return True when this worker has imported the module ``name``."""
     return name in sys.modules
+
+
+def note(path: str, name: str) -> None:
+    """Append ``name`` as a line to the file ``path``: the order tasks ran in."""
+    with open(path, "a", encoding="utf-8") as lines:
+        lines.write(name + "\n")

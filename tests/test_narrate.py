@@ -17,7 +17,7 @@ import pytest
 from harness.corpus import write_article
 from service.config import EngineSettings, Settings
 from service.engines.pool import EnginePool
-from service.pipeline.narrate import Narrator, audio_object
+from service.pipeline.narrate import Narrator, audio_object, chunk_due_times
 from service.pipeline.objects import manifest_object, read_duration_ms, read_manifest
 from service.pipeline.prepare import prepare_plan
 from service.pipeline.render import ChunkAudio
@@ -100,6 +100,28 @@ def test_a_narrations_duration_is_read_from_the_start_of_its_timings(
     reordered["duration_ms"] = manifest["duration_ms"]
     store.put(key, json.dumps(reordered).encode())
     assert read_duration_ms(store, plan.narration_id) == manifest["duration_ms"]
+
+
+def test_chunks_are_due_about_when_a_listener_reaches_them_in_the_audio(
+    settings: Settings, engine_pool: EnginePool
+) -> None:
+    # the engine pool makes what is due soonest first: the estimate must follow the audio
+    plan, result, _ = _narrate(settings, engine_pool, SEED_ARTICLE)
+    starts = {
+        (block["index"], sentence["index"]): sentence["start_ms"]
+        for block in result.manifest["blocks"]
+        for sentence in block["sentences"]
+    }
+    heard_s = [
+        starts[(chunk.clips[0].block_index, chunk.clips[0].sentence_index)] / 1000
+        for chunk in plan.chunks
+    ]
+    due_s = chunk_due_times(plan, 100.0)
+    assert due_s[0] == 100.0
+    assert due_s == sorted(due_s)
+    later = [(due - 100.0) / heard for due, heard in zip(due_s, heard_s, strict=True) if heard > 30]
+    assert len(later) >= 5
+    assert all(0.6 < ratio < 1.25 for ratio in later), later
 
 
 @pytest.mark.slow

@@ -120,6 +120,23 @@ def test_pool_task_errors_reach_the_caller_without_retry(pool: EnginePool, tmp_p
     assert len(list(tmp_path.iterdir())) == 1
 
 
+def test_pool_sends_the_task_due_soonest_to_the_next_free_worker(tmp_path: Path) -> None:
+    order = tmp_path / "order"
+    with EnginePool(1, task_timeout_s=10.0, warm_engines=()) as one:
+        busy = one.submit(pool_tasks.sleep_then_return, 0.5, 0)
+        now = time.monotonic()
+        # arrival order: a later chunk of a narration already playing, then one that
+        # waits, cancelled, then a new narration's first chunk, due now
+        later = one.submit(pool_tasks.note, str(order), "due in 60 s", due=now + 60)
+        cancelled = one.submit(pool_tasks.note, str(order), "cancelled", due=now + 1)
+        cancelled.cancel()
+        sooner = one.submit(pool_tasks.note, str(order), "due in 5 s", due=now + 5)
+        first = one.submit(pool_tasks.note, str(order), "due now")
+        for future in (busy, later, sooner, first):
+            future.result(timeout=30)
+    assert order.read_text().splitlines() == ["due now", "due in 5 s", "due in 60 s"]
+
+
 def test_pool_submit_after_close_fails() -> None:
     closed = EnginePool(1, task_timeout_s=TIMEOUT_S, warm_engines=())
     closed.close()

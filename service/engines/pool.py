@@ -17,6 +17,8 @@ the calling process never loads an engine.
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
 import logging
 import multiprocessing
 import os
@@ -134,10 +136,17 @@ class _Task:
     """The pebble pool the current attempt runs on."""
     pool_breaks: int = 0
     """Attempts lost because the whole pool broke under them (not counted as attempts)."""
+    admitted: bool = False
+    """True from when it is sent to a worker until it is finished: it holds a worker."""
 
 
 class EnginePool:
-    """Spawned worker processes, one engine each, with a per-task timeout and one retry."""
+    """Spawned worker processes, one engine each, with a per-task timeout and one retry.
+
+    Tasks wait here, not in the workers' queue, and go to a worker as one frees,
+    the one due soonest first: a new narration's first sentence, due now, is made
+    before the later chunks of one already playing, which are due minutes ahead.
+    """
 
     def __init__(
         self,
@@ -163,6 +172,11 @@ class EnginePool:
         self._closed = False
         self._tasks: dict[Future[Any], _Task] = {}
         """Unfinished tasks by the future their caller holds."""
+        self._waiting: list[tuple[float, int, _Task]] = []
+        """Tasks not yet sent to a worker: a heap by when each is due, then by arrival."""
+        self._arrivals = itertools.count()
+        self._admitted = 0
+        """Tasks sent to a worker and not finished (at most one per worker)."""
         self._reapers: list[threading.Thread] = []
         self._launched: list[Future[int]] = []
         """Readiness probes of :meth:`launch`, answered once each worker is up."""
@@ -226,20 +240,48 @@ class EnginePool:
         self._launched = [pool.schedule(_worker_ready, args=(0.0,)) for _ in range(self.workers)]
         return self
 
-    def submit(self, fn: Callable[..., T], *args: Any, label: str | None = None) -> Future[T]:
+    def submit(
+        self,
+        fn: Callable[..., T],
+        *args: Any,
+        label: str | None = None,
+        due: float | None = None,
+    ) -> Future[T]:
         """Run ``fn(*args)`` in a worker; retry once on timeout or a dead worker.
 
         ``fn`` must be importable by module and name (``spawn`` pickles by
         reference). ``label`` names the task in the error raised when both
-        attempts fail, for example the chunk's block and first words.
+        attempts fail, for example the chunk's block and first words. ``due``
+        is when its result is needed (``time.monotonic()`` seconds; None: now):
+        waiting tasks go to a worker soonest due first, then in order of arrival.
         """
         future: Future[T] = Future()
         task = _Task(fn, args, label or str(getattr(fn, "__name__", fn)), future)
+        when = time.monotonic() if due is None else due
         with self._lock:
             self._tasks[future] = task
+            heapq.heappush(self._waiting, (when, next(self._arrivals), task))
         future.add_done_callback(self._forward_cancel)  # by lookup: no cycle through ``task``
-        self._schedule(task)
+        self._dispatch()
         return future
+
+    def _dispatch(self) -> None:
+        """Send waiting tasks to workers, soonest due first, while a worker is free."""
+        while True:
+            with self._lock:
+                if self._closed:
+                    waiting, self._waiting = self._waiting, []
+                    break
+                if self._admitted >= self.workers or not self._waiting:
+                    return
+                _due, _arrival, task = heapq.heappop(self._waiting)
+                if task.future.done():  # cancelled while it waited
+                    continue
+                task.admitted = True
+                self._admitted += 1
+            self._schedule(task)
+        for _due, _arrival, task in waiting:
+            self._finish(task, SynthesisError(f"{task.label}: the engine pool was closed"))
 
     def alive(self) -> bool:
         """Return True when the pool runs with all its workers alive."""
@@ -278,6 +320,7 @@ class EnginePool:
             pool, self._pool = self._pool, None
             unfinished = list(self._tasks.values())
             self._tasks.clear()
+            self._waiting.clear()
         if pool is not None:
             pool.stop()  # type: ignore[no-untyped-call]
             pool.join()
@@ -326,7 +369,8 @@ class EnginePool:
 
     def _schedule(self, task: _Task) -> None:
         """Send one attempt of ``task`` to a worker."""
-        if task.future.done():
+        if task.future.done():  # cancelled: its worker is free again
+            self._finish(task, None)
             return
         task.attempts += 1
         for _ in range(2):
@@ -379,12 +423,16 @@ class EnginePool:
     def _finish(self, task: _Task, error: BaseException | None, result: Any = None) -> None:
         with self._lock:
             self._tasks.pop(task.future, None)
+            if task.admitted:
+                task.admitted = False
+                self._admitted -= 1
         task.inner = task.pool = None  # break the cycle through the attempt's callback
         if error is not None:
             _fail(task.future, error)
         elif not task.future.done():
             with contextlib.suppress(InvalidStateError):  # cancelled meanwhile
                 task.future.set_result(result)
+        self._dispatch()
 
     def _forward_cancel(self, future: Future[Any]) -> None:
         """Cancel a cancelled task's attempt unless it runs already (that would kill its worker)."""

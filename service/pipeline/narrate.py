@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import logging
 import os
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
@@ -58,6 +59,22 @@ ProgressCallback = Callable[[int, int], None]
 """Called with (chunks done, chunks total) after each chunk."""
 
 
+def chunk_due_times(plan: NarrationPlan, start: float) -> list[float]:
+    """Return when a listener who pressed play at ``start`` reaches each chunk.
+
+    In ``time.monotonic()`` seconds, by the words before each chunk at the plan's
+    rate: the engine pool makes what is due soonest first, so a new narration's
+    opening goes before the later chunks of one that is already playing.
+    """
+    seconds_per_word = 60.0 / plan.voice.rate_wpm
+    due: list[float] = []
+    words = 0
+    for chunk in plan.chunks:
+        due.append(start + words * seconds_per_word)
+        words += sum(len(clip.spoken.split()) for clip in chunk.clips)
+    return due
+
+
 class Narrator:
     """Make narrations with an engine pool into a store."""
 
@@ -79,11 +96,11 @@ class Narrator:
     def chunks(self, plan: NarrationPlan) -> Iterator[ChunkAudio]:
         """Yield the plan's chunks in order, rendering missing ones in the pool."""
         pending: deque[tuple[ChunkPlan, Future[ChunkAudio] | ChunkAudio]] = deque()
-        upcoming = iter(plan.chunks)
+        upcoming = zip(plan.chunks, chunk_due_times(plan, time.monotonic()), strict=True)
 
         def refill() -> None:
             while len(pending) < self.window:
-                chunk = next(upcoming, None)
+                chunk, due = next(upcoming, (None, 0.0))
                 if chunk is None:
                     return
                 cached = self._cached_chunk(chunk)
@@ -94,6 +111,7 @@ class Narrator:
                     plan.output,
                     self.settings.store,
                     label=chunk.label,
+                    due=due,
                 )
                 pending.append((chunk, work))
 
@@ -214,9 +232,11 @@ class Narrator:
             with _finishing(writer):
                 futures = [
                     self.pool.submit(
-                        chunk_pcm_task, chunk, plan, self.settings.store, label=chunk.label
+                        chunk_pcm_task, chunk, plan, self.settings.store, label=chunk.label, due=due
                     )
-                    for chunk in plan.chunks
+                    for chunk, due in zip(
+                        plan.chunks, chunk_due_times(plan, time.monotonic()), strict=True
+                    )
                 ]
                 for future in futures:
                     writer.write(future.result())

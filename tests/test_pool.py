@@ -137,6 +137,26 @@ def test_pool_sends_the_task_due_soonest_to_the_next_free_worker(tmp_path: Path)
     assert order.read_text().splitlines() == ["due now", "due in 5 s", "due in 60 s"]
 
 
+def test_pool_fails_thousands_of_waiting_tasks_without_recursing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # an article's chunks in another format are all submitted at once; when no worker
+    # can be started, each fails as it is sent, and that must not recurse task by task
+    unstarted = EnginePool(1, task_timeout_s=TIMEOUT_S, warm_engines=())
+
+    def no_workers() -> None:
+        raise SynthesisError("no engine worker could be started")
+
+    monkeypatch.setattr(unstarted, "_admitted", 1)  # its one worker busy: tasks wait
+    futures = [unstarted.submit(pool_tasks.square, n) for n in range(3000)]
+    monkeypatch.setattr(unstarted, "_current_pool", no_workers)
+    monkeypatch.setattr(unstarted, "_admitted", 0)  # the worker frees
+    unstarted._dispatch()
+    failures = {type(future.exception(timeout=5)).__name__ for future in futures}
+    assert failures == {"SynthesisError"}
+    unstarted.close()
+
+
 def test_pool_submit_after_close_fails() -> None:
     closed = EnginePool(1, task_timeout_s=TIMEOUT_S, warm_engines=())
     closed.close()

@@ -177,6 +177,8 @@ class EnginePool:
         self._arrivals = itertools.count()
         self._admitted = 0
         """Tasks sent to a worker and not finished (at most one per worker)."""
+        self._dispatching = threading.local()
+        """Set while this thread runs :meth:`_dispatch`, whose loop a finished task rejoins."""
         self._reapers: list[threading.Thread] = []
         self._launched: list[Future[int]] = []
         """Readiness probes of :meth:`launch`, answered once each worker is up."""
@@ -266,7 +268,20 @@ class EnginePool:
         return future
 
     def _dispatch(self) -> None:
-        """Send waiting tasks to workers, soonest due first, while a worker is free."""
+        """Send waiting tasks to workers, soonest due first, while a worker is free.
+
+        A task that fails as it is sent frees its worker from within this loop: the
+        loop goes on rather than recurse (hundreds of chunks would overflow the stack).
+        """
+        if getattr(self._dispatching, "active", False):
+            return
+        self._dispatching.active = True
+        try:
+            self._dispatch_waiting()
+        finally:
+            self._dispatching.active = False
+
+    def _dispatch_waiting(self) -> None:
         while True:
             with self._lock:
                 if self._closed:

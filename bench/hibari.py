@@ -40,8 +40,8 @@ BIN = Path(sys.executable).parent
 LISTEN = str(BIN / "listen")
 HIBARI = str(BIN / "hibari")
 BUSY_RATE_WPM = 180
-"""Rate of the long article made while a first byte is timed (one more each run), and one
-less than it, one fewer each run, the timed text's: a rate of its own keeps each uncached."""
+"""Where the rates of the busy first-byte runs start: the long article of run n is read at
+this + n, the timed text at this - 1 - n. Every rate is new, so no audio is in the cache."""
 BUSY_AFTER_S = 2.0
 """How long the long article has been in the making when the timed one is posted."""
 
